@@ -1,0 +1,30 @@
+"""The project's own CRD files, one YAML per CRD, named `<group>_<plural>.yaml` like upstream.
+
+`crd_paths(profile)` lists what the embedded API server loads for one profile: that era's
+ComputeInstance and Tenant CRDs and the two KubeVirt CRDs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from harness.contract.profiles import KUBEVIRT_GROUP, VM_PLURAL, VMI_PLURAL, Profile
+
+CRD_DIR = Path(__file__).resolve().parent
+
+
+def crd_file(group: str, plural: str) -> Path:
+    return CRD_DIR / f"{group}_{plural}.yaml"
+
+
+def crd_paths(profile: Profile) -> list[Path]:
+    paths = [
+        crd_file(profile.group, profile.plural),
+        crd_file(profile.group, profile.tenant_plural),
+        crd_file(KUBEVIRT_GROUP, VM_PLURAL),
+        crd_file(KUBEVIRT_GROUP, VMI_PLURAL),
+    ]
+    missing = [str(path) for path in paths if not path.is_file()]
+    if missing:
+        raise FileNotFoundError(f"CRD files missing for profile {profile.name}: {missing}")
+    return paths
