@@ -60,7 +60,9 @@ class RestartVocabulary:
     reason_vmi_deletion_failed: str = "VMIDeletionFailed"
     message_no_vm_reference: str = "No VirtualMachine reference found"
     message_initiated: str = "Restart initiated at {requested}"
-    message_waiting_for_vmi: str = "Waiting for VMI to be created (restart requested at {requested})"
+    message_waiting_for_vmi: str = (
+        "Waiting for VMI to be created (restart requested at {requested})"
+    )
     message_deletion_failed: str = "Failed to delete VMI: {error}"
 
 

@@ -18,6 +18,17 @@ from typing import IO, Any
 
 from harness.reference.runtime import parse_ready_line
 
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """Linux: the child gets SIGTERM when its parent dies, so no component outlives a crash."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
 
 class ComponentError(RuntimeError):
     """A component exited or did not become ready; the message quotes its log tail."""
@@ -58,6 +69,8 @@ class ComponentProcess:
             stderr=self._log_file,
             env=env,
             start_new_session=True,
+            # Only prctl runs between fork and exec, which is safe even with threads.
+            preexec_fn=_die_with_parent,  # noqa: PLW1509
         )
 
     def wait_ready(self, timeout: float) -> dict[str, Any]:

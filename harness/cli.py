@@ -1,0 +1,159 @@
+"""`python -m harness …` — the command line.
+
+Subcommands: `up` runs the embedded stack in the foreground. Bad input gets one line on stderr
+and exit code 4 (usage error), never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from harness.contract.profiles import DEFAULT_PROFILE, PROFILES
+from harness.exitcodes import ExitCode
+
+
+class UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative: {text!r}")
+    return value
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or not 0 <= int(text) < 65536:
+        raise argparse.ArgumentTypeError(f"not a TCP port: {text!r}")
+    return int(text)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="harness", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands.required = True
+
+    up = commands.add_parser(
+        "up",
+        help="run the embedded system under test until interrupted",
+        description="Run the embedded API server, KubeVirt sim, reference controller and "
+        "fulfillment API in the foreground; write <state-dir>/kubeconfig and <state-dir>/env.",
+    )
+    up.add_argument(
+        "--state-dir",
+        type=Path,
+        default=Path(".harness"),
+        help="where to write kubeconfig, env, logs (default: .harness)",
+    )
+    up.add_argument(
+        "--profile",
+        choices=sorted(PROFILES),
+        default=DEFAULT_PROFILE,
+        help="naming era of the stack (default: %(default)s)",
+    )
+    up.add_argument(
+        "--no-controller",
+        action="store_true",
+        help="run no reference controller: an external controller is the system under test",
+    )
+    up.add_argument(
+        "--crd",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="also serve this CRD file (repeatable), e.g. an operator's real CRD",
+    )
+    up.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback)")
+    up.add_argument("--kube-port", type=_port, default=0, help="API server port (0: any free)")
+    up.add_argument("--api-port", type=_port, default=0, help="fulfillment port (0: any free)")
+    up.add_argument(
+        "--boot-delay",
+        type=_seconds,
+        default=0.3,
+        help="seconds a VMI takes from Pending to Running",
+    )
+    up.add_argument(
+        "--shutdown-delay",
+        type=_seconds,
+        default=0.2,
+        help="seconds a deleted VMI takes to shut down",
+    )
+    up.add_argument(
+        "--provision-delay",
+        type=_seconds,
+        default=0.2,
+        help="seconds the reference provisioner takes to create a VM",
+    )
+    up.add_argument("-v", "--verbose", action="store_true", help="debug logs from components")
+    return parser
+
+
+def _err(message: str) -> None:
+    sys.stderr.write(message.rstrip() + "\n")
+    sys.stderr.flush()
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    from harness.reference.stack import StackError, StackOptions, run_foreground
+
+    for path in args.crd:
+        if not path.is_file():
+            raise UsageError(f"harness up: --crd {path}: no such file")
+    options = StackOptions(
+        state_dir=args.state_dir,
+        profile=args.profile,
+        controller=not args.no_controller,
+        extra_crds=tuple(args.crd),
+        host=args.host,
+        kube_port=args.kube_port,
+        api_port=args.api_port,
+        boot_delay=args.boot_delay,
+        shutdown_delay=args.shutdown_delay,
+        provision_delay=args.provision_delay,
+        verbose=args.verbose,
+    )
+
+    def announce(info: dict[str, Any]) -> None:
+        sys.stdout.write("READY " + json.dumps(info) + "\n")
+        sys.stdout.flush()
+        _err(
+            f"harness up: ready (profile {info['profile']}"
+            f"{', no controller' if not info['controller'] else ''}); "
+            f"use it with: set -a; . {info['env']}; set +a"
+        )
+
+    try:
+        return run_foreground(options, announce, _err)
+    except StackError as error:
+        _err(f"harness up: {error}")
+        return ExitCode.ENVIRONMENT_NOT_READY
+
+
+COMMANDS = {"up": cmd_up}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        return int(COMMANDS[args.command](args))
+    except UsageError as error:
+        _err(str(error))
+        return ExitCode.USAGE_ERROR
+    except KeyboardInterrupt:
+        return ExitCode.INTERRUPTED

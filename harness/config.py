@@ -1,0 +1,324 @@
+"""Harness settings: one table of options, read from flags or environment, validated once.
+
+Every option has a command-line flag (pytest plugin) and an environment variable. The variable
+names are the ones `python -m harness up` writes into `<state-dir>/env`, so
+`set -a; . .harness/env; set +a; pytest suites --target cluster` needs no other flags.
+A bad value raises `ConfigError` with one line that names the flag, the variable and the fix.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from harness.contract.profiles import DEFAULT_PROFILE, PROFILES, Profile, get_profile
+
+
+class ConfigError(ValueError):
+    """A setting is missing or invalid; the message is one line a user can act on."""
+
+
+@dataclass(frozen=True)
+class Option:
+    flag: str
+    env: str
+    help: str
+    default: str | None = None
+    choices: tuple[str, ...] | None = None
+    is_switch: bool = False
+
+    @property
+    def dest(self) -> str:
+        return "harness_" + self.flag.lstrip("-").replace("-", "_")
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option(
+        "--target",
+        "HARNESS_TARGET",
+        "embedded: start the bundled stack; cluster: use what "
+        "the kubeconfig and API flags point at",
+        "embedded",
+        ("embedded", "cluster"),
+    ),
+    Option(
+        "--profile",
+        "HARNESS_PROFILE",
+        "naming era of the system under test",
+        DEFAULT_PROFILE,
+        tuple(sorted(PROFILES)),
+    ),
+    Option("--kubeconfig", "KUBECONFIG", "kubeconfig of the cluster holding ComputeInstances"),
+    Option("--kube-context", "HARNESS_KUBE_CONTEXT", "kubeconfig context (default: current)"),
+    Option(
+        "--namespace",
+        "HARNESS_NAMESPACE",
+        "hub namespace of the ComputeInstance CRs "
+        "(default: the profile's, e.g. osac-computeinstance)",
+    ),
+    Option("--api-address", "HARNESS_API_ADDRESS", "fulfillment gRPC API as host:port"),
+    Option("--api-token", "HARNESS_API_TOKEN", "bearer token for the fulfillment API"),
+    Option("--api-token-file", "HARNESS_API_TOKEN_FILE", "file holding the API bearer token"),
+    Option("--admin-token", "HARNESS_ADMIN_TOKEN", "admin token for private API methods"),
+    Option("--api-ca", "HARNESS_API_CA", "CA bundle that signed the API's TLS certificate"),
+    Option(
+        "--api-insecure",
+        "HARNESS_API_INSECURE",
+        "TLS without verifying the API's certificate (like grpcurl -insecure)",
+        is_switch=True,
+    ),
+    Option(
+        "--api-plaintext", "HARNESS_API_PLAINTEXT", "talk to the API without TLS", is_switch=True
+    ),
+    Option(
+        "--provision-timeout",
+        "HARNESS_PROVISION_TIMEOUT",
+        "seconds to wait for a new instance to run (default: 60 embedded, 900 cluster)",
+    ),
+    Option(
+        "--restart-timeout",
+        "HARNESS_RESTART_TIMEOUT",
+        "seconds to wait for a restart to complete (default: 60 embedded, 300 cluster)",
+    ),
+    Option(
+        "--state-dir",
+        "HARNESS_STATE_DIR",
+        "where the embedded stack keeps its files "
+        "(default: a fresh directory under pytest's temporary directory)",
+    ),
+)
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+@dataclass(frozen=True)
+class ApiTls:
+    plaintext: bool = False
+    insecure: bool = False
+    ca_file: Path | None = None
+
+
+@dataclass(frozen=True)
+class Settings:
+    target: str
+    profile: Profile
+    kubeconfig: Path | None
+    kube_context: str | None
+    namespace: str
+    api_address: str | None
+    api_token: str | None
+    admin_token: str | None
+    api_tls: ApiTls
+    provision_timeout: float
+    restart_timeout: float
+    state_dir: Path | None
+    sources: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def embedded(self) -> bool:
+        return self.target == "embedded"
+
+    def connected_to(self, stack_env: Mapping[str, str]) -> Settings:
+        """These settings pointed at a running embedded stack (the values of its env file)."""
+        try:
+            return replace(
+                self,
+                kubeconfig=Path(stack_env["KUBECONFIG"]),
+                namespace=stack_env["HARNESS_NAMESPACE"],
+                api_address=stack_env["HARNESS_API_ADDRESS"],
+                api_token=stack_env["HARNESS_API_TOKEN"],
+                admin_token=stack_env["HARNESS_ADMIN_TOKEN"],
+                api_tls=ApiTls(ca_file=Path(stack_env["HARNESS_API_CA"])),
+            )
+        except KeyError as missing:
+            raise ConfigError(f"the embedded stack's env file lacks {missing}") from None
+
+
+def describe(option: Option) -> str:
+    return f"{option.flag} (or {option.env})"
+
+
+def _raw_values(
+    flags: Mapping[str, Any], environ: Mapping[str, str]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    for option in OPTIONS:
+        value = flags.get(option.flag)
+        if value not in (None, False):
+            values[option.flag] = value
+            sources[option.flag] = option.flag
+            continue
+        env_value = environ.get(option.env)
+        if env_value is not None and env_value != "":
+            values[option.flag] = env_value
+            sources[option.flag] = f"${option.env}"
+        elif option.default is not None:
+            values[option.flag] = option.default
+            sources[option.flag] = "default"
+    return values, sources
+
+
+def _option(flag: str) -> Option:
+    return next(option for option in OPTIONS if option.flag == flag)
+
+
+def _switch(values: Mapping[str, Any], flag: str) -> bool:
+    value = values.get(flag)
+    if value is None or value is False:
+        return False
+    if value is True:
+        return True
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ConfigError(f"{describe(_option(flag))} must be true or false, got {value!r}")
+
+
+def _choice(values: Mapping[str, Any], flag: str) -> str:
+    option = _option(flag)
+    value = str(values[flag])
+    if option.choices and value not in option.choices:
+        raise ConfigError(
+            f"{describe(option)} must be one of {', '.join(option.choices)}, got {value!r}"
+        )
+    return value
+
+
+def _seconds(values: Mapping[str, Any], flag: str, default: float) -> float:
+    value = values.get(flag)
+    if value is None:
+        return default
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(
+            f"{describe(_option(flag))} must be a number of seconds, got {value!r}"
+        ) from None
+    if seconds <= 0:
+        raise ConfigError(f"{describe(_option(flag))} must be positive, got {value!r}")
+    return seconds
+
+
+def _readable_file(values: Mapping[str, Any], flag: str) -> Path | None:
+    value = values.get(flag)
+    if value is None:
+        return None
+    path = Path(str(value)).expanduser()
+    if not path.is_file():
+        raise ConfigError(f"{describe(_option(flag))}: no readable file at {path}")
+    return path
+
+
+def _token(values: Mapping[str, Any]) -> str | None:
+    token_file = _readable_file(values, "--api-token-file")
+    if token_file is not None:
+        if values.get("--api-token") is not None:
+            raise ConfigError("give either --api-token or --api-token-file, not both")
+        token = token_file.read_text().strip()
+        if not token:
+            raise ConfigError(f"{describe(_option('--api-token-file'))}: {token_file} is empty")
+        return token
+    token = values.get("--api-token")
+    return str(token).strip() if token else None
+
+
+CONNECTION_FLAGS = (
+    "--kubeconfig",
+    "--kube-context",
+    "--api-address",
+    "--api-token",
+    "--api-token-file",
+    "--admin-token",
+    "--api-ca",
+    "--api-insecure",
+    "--api-plaintext",
+)
+
+
+def load_settings(flags: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> Settings:
+    """Merge flags over environment over defaults and validate every value."""
+    environ = os.environ if environ is None else environ
+    values, sources = _raw_values(flags, environ)
+    target = _choice(values, "--target")
+    profile = get_profile(_choice(values, "--profile"))
+    embedded = target == "embedded"
+
+    if embedded:
+        # The embedded stack brings its own connection; environment variables left over from a
+        # cluster run are ignored, but a connection flag given explicitly is a contradiction.
+        given = [flag for flag in CONNECTION_FLAGS if sources.get(flag) == flag]
+        if given:
+            raise ConfigError(
+                f"{', '.join(given)} applies to --target cluster; the embedded stack "
+                "brings its own connection"
+            )
+        values = {flag: value for flag, value in values.items() if flag not in CONNECTION_FLAGS}
+    kubeconfig = _readable_file(values, "--kubeconfig")
+
+    tls = ApiTls(
+        plaintext=_switch(values, "--api-plaintext"),
+        insecure=_switch(values, "--api-insecure"),
+        ca_file=_readable_file(values, "--api-ca"),
+    )
+    if tls.plaintext and (tls.insecure or tls.ca_file):
+        raise ConfigError("--api-plaintext cannot be combined with --api-insecure or --api-ca")
+    if tls.insecure and tls.ca_file:
+        raise ConfigError("--api-insecure and --api-ca exclude each other")
+
+    address = values.get("--api-address")
+    if address is not None:
+        address = str(address).strip()
+        _check_address(address)
+
+    settings = Settings(
+        target=target,
+        profile=profile,
+        kubeconfig=kubeconfig,
+        kube_context=values.get("--kube-context"),
+        namespace=str(values.get("--namespace") or profile.hub_namespace),
+        api_address=address,
+        api_token=_token(values),
+        admin_token=values.get("--admin-token"),
+        api_tls=tls,
+        provision_timeout=_seconds(values, "--provision-timeout", 60.0 if embedded else 900.0),
+        restart_timeout=_seconds(values, "--restart-timeout", 60.0 if embedded else 300.0),
+        state_dir=Path(values["--state-dir"]).expanduser() if values.get("--state-dir") else None,
+        sources=sources,
+    )
+    if not embedded:
+        _require_cluster_connection(settings)
+    return settings
+
+
+def _check_address(address: str) -> None:
+    host, sep, port = address.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError(
+            f"{describe(_option('--api-address'))} must be host:port, got {address!r}"
+        )
+
+
+def _require_cluster_connection(settings: Settings) -> None:
+    if settings.kubeconfig is None:
+        default = Path.home() / ".kube" / "config"
+        if not default.is_file():
+            raise ConfigError(
+                "--target cluster needs a kubeconfig: pass --kubeconfig or set KUBECONFIG "
+                "(for a running `python -m harness up`: set -a; . .harness/env; set +a)"
+            )
+    if not settings.api_address:
+        raise ConfigError(
+            f"--target cluster needs the fulfillment API: pass {describe(_option('--api-address'))}"
+        )
+    if not settings.api_token:
+        raise ConfigError(
+            "--target cluster needs an API token: pass --api-token, --api-token-file or set "
+            "HARNESS_API_TOKEN (e.g. kubectl create token <service-account>)"
+        )

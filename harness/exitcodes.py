@@ -1,0 +1,18 @@
+"""Exit codes of the harness, documented in the README.
+
+0–5 keep pytest's own meanings so that a plain `pytest suites` and `python -m harness …` agree.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    PASSED = 0
+    TESTS_FAILED = 1
+    INTERRUPTED = 2
+    HARNESS_ERROR = 3
+    USAGE_ERROR = 4
+    NO_TESTS = 5
+    ENVIRONMENT_NOT_READY = 20

@@ -1,0 +1,346 @@
+"""The harness's Kubernetes client: the only client-side code that talks to a Kubernetes API.
+
+Thin over the official `kubernetes` client; objects travel as plain dicts. Reads and watches
+retry transient transport errors (`retrying.py`); writes are retried only where they are
+idempotent.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import email.utils
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import urllib3
+from kubernetes import client as k8s
+from kubernetes import config as k8s_config
+from kubernetes import watch as k8s_watch
+from kubernetes.client.exceptions import ApiException
+from kubernetes.config.config_exception import ConfigException
+
+from harness.contract.profiles import (
+    KUBEVIRT_GROUP,
+    KUBEVIRT_VERSION,
+    VM_KIND,
+    VM_PLURAL,
+    VMI_KIND,
+    VMI_PLURAL,
+    Profile,
+)
+from harness.retrying import retry_transient
+
+log = logging.getLogger("harness.kube")
+
+
+class KubeError(RuntimeError):
+    """The Kubernetes API cannot be used; the message is one line saying why."""
+
+
+@dataclass(frozen=True)
+class Resource:
+    group: str
+    version: str
+    plural: str
+    kind: str
+
+    @property
+    def api_version(self) -> str:
+        return f"{self.group}/{self.version}"
+
+
+def instance_resource(profile: Profile) -> Resource:
+    return Resource(profile.group, profile.version, profile.plural, profile.kind)
+
+
+VM = Resource(KUBEVIRT_GROUP, KUBEVIRT_VERSION, VM_PLURAL, VM_KIND)
+VMI = Resource(KUBEVIRT_GROUP, KUBEVIRT_VERSION, VMI_PLURAL, VMI_KIND)
+
+# A watch call never outlives this many seconds on the server side; the client read timeout
+# is a little longer so a silent connection cannot hang a test.
+WATCH_SECONDS = 30
+
+
+@dataclass(frozen=True)
+class WatchEvent:
+    type: str
+    object: dict[str, Any]
+
+
+class Gone(Exception):
+    """The watch's resourceVersion is older than the server's event window (HTTP 410)."""
+
+
+class WatchHandle:
+    """Lets another thread end a blocking watch at once (the client shuts the socket down)."""
+
+    def __init__(self) -> None:
+        self._watch: k8s_watch.Watch | None = None
+        self.stopped = False
+
+    def attach(self, stream: k8s_watch.Watch) -> None:
+        self._watch = stream
+        if self.stopped:
+            stream.stop()
+
+    def stop(self) -> None:
+        self.stopped = True
+        if self._watch is not None:
+            self._watch.stop()
+
+
+class KubeClient:
+    def __init__(self, api_client: k8s.ApiClient, description: str) -> None:
+        self.api_client = api_client
+        self.description = description
+        self.custom = k8s.CustomObjectsApi(api_client)
+        self.core = k8s.CoreV1Api(api_client)
+
+    @classmethod
+    def from_kubeconfig(cls, path: Path | None, context: str | None = None) -> KubeClient:
+        where = str(path) if path else "the default kubeconfig"
+        try:
+            api_client = k8s_config.new_client_from_config(
+                config_file=str(path) if path else None, context=context
+            )
+        except (ConfigException, OSError, ValueError, TypeError) as error:
+            first_line = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
+            raise KubeError(f"cannot use kubeconfig {where}: {first_line}") from None
+        except Exception as error:  # the YAML parser raises its own hierarchy
+            raise KubeError(f"cannot read kubeconfig {where}: {type(error).__name__}") from None
+        return cls(api_client, f"{api_client.configuration.host} (kubeconfig {where})")
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.api_client.close()
+
+    # --- server ---------------------------------------------------------------------------
+
+    def check_reachable(self) -> str:
+        """Return the server's gitVersion, or raise KubeError saying why it cannot be used."""
+        try:
+            info = retry_transient(
+                lambda: k8s.VersionApi(self.api_client).get_code(_request_timeout=10),
+                "GET /version",
+                attempts=3,
+            )
+        except ApiException as error:
+            if error.status in (401, 403):
+                raise KubeError(
+                    f"the Kubernetes API at {self.description} rejected our credentials "
+                    f"(HTTP {error.status})"
+                ) from None
+            raise KubeError(
+                f"the Kubernetes API at {self.description} answered HTTP {error.status} "
+                f"to GET /version"
+            ) from None
+        except (urllib3.exceptions.HTTPError, OSError) as error:
+            raise KubeError(
+                f"the Kubernetes API at {self.description} is unreachable: {_reason(error)}"
+            ) from None
+        return str(info.git_version)
+
+    def server_now(self) -> datetime:
+        """The API server's clock (HTTP Date header), so requests don't depend on our clock."""
+        response = retry_transient(
+            lambda: self.api_client.call_api(
+                "/version",
+                "GET",
+                _preload_content=False,
+                _return_http_data_only=False,
+                _request_timeout=10,
+                auth_settings=["BearerToken"],
+            ),
+            "GET /version (server clock)",
+        )
+        headers = response[2]
+        date = headers.get("Date") or headers.get("date")
+        if not date:
+            return datetime.now(UTC)
+        return email.utils.parsedate_to_datetime(date).astimezone(UTC)
+
+    def served_resources(self, group: str, version: str) -> set[str] | None:
+        """Plurals served under group/version, or None when the group-version is not served."""
+        path = f"/apis/{group}/{version}"
+        try:
+            data = retry_transient(
+                lambda: self.api_client.call_api(
+                    path,
+                    "GET",
+                    response_type="object",
+                    _return_http_data_only=True,
+                    _request_timeout=10,
+                    auth_settings=["BearerToken"],
+                ),
+                f"GET {path}",
+            )
+        except ApiException as error:
+            if error.status == 404:
+                return None
+            raise
+        return {resource["name"] for resource in data.get("resources", [])}
+
+    # --- objects --------------------------------------------------------------------------
+
+    def get(self, resource: Resource, namespace: str, name: str) -> dict[str, Any] | None:
+        try:
+            return retry_transient(
+                lambda: self.custom.get_namespaced_custom_object(
+                    resource.group,
+                    resource.version,
+                    namespace,
+                    resource.plural,
+                    name,
+                    _request_timeout=15,
+                ),
+                f"GET {resource.plural} {namespace}/{name}",
+            )
+        except ApiException as error:
+            if error.status == 404:
+                return None
+            raise
+
+    def list(
+        self,
+        resource: Resource,
+        namespace: str | None,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+    ) -> tuple[list[dict[str, Any]], str]:
+        def call() -> dict[str, Any]:
+            kwargs: dict[str, Any] = {"_request_timeout": 30}
+            if label_selector:
+                kwargs["label_selector"] = label_selector
+            if field_selector:
+                kwargs["field_selector"] = field_selector
+            if namespace is None:
+                return self.custom.list_cluster_custom_object(
+                    resource.group, resource.version, resource.plural, **kwargs
+                )
+            return self.custom.list_namespaced_custom_object(
+                resource.group, resource.version, namespace, resource.plural, **kwargs
+            )
+
+        data = retry_transient(call, f"LIST {resource.plural} in {namespace or 'all namespaces'}")
+        return list(data.get("items", [])), str(data["metadata"].get("resourceVersion", ""))
+
+    def watch(
+        self,
+        resource: Resource,
+        namespace: str | None,
+        resource_version: str,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+        timeout_seconds: int = WATCH_SECONDS,
+        handle: WatchHandle | None = None,
+    ) -> Iterator[WatchEvent]:
+        """One bounded watch call; raises Gone on 410 so the caller can re-list."""
+        kwargs: dict[str, Any] = {
+            "resource_version": resource_version,
+            "timeout_seconds": timeout_seconds,
+            "allow_watch_bookmarks": True,
+            "_request_timeout": timeout_seconds + 10,
+        }
+        if label_selector:
+            kwargs["label_selector"] = label_selector
+        if field_selector:
+            kwargs["field_selector"] = field_selector
+        if namespace is None:
+            func = self.custom.list_cluster_custom_object
+            args: tuple[str, ...] = (resource.group, resource.version, resource.plural)
+        else:
+            func = self.custom.list_namespaced_custom_object
+            args = (resource.group, resource.version, namespace, resource.plural)
+        stream = k8s_watch.Watch()
+        if handle is not None:
+            handle.attach(stream)
+        try:
+            for raw in stream.stream(func, *args, **kwargs):
+                event_type = raw["type"]
+                obj = raw.get("raw_object", raw["object"])
+                if event_type == "BOOKMARK":
+                    yield WatchEvent(event_type, obj)
+                    continue
+                if event_type == "ERROR":
+                    if isinstance(obj, dict) and obj.get("code") == 410:
+                        raise Gone(obj.get("message", "resourceVersion too old"))
+                    raise KubeError(f"watch of {resource.plural} failed: {obj}")
+                yield WatchEvent(event_type, obj)
+        except ApiException as error:
+            if error.status == 410:
+                raise Gone(str(error.reason)) from None
+            raise
+        finally:
+            stream.stop()
+
+    def create(self, resource: Resource, namespace: str, body: dict[str, Any]) -> dict[str, Any]:
+        return self.custom.create_namespaced_custom_object(
+            resource.group,
+            resource.version,
+            namespace,
+            resource.plural,
+            body,
+            _request_timeout=15,
+        )
+
+    def merge_patch(
+        self, resource: Resource, namespace: str, name: str, patch: dict[str, Any]
+    ) -> dict[str, Any]:
+        return self.custom.patch_namespaced_custom_object(
+            resource.group,
+            resource.version,
+            namespace,
+            resource.plural,
+            name,
+            patch,
+            _request_timeout=15,
+        )
+
+    def delete(self, resource: Resource, namespace: str, name: str) -> bool:
+        """Delete; False when it was already gone. Idempotent, so transient errors retry."""
+        try:
+            retry_transient(
+                lambda: self.custom.delete_namespaced_custom_object(
+                    resource.group,
+                    resource.version,
+                    namespace,
+                    resource.plural,
+                    name,
+                    _request_timeout=15,
+                ),
+                f"DELETE {resource.plural} {namespace}/{name}",
+            )
+        except ApiException as error:
+            if error.status == 404:
+                return False
+            raise
+        return True
+
+    def remove_finalizers(self, resource: Resource, namespace: str, name: str) -> None:
+        with contextlib.suppress(ApiException):
+            self.merge_patch(resource, namespace, name, {"metadata": {"finalizers": None}})
+
+
+def _reason(error: BaseException) -> str:
+    reason = getattr(error, "reason", None)
+    text = str(reason or error)
+    for marker in ("Connection refused", "Name or service not known", "timed out"):
+        if marker in text:
+            return marker.lower()
+    return text.splitlines()[0][:200]
+
+
+def api_error_summary(error: ApiException) -> str:
+    """One line from a Kubernetes Status error body: code, reason and message."""
+    import json
+
+    try:
+        body = json.loads(error.body or "{}")
+    except ValueError:
+        body = {}
+    message = body.get("message") or error.reason or ""
+    return f"HTTP {error.status} {body.get('reason', '')}: {message}".strip()

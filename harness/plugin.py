@@ -1,0 +1,184 @@
+"""pytest plugin: options, session set-up and fixtures — glue only.
+
+Registered by entry point (`pytest11`) and, in a checkout, by the root `conftest.py`.
+Options come from flags or environment (see `config.py`). `--target embedded` (the default)
+starts the bundled stack for the session; `--target cluster` uses what it is given. Either
+way the session first proves the environment usable — Kubernetes API reachable and authorised,
+the ComputeInstance and KubeVirt CRDs served, the fulfillment API reachable with the token —
+and stops with exit code 20 and one line naming the problem if it is not, so a broken
+environment never reads as a failed restart.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness.api import ApiUnusable, FulfillmentClient, InstanceSpec
+from harness.config import OPTIONS, ConfigError, Settings, load_settings
+from harness.contract.profiles import UnknownProfileError
+from harness.exitcodes import ExitCode
+from harness.instances import ComputeInstanceUnderTest, HarnessContext
+from harness.kube import VMI, KubeClient, KubeError, instance_resource
+from harness.recording import Timeline
+
+log = logging.getLogger("harness.plugin")
+
+SETTINGS_KEY = pytest.StashKey[Settings]()
+REPORTS_KEY = pytest.StashKey[dict[str, pytest.TestReport]]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("harness", "OSAC restart harness")
+    for option in OPTIONS:
+        kwargs: dict[str, Any] = {
+            "dest": option.dest,
+            "default": None,
+            "help": f"{option.help} [env {option.env}]",
+        }
+        if option.is_switch:
+            kwargs["action"] = "store_true"
+        if option.choices:
+            kwargs["choices"] = option.choices
+        group.addoption(option.flag, **kwargs)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    flags = {option.flag: config.getoption(option.dest) for option in OPTIONS}
+    try:
+        config.stash[SETTINGS_KEY] = load_settings(flags)
+    except (ConfigError, UnknownProfileError) as error:
+        raise pytest.UsageError(str(error)) from None
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report = yield
+    item.stash.setdefault(REPORTS_KEY, {})[report.when] = report
+    return report
+
+
+def _not_ready(message: str) -> None:
+    pytest.exit(f"environment not ready: {message}", returncode=int(ExitCode.ENVIRONMENT_NOT_READY))
+
+
+@pytest.fixture(scope="session")
+def harness_settings(pytestconfig: pytest.Config) -> Settings:
+    return pytestconfig.stash[SETTINGS_KEY]
+
+
+def _preflight(settings: Settings, kube: KubeClient, api: FulfillmentClient) -> None:
+    profile = settings.profile
+    version = kube.check_reachable()
+    served = kube.served_resources(profile.group, profile.version)
+    if served is None or profile.plural not in served:
+        raise KubeError(
+            f"the Kubernetes API at {kube.description} (version {version}) does not serve "
+            f"{profile.crd_name}: is the operator's CRD installed, and is --profile "
+            f"{profile.name} the right era?"
+        )
+    kubevirt = kube.served_resources(VMI.group, VMI.version)
+    if kubevirt is None or VMI.plural not in kubevirt:
+        raise KubeError(
+            f"the Kubernetes API at {kube.description} does not serve KubeVirt "
+            f"{VMI.plural}.{VMI.group}: is KubeVirt installed?"
+        )
+    kube.list(instance_resource(profile), settings.namespace)
+    api.check_usable()
+
+
+@pytest.fixture(scope="session")
+def harness_context(
+    harness_settings: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[HarnessContext]:
+    """Connections to the system under test, proven usable; the embedded stack if asked."""
+    settings = harness_settings
+    stack = None
+    if settings.embedded:
+        from harness.reference.stack import StackError, StackOptions, launch
+
+        state_dir = settings.state_dir or tmp_path_factory.mktemp("stack")
+        stack = launch(StackOptions(state_dir=Path(state_dir), profile=settings.profile.name))
+        try:
+            settings = settings.connected_to(stack.start())
+        except (StackError, ConfigError) as error:
+            _not_ready(f"the embedded stack did not start: {error}")
+    try:
+        try:
+            kube = KubeClient.from_kubeconfig(settings.kubeconfig, settings.kube_context)
+            api = FulfillmentClient(settings)
+            _preflight(settings, kube, api)
+        except (KubeError, ApiUnusable) as error:
+            _not_ready(str(error))
+        yield HarnessContext(settings=settings, kube=kube, api=api)
+        api.close()
+        kube.close()
+    finally:
+        if stack is not None:
+            stack.stop()
+
+
+@pytest.fixture
+def provision_timeout(harness_settings: Settings) -> float:
+    return harness_settings.provision_timeout
+
+
+@pytest.fixture
+def restart_timeout(harness_settings: Settings) -> float:
+    return harness_settings.restart_timeout
+
+
+@pytest.fixture
+def compute_instance(
+    request: pytest.FixtureRequest, harness_context: HarnessContext, provision_timeout: float
+) -> Iterator[Callable[..., ComputeInstanceUnderTest]]:
+    """Factory: a baseline instance created through the API and running, always cleaned up."""
+    created: list[ComputeInstanceUnderTest] = []
+
+    def make(spec: InstanceSpec | None = None, provision: bool = True) -> ComputeInstanceUnderTest:
+        timeline = Timeline()
+        context = replace(harness_context, api=harness_context.api.bound(timeline.record_call))
+        instance = ComputeInstanceUnderTest(context, spec or InstanceSpec(), timeline)
+        created.append(instance)
+        instance.create()
+        if provision:
+            instance.wait_provisioned(provision_timeout)
+        return instance
+
+    yield make
+
+    reports = request.node.stash.get(REPORTS_KEY, {})
+    failed = any(report.failed for report in reports.values())
+    leaks = [leak for instance in created if (leak := instance.cleanup(provision_timeout))]
+    if failed:
+        for instance in created:
+            request.node.add_report_section("call", "timeline", _timeline_text(instance))
+    if leaks and not failed:
+        pytest.fail("cleanup left objects behind: " + "; ".join(leaks), pytrace=False)
+
+
+def _timeline_text(instance: ComputeInstanceUnderTest) -> str:
+    from harness.waits import describe_instance, describe_vmi
+
+    lines = []
+    for observation in instance.timeline.observations():
+        if observation.kind == instance.profile.kind:
+            lines.append(
+                f"+{observation.elapsed:7.3f}s {observation.event:8} "
+                f"{describe_instance(observation)}"
+            )
+        elif observation.kind == VMI.kind:
+            lines.append(
+                f"+{observation.elapsed:7.3f}s {observation.event:8} {describe_vmi(observation)}"
+            )
+    for call in instance.timeline.calls():
+        lines.append(
+            f"+{call.elapsed:7.3f}s API      {call.method} -> {call.code} "
+            f"({call.duration * 1000:.0f} ms) {call.request[:160]}"
+        )
+    return "\n".join(sorted(lines))

@@ -1,0 +1,367 @@
+"""Start and stop the whole embedded system under test; hand back connection settings.
+
+The one door from the client side into `harness.reference`: `run_foreground()` backs
+`python -m harness up`, and `launch()` runs that same command as a child process for the pytest
+plugin, returning the settings from the env file it writes. Everything else about how the stack
+is made stays behind this module.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import shlex
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from harness.contract.profiles import Profile, get_profile
+from harness.reference.process import ComponentError, ComponentProcess
+
+TENANT = "tenant-harness"
+READY_TIMEOUT = 60.0
+
+
+class StackError(RuntimeError):
+    """The embedded stack could not start or died; the message says which part and why."""
+
+
+@dataclass(frozen=True)
+class StackOptions:
+    state_dir: Path
+    profile: str = "osac"
+    controller: bool = True
+    extra_crds: tuple[Path, ...] = ()
+    host: str = "127.0.0.1"
+    kube_port: int = 0
+    api_port: int = 0
+    boot_delay: float = 0.3
+    shutdown_delay: float = 0.2
+    provision_delay: float = 0.2
+    verbose: bool = False
+
+
+@dataclass(frozen=True)
+class Identity:
+    name: str
+    user: str
+    token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+
+
+def _identities(profile: Profile) -> dict[str, Identity]:
+    return {
+        "harness": Identity("harness", "system:serviceaccount:harness:e2e"),
+        "controller": Identity(
+            "controller", f"system:serviceaccount:{profile.operator_namespace}:controller-manager"
+        ),
+        "kubevirt": Identity("kubevirt", "system:serviceaccount:kubevirt:kubevirt-controller"),
+        "fulfillment": Identity(
+            "fulfillment", f"system:serviceaccount:{profile.hub_namespace}:fulfillment-controller"
+        ),
+    }
+
+
+def _kubeconfig(url: str, identity: Identity) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "embedded", "cluster": {"server": url}}],
+        "users": [{"name": identity.name, "user": {"token": identity.token}}],
+        "contexts": [
+            {"name": "embedded", "context": {"cluster": "embedded", "user": identity.name}}
+        ],
+        "current-context": "embedded",
+    }
+
+
+def _seed_objects(profile: Profile) -> list[dict[str, Any]]:
+    namespaces = [
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
+        for name in (profile.hub_namespace, TENANT)
+    ]
+    tenant = {
+        "apiVersion": profile.api_version,
+        "kind": "Tenant",
+        "metadata": {"name": TENANT, "namespace": profile.hub_namespace},
+        "spec": {},
+        "status": {"phase": "Ready", "namespace": TENANT, "storageClass": "standard"},
+    }
+    return [*namespaces, tenant]
+
+
+def _write_private(path: Path, text: str) -> None:
+    path.write_text(text)
+    path.chmod(0o600)
+
+
+class EmbeddedStack:
+    """The component processes of one stack, started in dependency order."""
+
+    def __init__(self, options: StackOptions, log: Callable[[str], None] = lambda _: None) -> None:
+        self.options = options
+        self.profile = get_profile(options.profile)
+        self.log = log
+        self.state_dir = options.state_dir.resolve()
+        self.components: list[ComponentProcess] = []
+        self.env: dict[str, str] = {}
+
+    def _component(self, name: str, args: list[str]) -> ComponentProcess:
+        process = ComponentProcess(
+            name, f"harness.reference.{name}", args, self.state_dir / "logs" / f"{name}.log"
+        )
+        self.components.append(process)
+        process.start()
+        return process
+
+    def start(self) -> dict[str, str]:
+        from harness.reference.crds import crd_paths
+        from harness.reference.tls import write_server_certificate
+
+        options, profile, state = self.options, self.profile, self.state_dir
+        state.mkdir(parents=True, exist_ok=True)
+        (state / "logs").mkdir(exist_ok=True)
+        for missing in [p for p in options.extra_crds if not p.is_file()]:
+            raise StackError(f"--crd {missing}: no such file")
+        identities = _identities(profile)
+        verbose = ["-v"] if options.verbose else []
+
+        (state / "seed.yaml").write_text(yaml.safe_dump_all(_seed_objects(profile)))
+        _write_private(
+            state / "kube-tokens.json",
+            json.dumps(
+                {
+                    "tokens": [
+                        {"token": identity.token, "user": identity.user}
+                        for identity in identities.values()
+                    ]
+                }
+            ),
+        )
+        crds = [*crd_paths(profile), *options.extra_crds]
+        started = time.monotonic()
+        apiserver = self._component(
+            "apiserver",
+            [
+                "--host",
+                options.host,
+                "--port",
+                str(options.kube_port),
+                *[arg for crd in crds for arg in ("--crd", str(crd))],
+                "--seed",
+                str(state / "seed.yaml"),
+                "--tokens",
+                str(state / "kube-tokens.json"),
+                "--request-log",
+                str(state / "logs" / "apiserver-requests.jsonl"),
+                *verbose,
+            ],
+        )
+        ca, cert, key = write_server_certificate(state / "tls", [options.host, "localhost"])
+        user_token, admin_token = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
+        _write_private(
+            state / "api-tokens.json",
+            json.dumps(
+                {
+                    "tokens": [
+                        {
+                            "token": user_token,
+                            "subject": f"system:serviceaccount:{TENANT}:e2e",
+                            "admin": False,
+                            "tenant": TENANT,
+                        },
+                        {
+                            "token": admin_token,
+                            "subject": f"system:serviceaccount:{profile.hub_namespace}:admin",
+                            "admin": True,
+                            "tenant": TENANT,
+                        },
+                    ]
+                }
+            ),
+        )
+        url = self._ready(apiserver)["url"]
+        for identity in identities.values():
+            path = state / (
+                "kubeconfig" if identity.name == "harness" else f"{identity.name}.kubeconfig"
+            )
+            _write_private(path, yaml.safe_dump(_kubeconfig(url, identity)))
+
+        kubevirt = self._component(
+            "kubevirt",
+            [
+                "--kubeconfig",
+                str(state / "kubevirt.kubeconfig"),
+                "--boot-delay",
+                str(options.boot_delay),
+                "--shutdown-delay",
+                str(options.shutdown_delay),
+                *verbose,
+            ],
+        )
+        controller = None
+        if options.controller:
+            controller = self._component(
+                "controller",
+                [
+                    "--kubeconfig",
+                    str(state / "controller.kubeconfig"),
+                    "--profile",
+                    profile.name,
+                    "--namespace",
+                    profile.hub_namespace,
+                    "--tenant-namespace",
+                    profile.hub_namespace,
+                    "--provision-delay",
+                    str(options.provision_delay),
+                    *verbose,
+                ],
+            )
+        fulfillment = self._component(
+            "fulfillment",
+            [
+                "--kubeconfig",
+                str(state / "fulfillment.kubeconfig"),
+                "--profile",
+                profile.name,
+                "--host",
+                options.host,
+                "--port",
+                str(options.api_port),
+                "--hub-namespace",
+                profile.hub_namespace,
+                "--tokens",
+                str(state / "api-tokens.json"),
+                "--tls-cert",
+                str(cert),
+                "--tls-key",
+                str(key),
+                *verbose,
+            ],
+        )
+        api_address = self._ready(fulfillment)["address"]
+        self._ready(kubevirt)
+        if controller is not None:
+            self._ready(controller)
+
+        self.env = {
+            "KUBECONFIG": str(state / "kubeconfig"),
+            "HARNESS_PROFILE": profile.name,
+            "HARNESS_NAMESPACE": profile.hub_namespace,
+            "HARNESS_API_ADDRESS": api_address,
+            "HARNESS_API_TOKEN": user_token,
+            "HARNESS_ADMIN_TOKEN": admin_token,
+            "HARNESS_API_CA": str(ca),
+        }
+        _write_private(
+            state / "env",
+            "".join(f"{name}={shlex.quote(value)}\n" for name, value in self.env.items()),
+        )
+        (state / "stack.json").write_text(
+            json.dumps(
+                {
+                    "profile": profile.name,
+                    "kubernetes_url": url,
+                    "api_address": api_address,
+                    "controller": options.controller,
+                    "pids": {c.name: c.pid for c in self.components},
+                    "startup_seconds": round(time.monotonic() - started, 3),
+                },
+                indent=2,
+            )
+        )
+        return self.env
+
+    def _ready(self, component: ComponentProcess) -> dict[str, Any]:
+        try:
+            return component.wait_ready(READY_TIMEOUT)
+        except ComponentError as error:
+            raise StackError(str(error)) from None
+
+    def dead_component(self) -> ComponentProcess | None:
+        return next((c for c in self.components if c.poll() is not None), None)
+
+    def stop(self) -> None:
+        for component in reversed(self.components):
+            component.stop()
+
+
+def run_foreground(
+    options: StackOptions, announce: Callable[[dict[str, Any]], None], log: Callable[[str], None]
+) -> int:
+    """`harness up`: start, announce, supervise until SIGINT/SIGTERM or a component dies."""
+    stop = threading.Event()
+
+    def on_signal(_signum: int, _frame: object) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    stack = EmbeddedStack(options, log)
+    try:
+        env = stack.start()
+        announce(
+            {
+                "profile": stack.profile.name,
+                "state_dir": str(stack.state_dir),
+                "env": str(stack.state_dir / "env"),
+                "kubeconfig": env["KUBECONFIG"],
+                "api_address": env["HARNESS_API_ADDRESS"],
+                "controller": options.controller,
+            }
+        )
+        while not stop.wait(0.5):
+            dead = stack.dead_component()
+            if dead is not None:
+                log(
+                    f"{dead.name} exited with code {dead.poll()}; stopping the stack. "
+                    f"Last lines of {dead.log_path}:\n{dead.log_tail()}"
+                )
+                return 3
+        return 0
+    finally:
+        stack.stop()
+
+
+class BackgroundStack:
+    """`python -m harness up` as a child process, for the pytest plugin."""
+
+    def __init__(self, options: StackOptions) -> None:
+        self.options = options
+        args = ["up", "--state-dir", str(options.state_dir), "--profile", options.profile]
+        if not options.controller:
+            args.append("--no-controller")
+        self.process = ComponentProcess(
+            "stack", "harness", args, options.state_dir / "logs" / "stack.log"
+        )
+
+    def start(self) -> dict[str, str]:
+        self.process.start()
+        try:
+            self.process.wait_ready(READY_TIMEOUT * 2)
+        except ComponentError as error:
+            self.process.stop()
+            raise StackError(str(error)) from None
+        return read_env(self.options.state_dir / "env")
+
+    def stop(self) -> None:
+        self.process.stop(grace=15.0)
+
+
+def launch(options: StackOptions) -> BackgroundStack:
+    return BackgroundStack(options)
+
+
+def read_env(path: Path) -> dict[str, str]:
+    env: dict[str, str] = {}
+    for line in path.read_text().splitlines():
+        name, _, raw = line.partition("=")
+        if name:
+            parts = shlex.split(raw)
+            env[name] = parts[0] if parts else ""
+    return env

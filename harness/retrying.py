@@ -1,0 +1,88 @@
+"""Classified retries: only transport trouble is retried, never an assertion or a real answer.
+
+Transient: a refused or reset connection, HTTP 429/500/502/503/504 from the Kubernetes API,
+gRPC UNAVAILABLE. Everything else — 404, 409, 422, PERMISSION_DENIED, a failed check — goes
+straight to the caller. Every retry is logged and counted so a test that passed only after
+retries can be flagged.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import TypeVar
+
+import tenacity
+
+log = logging.getLogger("harness.retry")
+
+T = TypeVar("T")
+
+TRANSIENT_HTTP_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+
+def is_transient(error: BaseException) -> bool:
+    # Imported lazily: this module is imported by code that needs neither client.
+    status = getattr(error, "status", None)
+    if type(error).__name__ == "ApiException" and isinstance(status, int):
+        return status in TRANSIENT_HTTP_STATUSES
+    code = getattr(error, "code", None)
+    if callable(code):
+        try:
+            import grpc
+
+            return bool(code() == grpc.StatusCode.UNAVAILABLE)
+        except Exception:
+            return False
+    if isinstance(error, ConnectionError | TimeoutError):
+        return True
+    module = type(error).__module__
+    return module.startswith("urllib3") and type(error).__name__ in {
+        "MaxRetryError",
+        "ProtocolError",
+        "NewConnectionError",
+        "ReadTimeoutError",
+        "ConnectTimeoutError",
+    }
+
+
+class RetryLedger:
+    """Counts retries per process; tests read and reset it to flag passes that needed retries."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.entries: list[str] = []
+
+    def record(self, entry: str) -> None:
+        with self._lock:
+            self.entries.append(entry)
+
+    def drain(self) -> list[str]:
+        with self._lock:
+            entries, self.entries = self.entries, []
+            return entries
+
+
+LEDGER = RetryLedger()
+
+
+def retry_transient(
+    action: Callable[[], T], what: str, attempts: int = 6, max_wait: float = 2.0
+) -> T:
+    """Run `action`, retrying transient transport errors with exponential backoff."""
+
+    def before_sleep(state: tenacity.RetryCallState) -> None:
+        error = state.outcome.exception() if state.outcome else None
+        entry = f"retry {state.attempt_number}/{attempts - 1} of {what}: {error!r}"
+        log.warning(entry)
+        LEDGER.record(entry)
+
+    retryer = tenacity.Retrying(
+        retry=tenacity.retry_if_exception(is_transient),
+        stop=tenacity.stop_after_attempt(attempts),
+        wait=tenacity.wait_exponential(multiplier=0.05, max=max_wait),
+        before_sleep=before_sleep,
+        reraise=True,
+    )
+    return retryer(action)
