@@ -280,14 +280,13 @@ class FulfillmentClient:
         return types.ComputeInstanceSpec(**fields)
 
     def _view(self, message: Any) -> ApiInstance:
-        types = self.wire.types
         status = message.status
         conditions: dict[str, ApiCondition] = {}
         for condition in status.conditions:
-            type_name = types.ComputeInstanceConditionType.Name(condition.type)
+            type_name = _enum_name(condition, "type")
             conditions[type_name] = ApiCondition(
                 type=type_name,
-                status=_enum_name(types, "ConditionStatus", condition.status),
+                status=_enum_name(condition, "status"),
                 reason=condition.reason,
                 message=condition.message,
                 last_transition_time=rfc3339_from_timestamp(condition.last_transition_time)
@@ -298,7 +297,7 @@ class FulfillmentClient:
         return ApiInstance(
             id=message.id,
             name=message.metadata.name if message.HasField("metadata") else "",
-            state=types.ComputeInstanceState.Name(status.state),
+            state=_enum_name(status, "state"),
             conditions=conditions,
             last_restarted_at=rfc3339_from_timestamp(status.last_restarted_at)
             if status.HasField("last_restarted_at")
@@ -312,18 +311,13 @@ class FulfillmentClient:
         )
 
 
-def _enum_name(types: Any, enum: str, value: int) -> str:
-    descriptor = getattr(types, enum, None)
-    if descriptor is not None:
-        return str(descriptor.Name(value))
-    # ConditionStatus may live in a sibling file (shared.v1 in era A).
-    enum_type = types.DESCRIPTOR.pool.FindEnumTypeByName(_condition_status_full_name(types))
-    return str(enum_type.values_by_number[value].name)
-
-
-def _condition_status_full_name(types: Any) -> str:
-    field_descriptor = types.ComputeInstanceCondition.DESCRIPTOR.fields_by_name["status"]
-    return str(field_descriptor.enum_type.full_name)
+def _enum_name(message: Any, field_name: str) -> str:
+    """Name of an enum field's value, found through the descriptor (the enum may live in a
+    sibling file, e.g. `shared.v1.ConditionStatus` in era A)."""
+    enum_type = message.DESCRIPTOR.fields_by_name[field_name].enum_type
+    value = getattr(message, field_name)
+    named = enum_type.values_by_number.get(value)
+    return str(named.name) if named is not None else f"{enum_type.name}({value})"
 
 
 def _has(message: Any, name: str) -> bool:
