@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The project's own tests: lint, architecture contracts, unit and component tests.
+# Extra arguments go to pytest, e.g. `./run-tests.sh -k apiserver`.
+set -uo pipefail
+cd "$(dirname "$0")"
+. scripts/bootstrap.sh
+harness_bootstrap || exit 1
+
+status=0
+echo "== ruff" >&2
+ruff check --quiet . && ruff format --check --quiet . || status=1
+echo "== import contracts" >&2
+lint-imports --no-cache >/dev/null || { lint-imports --no-cache; status=1; }
+echo "== tests" >&2
+python -m pytest tests -n "${HARNESS_TEST_WORKERS:-2}" "$@"
+code=$?
+if [ "$code" -eq 5 ]; then
+  echo "error: pytest collected no tests; that is a failure, not a pass" >&2
+fi
+[ "$code" -eq 0 ] || status=1
+exit $status

@@ -1,0 +1,33 @@
+"""`python -m harness`: bad input gets one line and a non-zero exit, never a traceback."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+
+def run(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "harness", *args], capture_output=True,
+                          text=True, timeout=60, cwd=cwd)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ((), "harness: the following arguments are required: COMMAND"),
+        (("launch",), "invalid choice: 'launch'"),
+        (("up", "--profile", "era-z"), "argument --profile: invalid choice: 'era-z'"),
+        (("up", "--boot-delay", "soon"), "not a number of seconds: 'soon'"),
+        (("up", "--kube-port", "99999"), "not a TCP port: '99999'"),
+        (("up", "--crd", "/nonexistent/crd.yaml"), "--crd /nonexistent/crd.yaml: no such file"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_code_4(args, message, tmp_path):
+    result = run(*args, cwd=tmp_path)
+    assert result.returncode == 4, result.stderr
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / ".harness").exists()

@@ -1,0 +1,80 @@
+"""The timeline that waits and history assertions are built on."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from harness.recording import Timeline, WatchFailed
+from harness.waits import WaitTimeout, describe_instance, wait_until
+
+
+def ci(name, phase, rv, conditions=(), uid="u1"):
+    return {
+        "metadata": {"name": name, "namespace": "hub", "uid": uid, "resourceVersion": str(rv)},
+        "status": {"phase": phase, "conditions": [
+            {"type": t, "status": s, "reason": "R"} for t, s in conditions]},
+    }
+
+
+def test_a_wait_returns_as_soon_as_the_event_arrives():
+    timeline = Timeline()
+    timeline.record("ComputeInstance", "ADDED", ci("vm-a", "Starting", 1))
+
+    def later():
+        time.sleep(0.05)
+        timeline.record("ComputeInstance", "MODIFIED", ci("vm-a", "Running", 2))
+
+    threading.Thread(target=later).start()
+    started = time.monotonic()
+    found = timeline.wait(
+        lambda: (o := timeline.latest("ComputeInstance")) and
+        o.object["status"]["phase"] == "Running" and o, 5.0)
+    assert found.resource_version == "2"
+    assert time.monotonic() - started < 2.0
+
+
+def test_a_timeout_explains_what_was_awaited_and_what_was_last_seen():
+    timeline = Timeline()
+    timeline.record("ComputeInstance", "ADDED",
+                    ci("vm-a", "Starting", 7, [("RestartInProgress", "True")]))
+    with pytest.raises(WaitTimeout) as raised:
+        wait_until(timeline, lambda: None, 0.05, "phase Running",
+                   lambda: describe_instance(timeline.latest("ComputeInstance")))
+    message = str(raised.value)
+    assert message.startswith("waited 0 s for phase Running; last seen: ComputeInstance vm-a")
+    assert "phase Starting" in message
+    assert "RestartInProgress=True/R" in message
+    assert "rv 7" in message
+
+
+def test_current_state_forgets_deleted_objects_and_keeps_history():
+    timeline = Timeline()
+    timeline.record("VirtualMachineInstance", "ADDED", ci("vm-a", "Running", 1, uid="old"))
+    timeline.record("VirtualMachineInstance", "DELETED", ci("vm-a", "Running", 2, uid="old"))
+    timeline.record("VirtualMachineInstance", "ADDED", ci("vm-a", "Pending", 3, uid="new"))
+    current = timeline.current("VirtualMachineInstance")
+    assert current[("hub", "vm-a")].uid == "new"
+    assert [o.uid for o in timeline.observations()] == ["old", "old", "new"]
+    assert timeline.latest_by_uid("old").event == "DELETED"
+
+
+def test_a_failed_watcher_turns_waits_into_an_error_not_a_timeout():
+    timeline = Timeline()
+    timeline.record_failure("watch of computeinstances in hub failed: HTTP 403")
+    with pytest.raises(WatchFailed, match="HTTP 403"):
+        timeline.wait(lambda: None, 5.0)
+
+
+def test_timeline_dump_is_json_lines(tmp_path):
+    import json
+
+    timeline = Timeline()
+    timeline.record("ComputeInstance", "ADDED", ci("vm-a", "Running", 1))
+    path = tmp_path / "t.jsonl"
+    timeline.dump_jsonl(path)
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    assert rows[0]["kind"] == "ComputeInstance"
+    assert rows[0]["resourceVersion"] == "1"
