@@ -1,0 +1,39 @@
+"""`harness up --no-controller`: any external controller is the system under test.
+
+The suites run with `--target cluster` against the stack's env file, exactly as a user would
+(`set -a; . .harness/env; set +a; pytest suites --target cluster`).
+"""
+
+from __future__ import annotations
+
+from harness.reference.process import ComponentProcess
+
+from .conftest import run_pytest
+
+
+def test_restart_suite_fails_and_says_why_when_no_controller_acts(bare_stack):
+    state, env = bare_stack
+    result = run_pytest(["suites/test_restart.py", "--target", "cluster",
+                         "--provision-timeout", "4"], env)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "1 failed" in result.stdout
+    assert "waited 4 s for the new ComputeInstance" in result.stdout
+    assert "phase Running with a virtualMachineReference" in result.stdout
+    assert "last seen: ComputeInstance vm-" in result.stdout
+
+
+def test_an_external_controller_using_only_the_written_kubeconfig_passes(bare_stack):
+    state, env = bare_stack
+    controller = ComponentProcess(
+        "external-controller", "harness.reference.controller",
+        ["--kubeconfig", str(state / "controller.kubeconfig"), "--profile", "osac"],
+        state / "logs" / "external-controller.log",
+    )
+    controller.start()
+    try:
+        controller.wait_ready(60)
+        result = run_pytest(["suites", "--target", "cluster"], env)
+    finally:
+        controller.stop()
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert "2 passed" in result.stdout
