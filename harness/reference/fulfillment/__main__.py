@@ -1,0 +1,5 @@
+import sys
+
+from harness.reference.fulfillment.cli import main
+
+sys.exit(main())

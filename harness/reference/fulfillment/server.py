@@ -1,0 +1,120 @@
+"""The gRPC server: public and private `ComputeInstances` of one profile, reflection, health.
+
+Reflection and health need no token (as with Authorino in the real deployment); everything else
+goes through `AuthInterceptor`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from concurrent import futures
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from harness.contract.profiles import Profile
+from harness.contract.wire import load_wire
+from harness.reference.fulfillment.auth import Authenticator, AuthInterceptor
+from harness.reference.fulfillment.service import ComputeInstancesService
+from harness.reference.fulfillment.store import InstanceStore, load_api_client
+from harness.reference.fulfillment.tokens import Identity
+
+WORKERS = 16
+
+
+class ServerError(RuntimeError):
+    """The server cannot start; one line for the user."""
+
+
+@dataclass(frozen=True)
+class ServerOptions:
+    profile: Profile
+    kubeconfig: Path
+    hub_namespace: str
+    tokens: dict[str, Identity]
+    host: str = "127.0.0.1"
+    port: int = 0
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    full_replace_update: bool = False
+
+
+@dataclass
+class RunningServer:
+    server: grpc.Server
+    health: health.HealthServicer
+    host: str
+    port: int
+
+    @property
+    def address(self) -> str:
+        try:
+            is_v6 = ipaddress.ip_address(self.host).version == 6
+        except ValueError:
+            is_v6 = False
+        return f"[{self.host}]:{self.port}" if is_v6 else f"{self.host}:{self.port}"
+
+    def stop(self, grace: float = 2.0) -> None:
+        self.health.enter_graceful_shutdown()
+        self.server.stop(grace).wait(grace + 1)
+
+
+def _credentials(options: ServerOptions) -> grpc.ServerCredentials | None:
+    if options.tls_cert is None and options.tls_key is None:
+        return None
+    if options.tls_cert is None or options.tls_key is None:
+        raise ServerError("--tls-cert and --tls-key go together")
+    try:
+        cert = options.tls_cert.read_bytes()
+        key = options.tls_key.read_bytes()
+    except OSError as error:
+        raise ServerError(f"cannot read TLS file {error.filename}: {error.strerror}") from None
+    if b"-----BEGIN" not in cert or b"-----BEGIN" not in key:
+        raise ServerError("--tls-cert and --tls-key must be PEM files")
+    return grpc.ssl_server_credentials([(key, cert)])
+
+
+def start_server(options: ServerOptions) -> RunningServer:
+    profile = options.profile
+    wire = load_wire(profile)
+    credentials = _credentials(options)
+    store = InstanceStore(
+        load_api_client(options.kubeconfig, pool_size=WORKERS), profile, options.hub_namespace
+    )
+    authenticator = Authenticator(options.tokens, admin_services=[profile.grpc.private_service])
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="rpc"),
+        interceptors=[AuthInterceptor(authenticator)],
+    )
+    common = {"hub": options.hub_namespace, "full_replace_update": options.full_replace_update}
+    wire.grpc.add_ComputeInstancesServicer_to_server(
+        ComputeInstancesService(store, profile, wire.types, wire.service, **common), server
+    )
+    wire.private_grpc.add_ComputeInstancesServicer_to_server(
+        ComputeInstancesService(store, profile, wire.private_types, wire.private_service, **common),
+        server,
+    )
+    health_servicer = health.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    services = [profile.grpc.public_service, profile.grpc.private_service]
+    for name in ["", *services]:
+        health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    reflection.enable_server_reflection(
+        [*services, health.SERVICE_NAME, reflection.SERVICE_NAME], server
+    )
+    host = f"[{options.host}]" if ":" in options.host else options.host
+    target = f"{host}:{options.port}"
+    try:
+        if credentials is None:
+            port = server.add_insecure_port(target)
+        else:
+            port = server.add_secure_port(target, credentials)
+    except RuntimeError as error:
+        raise ServerError(f"cannot listen on {target}: {error}") from None
+    if not port:
+        raise ServerError(f"cannot listen on {target}")
+    server.start()
+    return RunningServer(server, health_servicer, options.host, port)
