@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import celpy
 from google.protobuf import json_format
 from google.protobuf.message import Message
 
@@ -20,6 +19,8 @@ Predicate = Callable[[Message], bool]
 
 
 def compile_filter(expression: str) -> Predicate:
+    import celpy  # slow to import and rarely needed
+
     environment = celpy.Environment()
     try:
         program = environment.program(environment.compile(expression))

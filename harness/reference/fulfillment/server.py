@@ -7,6 +7,7 @@ goes through `AuthInterceptor`.
 from __future__ import annotations
 
 import ipaddress
+import socket
 from concurrent import futures
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,6 +78,21 @@ def _credentials(options: ServerOptions) -> grpc.ServerCredentials | None:
     return grpc.ssl_server_credentials([(key, cert)])
 
 
+def _check_bindable(host: str, port: int, target: str) -> None:
+    """Fail with a clear line before grpc does (grpc also logs its own multi-part error)."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as error:
+        raise ServerError(f"cannot listen on {target}: {error.strerror}") from None
+    family, kind, proto, _name, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as error:
+            raise ServerError(f"cannot listen on {target}: {error.strerror}") from None
+
+
 def start_server(options: ServerOptions) -> RunningServer:
     profile = options.profile
     wire = load_wire(profile)
@@ -88,6 +104,8 @@ def start_server(options: ServerOptions) -> RunningServer:
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="rpc"),
         interceptors=[AuthInterceptor(authenticator)],
+        # Without this a second server could share a port that is already taken.
+        options=[("grpc.so_reuseport", 0)],
     )
     common = {"hub": options.hub_namespace, "full_replace_update": options.full_replace_update}
     wire.grpc.add_ComputeInstancesServicer_to_server(
@@ -107,6 +125,7 @@ def start_server(options: ServerOptions) -> RunningServer:
     )
     host = f"[{options.host}]" if ":" in options.host else options.host
     target = f"{host}:{options.port}"
+    _check_bindable(options.host, options.port, target)
     try:
         if credentials is None:
             port = server.add_insecure_port(target)

@@ -1,0 +1,114 @@
+"""Start the reference fulfillment API (and, for integration tests, the embedded API server) as
+real child processes, and talk to them over real sockets."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import grpc
+import yaml
+
+from harness.contract.profiles import Profile
+from harness.reference.process import ComponentProcess
+
+TENANT = "tenant-harness"
+USER_TOKEN = "user-token-1"
+ADMIN_TOKEN = "admin-token-1"
+USER_SUBJECT = f"system:serviceaccount:{TENANT}:e2e"
+
+
+def write_tokens(path: Path, profile: Profile) -> Path:
+    path.write_text(
+        json.dumps(
+            {
+                "tokens": [
+                    {
+                        "token": USER_TOKEN,
+                        "subject": USER_SUBJECT,
+                        "admin": False,
+                        "tenant": TENANT,
+                    },
+                    {
+                        "token": ADMIN_TOKEN,
+                        "subject": f"system:serviceaccount:{profile.hub_namespace}:admin",
+                        "admin": True,
+                        "tenant": TENANT,
+                    },
+                ]
+            }
+        )
+    )
+    return path
+
+
+def write_kubeconfig(path: Path, url: str, token: str = "any-token") -> Path:
+    config = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "test", "cluster": {"server": url}}],
+        "users": [{"name": "test", "user": {"token": token}}],
+        "contexts": [{"name": "test", "context": {"cluster": "test", "user": "test"}}],
+        "current-context": "test",
+    }
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def start_fulfillment(
+    tmp: Path, profile: Profile, kubeconfig: Path, *extra: str
+) -> tuple[ComponentProcess, str]:
+    tokens = write_tokens(tmp / f"tokens-{profile.name}.json", profile)
+    process = ComponentProcess(
+        "fulfillment",
+        "harness.reference.fulfillment",
+        [
+            "--kubeconfig",
+            str(kubeconfig),
+            "--profile",
+            profile.name,
+            "--port",
+            "0",
+            "--hub-namespace",
+            profile.hub_namespace,
+            "--tokens",
+            str(tokens),
+            "-v",
+            *extra,
+        ],
+        tmp / f"fulfillment-{profile.name}.log",
+    )
+    process.start()
+    try:
+        info = process.wait_ready(20)
+    except Exception:
+        process.stop()
+        raise
+    return process, str(info["address"])
+
+
+def seed_objects(profile: Profile) -> list[dict[str, Any]]:
+    return [
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": profile.hub_namespace}},
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": TENANT}},
+        {
+            "apiVersion": profile.api_version,
+            "kind": "Tenant",
+            "metadata": {"name": TENANT, "namespace": profile.hub_namespace},
+            "spec": {},
+            "status": {"phase": "Ready", "namespace": TENANT},
+        },
+    ]
+
+
+def bearer(token: str) -> tuple[tuple[str, str], ...]:
+    return (("authorization", f"Bearer {token}"),)
+
+
+def call_error(function: Any, request: Any, **kwargs: Any) -> grpc.RpcError:
+    try:
+        function(request, timeout=10, **kwargs)
+    except grpc.RpcError as error:
+        return error
+    raise AssertionError("the call succeeded but was expected to fail")
