@@ -143,8 +143,9 @@ class ReferenceProvider:
             job = self._new_job(
                 ci, jobs.TYPE_PROVISION, config_version, vm_namespace, "Provision job queued"
             )
+        result = ProvisionResult(job.job_id, job.state, job.message)
         self._start(job, self._run_provision)
-        return ProvisionResult(job.job_id, job.state, job.message)
+        return result
 
     def get_provision_status(self, ci: dict[str, Any], job_id: str) -> ProvisionStatus:
         with self._lock:

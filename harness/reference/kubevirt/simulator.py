@@ -77,6 +77,7 @@ class KubeVirtSimulator:
         self._shutdown_started: dict[str, float] = {}
         self._last_deletion: dict[Key, datetime] = {}
         self._created: dict[Key, Obj] = {}
+        self._last_written: dict[tuple[str, str, str], Obj] = {}
         self._started_at = wall_clock()
         self._threads: list[threading.Thread] = []
         self._stopping = threading.Event()
@@ -120,9 +121,13 @@ class KubeVirtSimulator:
 
     # events
 
-    def _on_vm(self, _kind: str, obj: Obj, _previous: Obj | None) -> None:
+    def _on_vm(self, kind: str, obj: Obj, _previous: Obj | None) -> None:
         meta = lc.metadata(obj)
-        self.queue.add((str(meta.get("namespace")), str(meta.get("name"))))
+        key = (str(meta.get("namespace")), str(meta.get("name")))
+        if kind == DELETED:
+            with self._lock:
+                self._last_written.pop((*key, str(meta.get("uid") or "")), None)
+        self.queue.add(key)
 
     def _on_vmi(self, kind: str, obj: Obj, _previous: Obj | None) -> None:
         meta = lc.metadata(obj)
@@ -385,9 +390,11 @@ class KubeVirtSimulator:
     def _write_vm_status(self, vm: Obj, vmi: Obj | None) -> None:
         status = lc.vm_status(vm, vmi, self.wall_clock())
         current = vm.get("status") or {}
-        if status == current:
-            return
         namespace, name = self._key(vm)
+        written_key = (namespace, name, str(lc.metadata(vm).get("uid") or ""))
+        # The cache may lag our own last write; we are the only writer of VM status.
+        if status == current or status == self._last_written.get(written_key):
+            return
         patch = {"status": lc.status_merge_patch(current, status)}
         api = self.api
         try:
@@ -408,6 +415,8 @@ class KubeVirtSimulator:
                 )
         except NotFoundError:
             return
+        with self._lock:
+            self._last_written[written_key] = status
         if current.get("printableStatus") != status.get("printableStatus"):
             logger.info(
                 "%s/%s: VM %s → %s",
