@@ -3,14 +3,18 @@ real child processes, and talk to them over real sockets."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 from typing import Any
 
 import grpc
 import yaml
+from kubernetes import client as k8s
+from kubernetes import config as k8s_config
 
 from harness.contract.profiles import Profile
+from harness.reference.crds import crd_paths
 from harness.reference.process import ComponentProcess
 
 TENANT = "tenant-harness"
@@ -100,6 +104,38 @@ def seed_objects(profile: Profile) -> list[dict[str, Any]]:
             "status": {"phase": "Ready", "namespace": TENANT},
         },
     ]
+
+
+APISERVER_MODULE = "harness.reference.apiserver"
+
+
+def apiserver_available() -> bool:
+    return importlib.util.find_spec(f"{APISERVER_MODULE}.__main__") is not None
+
+
+def start_apiserver(tmp: Path, profile: Profile) -> tuple[ComponentProcess, str]:
+    """The embedded API server with the profile's CRDs and seed (hub + tenant namespace, a
+    ready Tenant); returns the process and its URL."""
+    seed = tmp / f"seed-{profile.name}.yaml"
+    seed.write_text(yaml.safe_dump_all(seed_objects(profile)))
+    crds = [arg for path in crd_paths(profile) for arg in ("--crd", str(path))]
+    process = ComponentProcess(
+        "apiserver",
+        APISERVER_MODULE,
+        ["--host", "127.0.0.1", "--port", "0", *crds, "--seed", str(seed)],
+        tmp / f"apiserver-{profile.name}.log",
+    )
+    process.start()
+    try:
+        info = process.wait_ready(20)
+    except Exception:
+        process.stop()
+        raise
+    return process, str(info["url"])
+
+
+def kube_api(kubeconfig: Path) -> k8s.CustomObjectsApi:
+    return k8s.CustomObjectsApi(k8s_config.new_client_from_config(config_file=str(kubeconfig)))
 
 
 def bearer(token: str) -> tuple[tuple[str, str], ...]:
