@@ -15,6 +15,7 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from harness.contract.profiles import CLOUDKIT, OSAC
 from harness.contract.wire import load_wire
+from harness.reference.tls import write_server_certificate
 from tests.fulfillment.helpers import (
     ADMIN_TOKEN,
     USER_SUBJECT,
@@ -215,3 +216,32 @@ def test_wrong_profile_service_is_unimplemented(served):
         stub.List, other.service.ComputeInstancesListRequest(), metadata=bearer(USER_TOKEN)
     )
     assert error.code() == grpc.StatusCode.UNIMPLEMENTED
+
+
+def test_tls(tmp_path):
+    ca, cert, key = write_server_certificate(tmp_path / "tls", ["127.0.0.1", "localhost"])
+    kubeconfig = write_kubeconfig(tmp_path / "kubeconfig", f"http://127.0.0.1:{closed_port()}")
+    process, address = start_fulfillment(
+        tmp_path, OSAC, kubeconfig, "--tls-cert", str(cert), "--tls-key", str(key)
+    )
+    wire = load_wire(OSAC)
+    secure = grpc.secure_channel(
+        address, grpc.ssl_channel_credentials(root_certificates=ca.read_bytes())
+    )
+    plain = grpc.insecure_channel(address)
+    try:
+        health = health_pb2_grpc.HealthStub(secure)
+        response = health.Check(health_pb2.HealthCheckRequest(), timeout=10)
+        assert response.status == health_pb2.HealthCheckResponse.SERVING
+        error = call_error(
+            wire.grpc.ComputeInstancesStub(secure).List,
+            wire.service.ComputeInstancesListRequest(),
+            metadata=bearer(USER_TOKEN),
+        )
+        assert error.code() == grpc.StatusCode.UNAVAILABLE  # authenticated; Kubernetes is down
+        error = call_error(health_pb2_grpc.HealthStub(plain).Check, health_pb2.HealthCheckRequest())
+        assert error.code() == grpc.StatusCode.UNAVAILABLE  # no plaintext on a TLS port
+    finally:
+        secure.close()
+        plain.close()
+        process.stop()
