@@ -443,9 +443,43 @@ def test_full_replace_update_option(env: Env):
         assert env.cr(created.metadata.name)["spec"]["restartRequestedAt"] == (
             "2026-05-28T20:26:45Z"
         )
+        # The private Update keeps honouring the mask.
+        private = env.wire.private_grpc.ComputeInstancesStub(channel)
+        private.Update(
+            env.wire.private_service.ComputeInstancesUpdateRequest(
+                object=env.wire.private_types.ComputeInstance(
+                    id=created.id,
+                    spec=env.wire.private_types.ComputeInstanceSpec(template=TEMPLATE),
+                ),
+                update_mask=field_mask_pb2.FieldMask(paths=["spec.template"]),
+            ),
+            metadata=ADMIN,
+            timeout=10,
+        )
+        assert env.cr(created.metadata.name)["spec"]["restartRequestedAt"] == (
+            "2026-05-28T20:26:45Z"
+        )
     finally:
         channel.close()
         process.stop()
+
+
+def test_feedback_style_private_update_changes_nothing(env: Env):
+    """The operator's feedback controller Gets the private record, edits status and Updates it
+    without a mask: the CR spec must stay as it is (status is derived from the CR)."""
+    created = env.create()
+    env.restart(created.id, REQUEST_SECONDS)
+    before = env.cr(created.metadata.name)
+    private = env.wire.private_service
+    record = env.private.Get(
+        private.ComputeInstancesGetRequest(id=created.id), metadata=ADMIN, timeout=10
+    ).object
+    record.status.state = 0
+    record.status.ip_address = "192.0.2.1"
+    env.private.Update(private.ComputeInstancesUpdateRequest(object=record), metadata=ADMIN)
+    after = env.cr(created.metadata.name)
+    assert after["metadata"]["resourceVersion"] == before["metadata"]["resourceVersion"]
+    assert after["spec"] == before["spec"]
 
 
 # --- Delete ---------------------------------------------------------------------------------------

@@ -107,14 +107,21 @@ def start_server(options: ServerOptions) -> RunningServer:
         # Without this a second server could share a port that is already taken.
         options=[("grpc.so_reuseport", 0)],
     )
-    common = {"hub": options.hub_namespace, "full_replace_update": options.full_replace_update}
-    wire.grpc.add_ComputeInstancesServicer_to_server(
-        ComputeInstancesService(store, profile, wire.types, wire.service, **common), server
+    hub = options.hub_namespace
+    # Only the public Update ignored the mask before 0cff9a06 (contract.md section 11.4).
+    public = ComputeInstancesService(
+        store,
+        profile,
+        wire.types,
+        wire.service,
+        hub=hub,
+        full_replace_update=options.full_replace_update,
     )
-    wire.private_grpc.add_ComputeInstancesServicer_to_server(
-        ComputeInstancesService(store, profile, wire.private_types, wire.private_service, **common),
-        server,
+    private = ComputeInstancesService(
+        store, profile, wire.private_types, wire.private_service, hub=hub
     )
+    wire.grpc.add_ComputeInstancesServicer_to_server(public, server)
+    wire.private_grpc.add_ComputeInstancesServicer_to_server(private, server)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     services = [profile.grpc.public_service, profile.grpc.private_service]
