@@ -147,42 +147,31 @@ class KubeClient:
     def server_now(self) -> datetime:
         """The API server's clock (HTTP Date header), so requests don't depend on our clock."""
         response = retry_transient(
-            lambda: self.api_client.call_api(
-                "/version",
-                "GET",
-                _preload_content=False,
-                _return_http_data_only=False,
-                _request_timeout=10,
-                auth_settings=["BearerToken"],
+            lambda: k8s.VersionApi(self.api_client).get_code(
+                _preload_content=False, _request_timeout=10
             ),
             "GET /version (server clock)",
         )
-        headers = response[2]
-        date = headers.get("Date") or headers.get("date")
+        try:
+            date = response.headers.get("Date")
+        finally:
+            response.release_conn()
         if not date:
             return datetime.now(UTC)
         return email.utils.parsedate_to_datetime(date).astimezone(UTC)
 
     def served_resources(self, group: str, version: str) -> set[str] | None:
         """Plurals served under group/version, or None when the group-version is not served."""
-        path = f"/apis/{group}/{version}"
         try:
-            data = retry_transient(
-                lambda: self.api_client.call_api(
-                    path,
-                    "GET",
-                    response_type="object",
-                    _return_http_data_only=True,
-                    _request_timeout=10,
-                    auth_settings=["BearerToken"],
-                ),
-                f"GET {path}",
+            resources = retry_transient(
+                lambda: self.custom.get_api_resources(group, version, _request_timeout=10),
+                f"GET /apis/{group}/{version}",
             )
         except ApiException as error:
             if error.status == 404:
                 return None
             raise
-        return {resource["name"] for resource in data.get("resources", [])}
+        return {resource.name for resource in resources.resources or []}
 
     # --- objects --------------------------------------------------------------------------
 
