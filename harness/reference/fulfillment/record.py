@@ -21,23 +21,10 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
-from google.protobuf import timestamp_pb2
 from google.protobuf.message import Message
 
 from harness.contract.profiles import CONDITION_STATUS_NAMES, Profile
-from harness.contract.timestamps import TimestampError, parse_rfc3339
-from harness.reference.fulfillment.spec import api_spec
-
-
-def timestamp(text: Any) -> timestamp_pb2.Timestamp | None:
-    """Whole-second protobuf timestamp of an RFC 3339 string; None when absent or malformed."""
-    if not isinstance(text, str):
-        return None
-    try:
-        value = parse_rfc3339(text)
-    except TimestampError:
-        return None
-    return timestamp_pb2.Timestamp(seconds=int(value.timestamp()))
+from harness.reference.fulfillment.spec import api_spec, timestamp
 
 
 def instance_id(cr: dict[str, Any], profile: Profile) -> str:
@@ -83,7 +70,9 @@ class RecordMapper:
                 continue
             api_type = self.profile.condition_type_by_name[cr_type]
             previous = chosen.get(api_type)
-            if previous is None or (previous.get("status") != "True" and item["status"] == "True"):
+            if previous is None or (
+                previous.get("status") != "True" and item.get("status") == "True"
+            ):
                 chosen[api_type] = item
         result = []
         for value in condition_types.DESCRIPTOR.values:

@@ -213,7 +213,10 @@ def json_value_to_any(value: Any) -> any_pb2.Any:
     return packed
 
 
-def _timestamp(text: Any) -> timestamp_pb2.Timestamp | None:
+def timestamp(text: Any) -> timestamp_pb2.Timestamp | None:
+    """Whole-second protobuf timestamp of an RFC 3339 string; None when absent or malformed."""
+    if not isinstance(text, str):
+        return None
     try:
         value = parse_rfc3339(text)
     except TimestampError:
@@ -237,7 +240,7 @@ def api_spec(cr: dict[str, Any], spec_class: type[Message]) -> Message:
         if isinstance(decoded, dict):
             for name, value in decoded.items():
                 spec.template_parameters[name].CopyFrom(json_value_to_any(value))
-    restart = _timestamp(cr.get("restartRequestedAt"))
+    restart = timestamp(cr.get("restartRequestedAt"))
     if restart is not None:
         spec.restart_requested_at.CopyFrom(restart)
     if "image" in fields and isinstance(cr.get("image"), dict):
