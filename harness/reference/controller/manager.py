@@ -4,6 +4,9 @@ Watches (contract §7.5): ComputeInstances in the hub namespace; VirtualMachines
 namespace that carry label `<prefix>computeinstance`, mapped back to the CR of that name in the
 hub namespace; Tenants, mapped to the CRs whose tenant annotation names them. VMIs are not
 watched: the controller learns about VMI churn through the VM status that KubeVirt updates.
+Tenants are watched in the tenant namespace (the operator filters Tenant events by the hub
+namespace; the two are the same by default). The reference provisioner also enqueues a CR when
+one of its jobs changes state, so job progress does not wait for the poll interval.
 """
 
 from __future__ import annotations

@@ -5,6 +5,18 @@ initialise conditions and phase; tenant; VM lookup; restart handling; desired co
 reconciled config version; provisioning. Status is edited in memory and written once at the end
 when it changed, through `/status`, re-reading the object on conflict. The cluster is reached
 only through a `ClusterPort`; era differences come from `EraRules`.
+
+Deliberate differences from the operator:
+- reads go to the API server, not an informer cache, so the operator's stale-cache re-check
+  before triggering a job is implied;
+- `spec.subnetRef` is not resolved to a Subnet CR (the embedded stack has no Subnet CRD);
+- profile A looks the tenant up like profile B (annotation → Tenant in the tenant namespace)
+  instead of creating its own Tenant object, since the stack seeds a ready Tenant and runs no
+  tenant controller; A still returns without requeue while the tenant is not ready, and builds
+  the finalizer before initialising conditions as B does;
+- of two jobs with equal (whole-second) timestamps the later list entry is the latest
+  (`jobs.find_latest`); Go keeps the earlier and could trigger a duplicate job;
+- a status write that finds the CR gone (finalizers just removed) ends the pass quietly.
 """
 
 from __future__ import annotations
