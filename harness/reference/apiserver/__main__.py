@@ -1,0 +1,3 @@
+from harness.reference.apiserver.cli import main
+
+main()

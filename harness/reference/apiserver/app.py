@@ -1,0 +1,339 @@
+"""HTTP: one aiohttp handler that resolves the path, checks the caller and renders Status errors.
+
+A single catch-all route keeps per-request routing to one `str.split` and a few dict lookups.
+aiohttp sets TCP_NODELAY on every accepted connection (`BaseProtocol.connection_made`), keeps
+connections alive and streams watches with chunked encoding.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from typing import Any
+
+from aiohttp import web
+
+from harness.reference.apiserver import openapi
+from harness.reference.apiserver.errors import (
+    ApiError,
+    bad_request,
+    forbidden,
+    method_not_allowed,
+    path_not_found,
+    unsupported_media_type,
+)
+from harness.reference.apiserver.identity import Attributes
+from harness.reference.apiserver.objects import DeleteOptions
+from harness.reference.apiserver.patch import APPLY, JSON_PATCH, MERGE, STRATEGIC
+from harness.reference.apiserver.registry import Registry
+from harness.reference.apiserver.requestlog import RequestLog
+from harness.reference.apiserver.routes import (
+    Discovery,
+    Health,
+    OpenApiPath,
+    ResourcePath,
+    resolve,
+)
+from harness.reference.apiserver.server import ApiServer
+from harness.reference.apiserver.store import dumps
+from harness.reference.apiserver.watch import bookmark_line, error_line
+
+log = logging.getLogger("apiserver.http")
+
+JSON_HEADERS = {"Content-Type": "application/json"}
+DEFAULT_WATCH_TIMEOUT = 1800.0
+PATCH_TYPES = (MERGE, JSON_PATCH, STRATEGIC, APPLY)
+
+
+class HttpFront:
+    """The aiohttp side of one `ApiServer`."""
+
+    def __init__(self, server: ApiServer) -> None:
+        self.server = server
+        self.api = server.api
+        self.registry = server.registry
+        self.store = server.store
+        self.hub = server.hub
+        self.gc = server.gc
+        self.tokens = server.tokens
+        self.authorizer = server.authorizer
+        self.request_log = server.request_log
+        self.bookmark_interval = server.bookmark_interval
+        self._flusher: asyncio.Task[None] | None = None
+
+    def app(self) -> web.Application:
+        application = web.Application(client_max_size=64 * 1024 * 1024)
+        application.router.add_route("*", "/{tail:.*}", self.handle)
+        application.on_startup.append(self._on_startup)
+        application.on_shutdown.append(self._on_shutdown)
+        return application
+
+    async def _on_startup(self, _app: web.Application) -> None:
+        self.gc.attach(asyncio.get_running_loop())
+        if self.request_log is not None:
+            self._flusher = asyncio.create_task(self._flush_periodically(self.request_log))
+
+    async def _on_shutdown(self, _app: web.Application) -> None:
+        self.hub.close_all()
+        if self._flusher is not None:
+            self._flusher.cancel()
+        if self.request_log is not None:
+            self.request_log.close()
+
+    @staticmethod
+    async def _flush_periodically(request_log: RequestLog) -> None:
+        while True:
+            await asyncio.sleep(0.2)
+            request_log.flush()
+
+    # --- the one handler ------------------------------------------------------------------
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        started = time.perf_counter()
+        user = self.tokens.user_for(request.headers.get("Authorization"))
+        query = dict(request.query)
+        verb = _verb_for(request.method, None, query)
+        details: dict[str, Any] = {}
+        try:
+            target = resolve(request.path, self.registry)
+            if isinstance(target, ResourcePath):
+                verb = _verb_for(request.method, target, query)
+                details = _resource_details(target)
+                self._authorize(user, verb, target)
+                if verb == "watch":
+                    response = await self._watch(request, target, query)
+                else:
+                    response = await self._resource(request, target, query, verb)
+            else:
+                response = self._non_resource(request, target)
+        except ApiError as error:
+            response = _error_response(error)
+        except Exception:
+            log.exception("internal error serving %s %s", request.method, request.path_qs)
+            response = _error_response(ApiError(500, "InternalError", "internal server error"))
+        if self.request_log is not None:
+            self.request_log.record(
+                user=user,
+                verb=verb,
+                path=request.path,
+                query=query,
+                status=response.status,
+                started=started,
+                extra=details,
+            )
+        return response
+
+    def _authorize(self, user: str, verb: str, target: ResourcePath) -> None:
+        attributes = Attributes(
+            user=user,
+            verb=verb,
+            group=target.resource.group,
+            resource=target.resource.plural,
+            subresource=target.subresource or "",
+            namespace=target.namespace or "",
+            name=target.name or "",
+        )
+        if not self.authorizer.allowed(attributes):
+            resource = target.resource
+            where = f' in the namespace "{target.namespace}"' if target.namespace else ""
+            raise forbidden(
+                f'{resource.plural} "{target.name or ""}" is forbidden: User "{user}" cannot '
+                f'{verb} resource "{resource.plural}" in API group "{resource.group}"{where}',
+                resource.plural,
+                resource.group,
+                target.name or "",
+            )
+
+    def _non_resource(self, request: web.Request, target: Any) -> web.Response:
+        if request.method != "GET":
+            raise method_not_allowed()
+        if isinstance(target, Health):
+            return web.Response(text="ok")
+        if isinstance(target, OpenApiPath):
+            body = openapi.document(target.key, self.registry)
+            if body is None:
+                raise path_not_found()
+            return web.Response(body=body, headers=JSON_HEADERS)
+        assert isinstance(target, Discovery)
+        if target.key == "root":
+            return web.Response(
+                body=dumps({"paths": _root_paths(self.registry)}), headers=JSON_HEADERS
+            )
+        body = self.registry.document(target.key, self.server.server_address)
+        if body is None:
+            raise path_not_found()
+        return web.Response(body=body, headers=JSON_HEADERS)
+
+    async def _resource(
+        self, request: web.Request, target: ResourcePath, query: dict[str, str], verb: str
+    ) -> web.Response:
+        api = self.api
+        resource = target.resource
+        namespace = target.namespace or ""
+        status_sub = target.subresource == "status"
+        if verb == "get":
+            assert target.name is not None
+            entry = api.get(resource, namespace, target.name)
+            return _json(200, api.render(resource, entry))
+        if verb == "list":
+            return _json(200, api.list(resource, target.namespace, query))
+        if verb == "create":
+            if resource.namespaced and target.namespace is None:
+                raise method_not_allowed("create needs a namespace in the path")
+            entry = api.create(resource, namespace, await _json_body(request))
+            return _json(201, api.render(resource, entry))
+        if verb == "update":
+            assert target.name is not None
+            body = await _json_body(request)
+            entry = api.replace(resource, namespace, target.name, body, status_sub)
+            return _json(200, api.render(resource, entry))
+        if verb == "patch":
+            assert target.name is not None
+            content_type = request.content_type
+            if content_type not in PATCH_TYPES or content_type == APPLY:
+                raise unsupported_media_type(content_type)
+            if content_type == STRATEGIC and not resource.strategic_merge:
+                raise unsupported_media_type(content_type)
+            body = _decode_json(await request.read())
+            entry = api.patch(resource, namespace, target.name, body, content_type, status_sub)
+            return _json(200, api.render(resource, entry))
+        if verb == "delete":
+            assert target.name is not None
+            options = DeleteOptions.parse(await _optional_json_body(request), query)
+            entry = api.delete(resource, namespace, target.name, options)
+            return _json(200, api.render(resource, entry))
+        if verb == "deletecollection":
+            options = DeleteOptions.parse(await _optional_json_body(request), query)
+            return _json(200, api.delete_collection(resource, target.namespace, query, options))
+        raise method_not_allowed()
+
+    async def _watch(
+        self, request: web.Request, target: ResourcePath, query: dict[str, str]
+    ) -> web.StreamResponse:
+        timeout = _watch_timeout(query.get("timeoutSeconds"))
+        bookmarks = query.get("allowWatchBookmarks") in ("true", "1")
+        response = web.StreamResponse(status=200, headers=JSON_HEADERS)
+        response.enable_chunked_encoding()
+        try:
+            watcher, initial = self.api.open_watch(target.resource, target.namespace, query)
+        except ApiError as error:
+            if error.code != 410:
+                raise
+            await response.prepare(request)
+            await response.write(error_line(error.status()))
+            await response.write_eof()
+            return response
+        loop = asyncio.get_running_loop()
+        handles = [loop.call_later(timeout, watcher.close)]
+        resource = target.resource
+        if bookmarks:
+
+            def bookmark() -> None:
+                watcher.push(
+                    bookmark_line(resource.api_version, resource.kind, self.store.revision)
+                )
+                handles.append(loop.call_later(self.bookmark_interval, bookmark))
+
+            handles.append(loop.call_later(self.bookmark_interval, bookmark))
+        try:
+            await response.prepare(request)
+            if initial:
+                await response.write(b"".join(initial))
+            while not watcher.closed:
+                await watcher.wakeup.wait()
+                watcher.wakeup.clear()
+                if watcher.pending:
+                    await response.write(watcher.drain())
+            if watcher.pending:
+                await response.write(watcher.drain())
+            await response.write_eof()
+        except (ConnectionError, asyncio.CancelledError):
+            pass
+        finally:
+            self.hub.unregister(watcher)
+            for handle in handles:
+                handle.cancel()
+        return response
+
+
+def build_app(server: ApiServer) -> web.Application:
+    return HttpFront(server).app()
+
+
+def _verb_for(method: str, target: ResourcePath | None, query: dict[str, str]) -> str:
+    if target is None:
+        return method.lower()
+    if target.name is None:
+        if method == "GET":
+            return "watch" if query.get("watch") in ("true", "1") else "list"
+        return {"POST": "create", "DELETE": "deletecollection"}.get(method, method.lower())
+    return {
+        "GET": "get",
+        "PUT": "update",
+        "PATCH": "patch",
+        "DELETE": "delete",
+    }.get(method, method.lower())
+
+
+def _resource_details(target: ResourcePath) -> dict[str, Any]:
+    details: dict[str, Any] = {"resource": target.resource.plural}
+    if target.resource.group:
+        details["group"] = target.resource.group
+    if target.namespace:
+        details["namespace"] = target.namespace
+    if target.name:
+        details["name"] = target.name
+    if target.subresource:
+        details["subresource"] = target.subresource
+    return details
+
+
+def _json(status: int, body: bytes) -> web.Response:
+    return web.Response(status=status, body=body, headers=JSON_HEADERS)
+
+
+def _error_response(error: ApiError) -> web.Response:
+    return _json(error.code, dumps(error.status()))
+
+
+def _decode_json(raw: bytes) -> Any:
+    if not raw:
+        raise bad_request("the request body is empty")
+    try:
+        return json.loads(raw)
+    except ValueError as error:
+        raise bad_request(f"the request body is not valid JSON: {error}") from None
+
+
+async def _json_body(request: web.Request) -> Any:
+    content_type = request.content_type
+    if content_type not in ("application/json", "application/octet-stream", ""):
+        raise unsupported_media_type(content_type)
+    return _decode_json(await request.read())
+
+
+async def _optional_json_body(request: web.Request) -> Any:
+    if not request.body_exists:
+        return None
+    raw = await request.read()
+    return _decode_json(raw) if raw.strip() else None
+
+
+def _watch_timeout(value: str | None) -> float:
+    if not value:
+        return DEFAULT_WATCH_TIMEOUT
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise bad_request(f"timeoutSeconds: Invalid value: {value!r}") from None
+    return seconds if seconds > 0 else DEFAULT_WATCH_TIMEOUT
+
+
+def _root_paths(registry: Registry) -> list[str]:
+    paths = ["/api", "/api/v1", "/apis", "/healthz", "/livez", "/openapi/v3", "/readyz", "/version"]
+    for group in registry.groups():
+        paths.append(f"/apis/{group}")
+        paths.extend(f"/apis/{group}/{version}" for version in registry.group_versions(group))
+    return sorted(paths)

@@ -1,0 +1,208 @@
+"""`python -m harness.reference.apiserver`: arguments, CRD and seed loading, serving."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
+
+from harness.reference.runtime import (
+    announce_ready,
+    configure_logging,
+    fail,
+    install_stop_handler,
+)
+
+COMPONENT = "apiserver"
+
+
+class InputError(Exception):
+    """Bad command-line input: reported as one line, exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        fail(COMPONENT, message)
+        raise AssertionError("unreachable")
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = _Parser(prog="python -m harness.reference.apiserver", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=_port, default=0, help="TCP port, 0 picks a free one")
+    parser.add_argument("--crd", action="append", default=[], type=Path, help="CRD YAML file")
+    parser.add_argument("--seed", action="append", default=[], type=Path, help="objects to load")
+    parser.add_argument("--tokens", type=Path, help='JSON {"tokens": [{"token", "user"}]}')
+    parser.add_argument("--request-log", type=Path, help="append one JSON line per request")
+    parser.add_argument(
+        "--watch-window", type=_positive, default=10_000, help="events kept for watch replay"
+    )
+    parser.add_argument(
+        "--bookmark-interval",
+        type=_positive_float,
+        default=60.0,
+        help="seconds between BOOKMARK events on watches that allow them",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    return parser.parse_args(argv)
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid port {text!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"port {port} out of range 0-65535")
+    return port
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid number {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid number {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {value}")
+    return value
+
+
+def load_yaml_documents(path: Path) -> list[dict[str, Any]]:
+    import yaml
+
+    try:
+        text = path.read_text()
+    except OSError as error:
+        raise InputError(f"cannot read {path}: {error.strerror or error}") from None
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        documents = [doc for doc in yaml.load_all(text, Loader=loader) if doc is not None]
+    except yaml.YAMLError as error:
+        first_line = str(error).replace("\n", " ")
+        raise InputError(f"{path} is not valid YAML: {first_line}") from None
+    for index, document in enumerate(documents):
+        if not isinstance(document, dict):
+            raise InputError(f"{path}: document {index + 1} is not a mapping")
+    return documents
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    configure_logging(COMPONENT, args.verbose)
+    try:
+        server = build_server(args)
+    except InputError as error:
+        fail(COMPONENT, str(error))
+        return
+    try:
+        asyncio.run(serve(server, args.host, args.port))
+    except InputError as error:
+        fail(COMPONENT, str(error))
+
+
+def build_server(args: argparse.Namespace) -> Any:
+    from harness.reference.apiserver.errors import ApiError
+    from harness.reference.apiserver.identity import TokenFileError, Tokens
+    from harness.reference.apiserver.requestlog import RequestLog
+    from harness.reference.apiserver.server import ApiServer
+
+    try:
+        tokens = Tokens.load(args.tokens) if args.tokens else Tokens()
+    except TokenFileError as error:
+        raise InputError(str(error)) from None
+    request_log = None
+    if args.request_log:
+        try:
+            request_log = RequestLog(args.request_log)
+        except OSError as error:
+            raise InputError(
+                f"cannot open request log {args.request_log}: {error.strerror}"
+            ) from None
+    server = ApiServer(
+        watch_window=args.watch_window,
+        tokens=tokens,
+        request_log=request_log,
+        bookmark_interval=args.bookmark_interval,
+    )
+    for path in args.crd:
+        for document in load_yaml_documents(path):
+            if document.get("kind") != "CustomResourceDefinition" or not str(
+                document.get("apiVersion", "")
+            ).startswith("apiextensions.k8s.io/"):
+                raise InputError(
+                    f"{path}: {document.get('kind', 'a document without kind')} is not a "
+                    "CustomResourceDefinition"
+                )
+            try:
+                server.api.create(server.api.crds, "", document)
+            except ApiError as error:
+                raise InputError(f"{path}: {error.message}") from None
+    for path in args.seed:
+        for document in load_yaml_documents(path):
+            try:
+                seed(server, document)
+            except ApiError as error:
+                raise InputError(f"{path}: {error.message}") from None
+    server.gc.run_until_idle()
+    return server
+
+
+def seed(server: Any, document: dict[str, Any]) -> None:
+    """Store one object as if created, keeping its status (an administrative load)."""
+    from harness.reference.apiserver.errors import ApiError
+
+    api_version = document.get("apiVersion")
+    kind = document.get("kind")
+    resource = server.registry.by_kind(api_version, kind)
+    if resource is None:
+        raise ApiError(404, "NotFound", f"no resource for apiVersion {api_version!r} kind {kind!r}")
+    metadata = document.get("metadata") or {}
+    namespace = metadata.get("namespace", "default") if resource.namespaced else ""
+    if resource.plural == "namespaces" and server.store.get("namespaces", "", metadata.get("name")):
+        return
+    server.api.create(resource, namespace, document, keep_status=True)
+
+
+async def serve(server: Any, host: str, port: int) -> None:
+    from aiohttp import web
+
+    from harness.reference.apiserver.app import build_app
+
+    runner = web.AppRunner(
+        build_app(server), handler_cancellation=True, access_log=None, shutdown_timeout=2.0
+    )
+    await runner.setup()
+    site = web.TCPSite(runner, host, port, reuse_address=True)
+    try:
+        await site.start()
+    except OSError as error:
+        await runner.cleanup()
+        raise InputError(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
+    actual_port = runner.addresses[0][1]
+    url = f"http://{host}:{actual_port}"
+    server.server_address = f"{host}:{actual_port}"
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    install_stop_handler(lambda: loop.call_soon_threadsafe(stop.set))
+    announce_ready(COMPONENT, url=url, port=actual_port)
+    logging.getLogger(COMPONENT).info("serving on %s", url)
+    await stop.wait()
+    logging.getLogger(COMPONENT).info("stopping")
+    await runner.cleanup()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main(sys.argv[1:])

@@ -1,0 +1,40 @@
+"""One API server instance without its HTTP front: storage, types, watches, semantics, cleanup.
+
+Kept free of aiohttp so that the command line can load and check CRD and seed files (and fail
+fast on bad input) before the HTTP stack is imported.
+"""
+
+from __future__ import annotations
+
+from harness.reference.apiserver.gc import GarbageCollector
+from harness.reference.apiserver.identity import AllowAll, Authorizer, Tokens
+from harness.reference.apiserver.objects import Api
+from harness.reference.apiserver.registry import Registry
+from harness.reference.apiserver.requestlog import RequestLog
+from harness.reference.apiserver.store import MemoryStore
+from harness.reference.apiserver.watch import WatchHub
+
+
+class ApiServer:
+    """Everything one server instance holds; `app.build_app(server)` puts HTTP in front."""
+
+    def __init__(
+        self,
+        *,
+        watch_window: int = 10_000,
+        tokens: Tokens | None = None,
+        authorizer: Authorizer | None = None,
+        request_log: RequestLog | None = None,
+        bookmark_interval: float = 60.0,
+    ) -> None:
+        self.store = MemoryStore()
+        self.registry = Registry()
+        self.hub = WatchHub(watch_window)
+        self.api = Api(self.store, self.registry, self.hub)
+        self.gc = GarbageCollector(self.api)
+        self.tokens = tokens or Tokens()
+        self.authorizer: Authorizer = authorizer or AllowAll()
+        self.request_log = request_log
+        self.bookmark_interval = bookmark_interval
+        self.server_address = "127.0.0.1:0"
+        self.api.create(self.api.namespaces, "", {"metadata": {"name": "default"}})
