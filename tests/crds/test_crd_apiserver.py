@@ -19,15 +19,9 @@ from harness.contract.profiles import (
 )
 from tests.fulfillment.helpers import (
     TENANT,
-    apiserver_available,
     kube_api,
     start_apiserver,
     write_kubeconfig,
-)
-
-pytestmark = pytest.mark.skipif(
-    not apiserver_available(),
-    reason="no embedded API server (harness.reference.apiserver) in this checkout",
 )
 
 

@@ -3,7 +3,6 @@ real child processes, and talk to them over real sockets."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 from typing import Any
@@ -107,10 +106,6 @@ def seed_objects(profile: Profile) -> list[dict[str, Any]]:
 
 
 APISERVER_MODULE = "harness.reference.apiserver"
-
-
-def apiserver_available() -> bool:
-    return importlib.util.find_spec(f"{APISERVER_MODULE}.__main__") is not None
 
 
 def start_apiserver(tmp: Path, profile: Profile) -> tuple[ComponentProcess, str]:

@@ -20,18 +20,12 @@ from tests.fulfillment.helpers import (
     ADMIN_TOKEN,
     TENANT,
     USER_TOKEN,
-    apiserver_available,
     bearer,
     call_error,
     kube_api,
     start_apiserver,
     start_fulfillment,
     write_kubeconfig,
-)
-
-pytestmark = pytest.mark.skipif(
-    not apiserver_available(),
-    reason="no embedded API server (harness.reference.apiserver) in this checkout",
 )
 
 TEMPLATE = "osac.templates.ocp_virt_vm"
