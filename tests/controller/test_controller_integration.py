@@ -21,10 +21,9 @@ from tests.kubevirt.cluster import (
     api_server,
     component,
     kubevirt_recorders,
-    requires_apiserver,
 )
 
-pytestmark = [pytest.mark.slow, requires_apiserver]
+pytestmark = [pytest.mark.slow]
 WAIT = 20.0
 
 

@@ -8,7 +8,6 @@ by watch events, never by a fixed sleep.
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import json
 import threading
 from collections.abc import Callable, Iterator
@@ -16,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 from kubernetes import client as k8s
 
@@ -28,19 +26,6 @@ from harness.reference.process import ComponentProcess
 TENANT = "tenant-harness"
 READY_TIMEOUT = 30.0
 TOKEN = "integration-test-token"
-
-
-def _apiserver_present() -> bool:
-    try:
-        return importlib.util.find_spec("harness.reference.apiserver.__main__") is not None
-    except ModuleNotFoundError:
-        return False
-
-
-# Until the embedded API server is in the tree, integration tests say so instead of failing.
-requires_apiserver = pytest.mark.skipif(
-    not _apiserver_present(), reason="embedded API server (harness.reference.apiserver) absent"
-)
 
 
 @dataclass

@@ -18,9 +18,9 @@ from harness.reference.kubeclient import (
     has_status_subresource,
     translated_errors,
 )
-from tests.kubevirt.cluster import TENANT, api_server, requires_apiserver
+from tests.kubevirt.cluster import TENANT, api_server
 
-pytestmark = [pytest.mark.slow, requires_apiserver]
+pytestmark = [pytest.mark.slow]
 G, V, PLURAL = "kubevirt.io", "v1", "virtualmachines"
 WINDOW = 5
 

@@ -19,10 +19,9 @@ from tests.kubevirt.cluster import (
     api_server,
     component,
     kubevirt_recorders,
-    requires_apiserver,
 )
 
-pytestmark = [pytest.mark.slow, requires_apiserver]
+pytestmark = [pytest.mark.slow]
 G, V = "kubevirt.io", "v1"
 LABEL = "osac.openshift.io/computeinstance"
 
