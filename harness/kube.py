@@ -98,7 +98,6 @@ class KubeClient:
         self.api_client = api_client
         self.description = description
         self.custom = k8s.CustomObjectsApi(api_client)
-        self.core = k8s.CoreV1Api(api_client)
 
     @classmethod
     def from_kubeconfig(cls, path: Path | None, context: str | None = None) -> KubeClient:

@@ -100,10 +100,18 @@ def kube_errors(action: str) -> Iterator[None]:
 
 class InstanceStore:
     def __init__(self, api_client: k8s.ApiClient, profile: Profile, namespace: str) -> None:
+        self._api_client = api_client
         self._api = k8s.CustomObjectsApi(api_client)
-        self._core = k8s.CoreV1Api(api_client)
+        self._core_api: k8s.CoreV1Api | None = None
         self.profile = profile
         self.namespace = namespace
+
+    def _core(self) -> k8s.CoreV1Api:
+        # Built on first use: importing CoreV1Api costs about 1.5 s of start-up (client 37
+        # builds pydantic validators for its ~400 methods), and only user data needs it.
+        if self._core_api is None:
+            self._core_api = k8s.CoreV1Api(self._api_client)
+        return self._core_api
 
     def _args(self) -> tuple[str, str, str, str]:
         p = self.profile
@@ -204,7 +212,7 @@ class InstanceStore:
         }
         with kube_errors(f"creating user data secret {name}"):
             try:
-                self._core.create_namespaced_secret(
+                self._core().create_namespaced_secret(
                     self.namespace, body, _request_timeout=REQUEST_TIMEOUT
                 )
             except ApiException as error:
