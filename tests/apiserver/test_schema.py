@@ -264,3 +264,26 @@ def test_cel_list_transition_rule(custom, namespace):
         custom, namespace, later, {"spec": {"networkAttachments": attachments}}, NETWORKEDS
     )
     assert len(assigned["spec"]["networkAttachments"]) == 2, "first assignment is allowed"
+
+
+def test_patch_prunes_defaults_and_validates_what_it_touches(custom, namespace):
+    ci = _ci_create(custom, namespace)
+    name = ci["metadata"]["name"]
+    unknown_only = _ci_patch(custom, namespace, name, {"spec": {"image": {"extra": "x"}}})
+    assert unknown_only["spec"]["image"] == ci["spec"]["image"], "pruned before CEL compares"
+    assert unknown_only["metadata"]["resourceVersion"] == ci["metadata"]["resourceVersion"]
+    nested = api_error(_ci_patch, custom, namespace, name, {"spec": {"bootDisk": {"sizeGiB": 0}}})
+    assert set(_causes(nested)) == {("spec.bootDisk.sizeGiB", "FieldValueInvalid")}
+    widget_name = _create(custom, namespace, widget(unique("tw")))["metadata"]["name"]
+    typed = api_error(
+        _patch, custom, namespace, widget_name, {"spec": {"options": {"retries": "x"}}}
+    )
+    assert ("spec.options.retries", "FieldValueTypeInvalid") in _causes(typed)
+    pruned = _patch(
+        custom, namespace, widget_name, {"spec": {"options": {"junk": 1, "retries": 5}}}
+    )
+    assert pruned["spec"]["options"] == {"retries": 5}
+    restored = _patch(custom, namespace, widget_name, {"spec": {"options": {"retries": None}}})
+    assert restored["spec"]["options"] == {"retries": 3}, "a deleted defaulted field comes back"
+    boolean = api_error(_patch, custom, namespace, widget_name, {"spec": {"size": True}})
+    assert ("spec.size", "FieldValueTypeInvalid") in _causes(boolean)

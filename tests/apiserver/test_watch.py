@@ -246,3 +246,32 @@ def test_watch_cluster_wide_and_namespaces(core, custom, namespace):
     added = [e for e in events if e["type"] == "ADDED"]
     assert isinstance(added[0]["object"], client.V1Namespace)
     assert added[0]["object"].status.phase == "Active"
+
+
+def test_replayed_versions_are_as_written(custom, namespace):
+    start_rv = _list(custom, namespace)["metadata"]["resourceVersion"]
+    name = unique("v")
+    written = [_create(custom, namespace, widget(name, tags=["a"]))]
+    written.append(_patch(custom, namespace, name, {"spec": {"size": 4, "mode": None}}))
+    written.append(_patch(custom, namespace, name, {"metadata": {"labels": {"k": "v"}}}))
+    written.append(
+        custom.patch_namespaced_custom_object_status(
+            GROUP, VERSION, namespace, WIDGETS, name, {"status": {"phase": "Ready"}}
+        )
+    )
+    written.append(
+        _patch(custom, namespace, name, {"spec": {"tags": ["b"], "options": {"retries": 9}}})
+    )
+    events = _no_bookmarks(
+        watch_events(
+            custom.list_namespaced_custom_object,
+            GROUP,
+            VERSION,
+            namespace,
+            WIDGETS,
+            resource_version=start_rv,
+            field_selector=f"metadata.name={name}",
+            until=lambda events: len(_no_bookmarks(events)) == len(written),
+        )
+    )
+    assert [event["object"] for event in events] == written, "later writes never alter old versions"

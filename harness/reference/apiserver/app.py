@@ -1,8 +1,9 @@
 """HTTP: one aiohttp handler that resolves the path, checks the caller and renders Status errors.
 
-A single catch-all route keeps per-request routing to one `str.split` and a few dict lookups.
-aiohttp sets TCP_NODELAY on every accepted connection (`BaseProtocol.connection_made`), keeps
-connections alive and streams watches with chunked encoding.
+aiohttp's low-level `web.Server` calls `handle` for every request: no router, no middleware,
+routing is one `str.split` and a few dict lookups (`routes.py`). aiohttp sets TCP_NODELAY on
+every accepted connection (`BaseProtocol.connection_made`), keeps connections alive and streams
+watches with chunked encoding.
 """
 
 from __future__ import annotations
@@ -63,19 +64,20 @@ class HttpFront:
         self.bookmark_interval = server.bookmark_interval
         self._flusher: asyncio.Task[None] | None = None
 
-    def app(self) -> web.Application:
-        application = web.Application(client_max_size=64 * 1024 * 1024)
-        application.router.add_route("*", "/{tail:.*}", self.handle)
-        application.on_startup.append(self._on_startup)
-        application.on_shutdown.append(self._on_shutdown)
-        return application
+    def runner(self) -> web.ServerRunner:
+        """aiohttp's low-level server: one handler, no router or application signals."""
+        return web.ServerRunner(
+            web.Server(self.handle, handler_cancellation=True, access_log=None),
+            shutdown_timeout=2.0,
+        )
 
-    async def _on_startup(self, _app: web.Application) -> None:
+    async def started(self) -> None:
         self.gc.attach(asyncio.get_running_loop())
         if self.request_log is not None:
             self._flusher = asyncio.create_task(self._flush_periodically(self.request_log))
 
-    async def _on_shutdown(self, _app: web.Application) -> None:
+    async def stopping(self) -> None:
+        """End every watch stream, so that the runner's cleanup does not wait for them."""
         self.hub.close_all()
         if self._flusher is not None:
             self._flusher.cancel()
@@ -90,7 +92,7 @@ class HttpFront:
 
     # --- the one handler ------------------------------------------------------------------
 
-    async def handle(self, request: web.Request) -> web.StreamResponse:
+    async def handle(self, request: web.BaseRequest) -> web.StreamResponse:
         started = time.perf_counter()
         user = self.tokens.user_for(request.headers.get("Authorization"))
         query = dict(request.query)
@@ -146,7 +148,7 @@ class HttpFront:
                 target.name or "",
             )
 
-    def _non_resource(self, request: web.Request, target: Any) -> web.Response:
+    def _non_resource(self, request: web.BaseRequest, target: Any) -> web.Response:
         if request.method != "GET":
             raise method_not_allowed()
         if isinstance(target, Health):
@@ -167,7 +169,7 @@ class HttpFront:
         return web.Response(body=body, headers=JSON_HEADERS)
 
     async def _resource(
-        self, request: web.Request, target: ResourcePath, query: dict[str, str], verb: str
+        self, request: web.BaseRequest, target: ResourcePath, query: dict[str, str], verb: str
     ) -> web.Response:
         api = self.api
         resource = target.resource
@@ -210,7 +212,7 @@ class HttpFront:
         raise method_not_allowed()
 
     async def _watch(
-        self, request: web.Request, target: ResourcePath, query: dict[str, str]
+        self, request: web.BaseRequest, target: ResourcePath, query: dict[str, str]
     ) -> web.StreamResponse:
         timeout = _watch_timeout(query.get("timeoutSeconds"))
         bookmarks = query.get("allowWatchBookmarks") in ("true", "1")
@@ -258,10 +260,6 @@ class HttpFront:
         return response
 
 
-def build_app(server: ApiServer) -> web.Application:
-    return HttpFront(server).app()
-
-
 def _verb_for(method: str, target: ResourcePath | None, query: dict[str, str]) -> str:
     if target is None:
         return method.lower()
@@ -307,14 +305,14 @@ def _decode_json(raw: bytes) -> Any:
         raise bad_request(f"the request body is not valid JSON: {error}") from None
 
 
-async def _json_body(request: web.Request) -> Any:
+async def _json_body(request: web.BaseRequest) -> Any:
     content_type = request.content_type
     if content_type not in ("application/json", "application/octet-stream", ""):
         raise unsupported_media_type(content_type)
     return _decode_json(await request.read())
 
 
-async def _optional_json_body(request: web.Request) -> Any:
+async def _optional_json_body(request: web.BaseRequest) -> Any:
     if not request.body_exists:
         return None
     raw = await request.read()

@@ -71,6 +71,12 @@ def compile_rules(node: SchemaNode, raw: dict[str, Any], path: str = "openAPIV3S
     if node.items is not None:
         compile_rules(node.items, raw["items"], f"{path}.items")
     node.has_rules = bool(node.rules) or any(child.has_rules for child in node.children())
+    node.has_create_rules = any(not rule.transition for rule in node.rules) or any(
+        child.has_create_rules for child in node.children()
+    )
+    node.has_general_transition = any(
+        rule.transition and not rule.fast_equal for rule in node.rules
+    ) or any(child.has_general_transition for child in node.children())
 
 
 def _compile_rule(spec: Any, path: str) -> Rule:
@@ -109,7 +115,7 @@ def _compile_program(expression: str, path: str) -> Any:
 def validate(obj: dict[str, Any], old: Any, root: SchemaNode) -> list[Cause]:
     """Violations of every rule in `obj`; `old` is MISSING on create."""
     causes: list[Cause] = []
-    if root.has_rules:
+    if root.has_rules and (old is not MISSING or root.has_create_rules):
         _check(root, obj, old, "", causes)
     return causes
 
@@ -117,8 +123,15 @@ def validate(obj: dict[str, Any], old: Any, root: SchemaNode) -> list[Cause]:
 def _check(node: SchemaNode, value: Any, old: Any, path: str, causes: list[Cause]) -> None:
     if value is None:
         return
+    unchanged = value is old
+    if unchanged and not node.has_general_transition:
+        # The stored value itself: rules without oldSelf are ratcheted (as the real server
+        # does for unchanged values) and `self == oldSelf` holds trivially.
+        return
     for rule in node.rules:
         if rule.transition and old is MISSING:
+            continue
+        if unchanged and (rule.fast_equal or not rule.transition):
             continue
         detail = _run(rule, node, value, old)
         if detail is not None:

@@ -179,11 +179,10 @@ def seed(server: Any, document: dict[str, Any]) -> None:
 async def serve(server: Any, host: str, port: int) -> None:
     from aiohttp import web
 
-    from harness.reference.apiserver.app import build_app
+    from harness.reference.apiserver.app import HttpFront
 
-    runner = web.AppRunner(
-        build_app(server), handler_cancellation=True, access_log=None, shutdown_timeout=2.0
-    )
+    front = HttpFront(server)
+    runner = front.runner()
     await runner.setup()
     site = web.TCPSite(runner, host, port, reuse_address=True)
     try:
@@ -191,6 +190,7 @@ async def serve(server: Any, host: str, port: int) -> None:
     except OSError as error:
         await runner.cleanup()
         raise InputError(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
+    await front.started()
     actual_port = runner.addresses[0][1]
     url = f"http://{host}:{actual_port}"
     server.server_address = f"{host}:{actual_port}"
@@ -201,6 +201,7 @@ async def serve(server: Any, host: str, port: int) -> None:
     logging.getLogger(COMPONENT).info("serving on %s", url)
     await stop.wait()
     logging.getLogger(COMPONENT).info("stopping")
+    await front.stopping()
     await runner.cleanup()
 
 

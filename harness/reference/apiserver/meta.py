@@ -66,10 +66,13 @@ def clean(metadata: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in metadata.items() if key in KNOWN_FIELDS}
 
 
-def validate(metadata: dict[str, Any], dns_label: bool) -> list[Cause]:
+def validate(
+    metadata: dict[str, Any], dns_label: bool, old: dict[str, Any] | None = None
+) -> list[Cause]:
+    """Violations in `metadata`; on updates, parts that are the stored ones are not rechecked."""
     causes: list[Cause] = []
     name = metadata.get("name", "")
-    if not isinstance(name, str) or not _valid_name(name, dns_label):
+    if old is None and (not isinstance(name, str) or not _valid_name(name, dns_label)):
         detail = (
             "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or "
             "'-', and must start and end with an alphanumeric character"
@@ -80,7 +83,7 @@ def validate(metadata: dict[str, Any], dns_label: bool) -> list[Cause]:
         causes.append(field_invalid("metadata.name", name, detail))
     for field in ("labels", "annotations"):
         value = metadata.get(field)
-        if value is None:
+        if value is None or (old is not None and value is old.get(field)):
             continue
         if not isinstance(value, dict) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in value.items()
@@ -108,7 +111,7 @@ def validate(metadata: dict[str, Any], dns_label: bool) -> list[Cause]:
     ):
         causes.append(field_invalid("metadata.finalizers", finalizers, "must be a list of names"))
     owners = metadata.get("ownerReferences")
-    if owners is not None:
+    if owners is not None and (old is None or owners is not old.get("ownerReferences")):
         if not isinstance(owners, list):
             causes.append(field_invalid("metadata.ownerReferences", owners, "must be a list"))
         else:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import bisect
+import copy
 import json
 import logging
 import uuid
@@ -33,16 +34,16 @@ from harness.reference.apiserver.errors import (
     method_not_allowed,
     not_found,
 )
-from harness.reference.apiserver.patch import apply_patch
+from harness.reference.apiserver.patch import JSON_PATCH, apply_patch
 from harness.reference.apiserver.registry import CRD_RESOURCE, NAMESPACES, Registry, ResourceType
 from harness.reference.apiserver.schema import MISSING, prune_and_default
-from harness.reference.apiserver.schema import validate as validate_schema
 from harness.reference.apiserver.selectors import (
     Predicate,
     parse_field_selector,
     parse_label_selector,
 )
 from harness.reference.apiserver.store import Entry, Store, dumps
+from harness.reference.apiserver.validation import validate as validate_schema
 from harness.reference.apiserver.watch import (
     ADDED,
     DELETED,
@@ -322,12 +323,17 @@ class Api:
         status: bool,
     ) -> Entry:
         entry = self.get(resource, namespace, name)
-        patched = apply_patch(entry.copy(), body, content_type, resource.strategic_merge)
+        # A merge patch builds new dicts only along the paths it touches and shares the rest
+        # with the stored (immutable) version; validation skips what it shares by identity.
+        # JSON patch mutates in place, so it gets a private copy.
+        target = entry.copy() if content_type == JSON_PATCH else entry.obj
+        patched = apply_patch(target, body, content_type, resource.strategic_merge)
         if not isinstance(patched, dict):
             raise bad_request("the patched object must be a JSON object")
         metadata = patched.get("metadata")
         if not isinstance(metadata, dict):
             raise bad_request("the patched object has no metadata")
+        metadata = patched["metadata"] = dict(metadata)
         if metadata.get("name") != name or metadata.get("namespace", "") != namespace:
             raise invalid(
                 resource.kind,
@@ -352,7 +358,8 @@ class Api:
     ) -> Entry:
         old = entry.obj
         if status:
-            new = entry.copy()
+            new = dict(old)
+            new["metadata"] = dict(old["metadata"])
             if "status" in incoming:
                 new["status"] = incoming["status"]
             else:
@@ -607,12 +614,14 @@ class Api:
         resource_id = resource.resource_id
         if resource_id == NAMESPACES:
             metadata = obj["metadata"]
-            labels = metadata.setdefault("labels", {})
-            if isinstance(labels, dict):
-                labels["kubernetes.io/metadata.name"] = metadata["name"]
+            labels = metadata.get("labels")
+            if labels is None or isinstance(labels, dict):
+                metadata["labels"] = {
+                    **(labels or {}),
+                    "kubernetes.io/metadata.name": metadata["name"],
+                }
             spec = obj.get("spec")
-            if not isinstance(spec, dict):
-                spec = obj["spec"] = {}
+            spec = obj["spec"] = dict(spec) if isinstance(spec, dict) else {}
             if old is None:
                 spec.setdefault("finalizers", [NAMESPACE_FINALIZER])
             phase = "Terminating" if metadata.get("deletionTimestamp") else "Active"
@@ -621,6 +630,8 @@ class Api:
             self._prepare_crd(obj, old)
 
     def _prepare_crd(self, obj: dict[str, Any], old: Entry | None) -> None:
+        if isinstance(obj.get("spec"), dict):
+            obj["spec"] = copy.deepcopy(obj["spec"])  # defaults below must not touch shared data
         crd.apply_defaults(obj)
         compiled, causes = crd.compile_crd(obj)
         name = obj["metadata"].get("name", "")
@@ -650,13 +661,16 @@ class Api:
         validate_rules: bool,
     ) -> None:
         metadata = obj["metadata"]
-        causes: list[Cause] = meta.validate(metadata, dns_label=resource.resource_id == NAMESPACES)
+        previous: Any = MISSING if old is None else old
+        causes: list[Cause] = meta.validate(
+            metadata, resource.resource_id == NAMESPACES, None if old is None else old["metadata"]
+        )
         schema = resource.schema
         if schema is not None:
-            prune_and_default(obj, schema)
-            causes.extend(validate_schema(obj, schema))
+            prune_and_default(obj, schema, previous)
+            causes.extend(validate_schema(obj, schema, previous))
             if not causes and validate_rules and schema.has_rules:
-                causes.extend(cel.validate(obj, MISSING if old is None else old, schema))
+                causes.extend(cel.validate(obj, previous, schema))
         if causes:
             raise invalid(resource.kind, resource.group, metadata.get("name", ""), causes)
 
@@ -671,6 +685,8 @@ def _content_changed(resource: ResourceType, new: dict[str, Any], old: dict[str,
 
 def _json_identical(left: Any, right: Any) -> bool:
     """Equality that, unlike `==`, tells true from 1 and 1 from 1.0."""
+    if left is right:
+        return True
     if type(left) is not type(right):
         return False
     if isinstance(left, dict):
