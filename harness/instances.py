@@ -112,6 +112,7 @@ class ComputeInstanceUnderTest:
 
     def wait_provisioned(self, timeout: float) -> Observation:
         """Phase running, a VM reference, and a Running VMI (watch-based)."""
+        __tracebackhide__ = True
         running = self.profile.phases.running
 
         def reference_ready() -> Observation | None:
@@ -130,7 +131,7 @@ class ComputeInstanceUnderTest:
             timeout,
             f"the new ComputeInstance (API id {self.id}) to reach phase {running} with a "
             "virtualMachineReference",
-            lambda: describe_instance(self.timeline.latest(self.profile.kind)),
+            self._describe_provisioning,
         )
         reference = observation.object["status"]["virtualMachineReference"]
         self.cr_name = observation.name
@@ -146,6 +147,20 @@ class ComputeInstanceUnderTest:
             f"VMI {self.vm_namespace}/{self.vm_name} to be Running",
             self.describe,
         )
+
+    def _describe_provisioning(self) -> str:
+        observation = self.timeline.latest(self.profile.kind)
+        text = describe_instance(observation)
+        if (
+            observation is not None
+            and not observation.object.get("status")
+            and not observation.object["metadata"].get("finalizers")
+        ):
+            text += (
+                f" — nothing has touched it: is an operator running and watching namespace "
+                f"{observation.namespace}?"
+            )
+        return text
 
     def _running_vmi(self) -> Observation | None:
         vmi = self.current_vmi()
@@ -195,6 +210,7 @@ class ComputeInstanceUnderTest:
 
     def wait_restart_completed(self, request: RestartRequest, timeout: float) -> RestartResult:
         """`lastRestartedAt` equals the request and a VMI with a new UID is Running."""
+        __tracebackhide__ = True
 
         def completed() -> tuple[Observation, Observation] | None:
             cr = self.cr_observation()

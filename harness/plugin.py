@@ -141,6 +141,7 @@ def compute_instance(
     created: list[ComputeInstanceUnderTest] = []
 
     def make(spec: InstanceSpec | None = None, provision: bool = True) -> ComputeInstanceUnderTest:
+        __tracebackhide__ = True
         timeline = Timeline()
         context = replace(harness_context, api=harness_context.api.bound(timeline.record_call))
         instance = ComputeInstanceUnderTest(context, spec or InstanceSpec(), timeline)

@@ -27,6 +27,7 @@ def wait_until(
     what: str,
     last_seen: Callable[[], str],
 ) -> T:
+    __tracebackhide__ = True
     result = timeline.wait(check, timeout)
     if not result:
         raise WaitTimeout(f"waited {timeout:.0f} s for {what}; last seen: {last_seen()}")
