@@ -48,8 +48,13 @@ class KubeconfigError(ValueError):
     """The kubeconfig cannot be used; the message is a single line for the user."""
 
 
-def load_api_client(kubeconfig: str | Path, pool_size: int = 32) -> k8s.ApiClient:
-    """Build an `ApiClient` from a kubeconfig file (current context)."""
+def load_api_client(
+    kubeconfig: str | Path, pool_size: int = 32, retries: int | None = None
+) -> k8s.ApiClient:
+    """Build an `ApiClient` from a kubeconfig file (current context).
+
+    `retries` bounds urllib3's own reconnect attempts (None keeps its default), for servers
+    that must answer UNAVAILABLE promptly when the API server is gone."""
     path = Path(kubeconfig)
     try:
         text = path.read_text()
@@ -69,6 +74,8 @@ def load_api_client(kubeconfig: str | Path, pool_size: int = 32) -> k8s.ApiClien
         message = " ".join(str(error).split()) or type(error).__name__
         raise KubeconfigError(f"kubeconfig {path} is invalid: {message}") from None
     configuration.connection_pool_maxsize = pool_size
+    if retries is not None:
+        configuration.retries = retries
     return k8s.ApiClient(configuration)
 
 

@@ -18,8 +18,8 @@ from typing import NoReturn
 
 from harness.contract.profiles import PROFILES, UnknownProfileError, get_profile
 from harness.reference.fulfillment.server import ServerError, ServerOptions, start_server
-from harness.reference.fulfillment.store import KubeconfigError
 from harness.reference.fulfillment.tokens import TokenFileError, load_tokens
+from harness.reference.kubeclient import KubeconfigError
 from harness.reference.runtime import (
     announce_ready,
     configure_logging,

@@ -20,8 +20,9 @@ from harness.contract.profiles import Profile
 from harness.contract.wire import load_wire
 from harness.reference.fulfillment.auth import Authenticator, AuthInterceptor
 from harness.reference.fulfillment.service import ComputeInstancesService
-from harness.reference.fulfillment.store import InstanceStore, load_api_client
+from harness.reference.fulfillment.store import InstanceStore
 from harness.reference.fulfillment.tokens import Identity
+from harness.reference.kubeclient import load_api_client
 
 WORKERS = 16
 
@@ -98,7 +99,9 @@ def start_server(options: ServerOptions) -> RunningServer:
     wire = load_wire(profile)
     credentials = _credentials(options)
     store = InstanceStore(
-        load_api_client(options.kubeconfig, pool_size=WORKERS), profile, options.hub_namespace
+        load_api_client(options.kubeconfig, pool_size=WORKERS, retries=1),
+        profile,
+        options.hub_namespace,
     )
     authenticator = Authenticator(options.tokens, admin_services=[profile.grpc.private_service])
     server = grpc.server(

@@ -12,13 +12,10 @@ import json
 import logging
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import grpc
-import yaml
 from kubernetes import client as k8s
-from kubernetes import config as k8s_config
 from kubernetes.client.exceptions import ApiException
 from urllib3.exceptions import HTTPError as Urllib3Error
 from urllib3.exceptions import MaxRetryError, ReadTimeoutError
@@ -34,31 +31,6 @@ Obj = dict[str, Any]
 REQUEST_TIMEOUT = (5.0, 30.0)
 MERGE_PATCH = "application/merge-patch+json"
 _LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
-
-
-class KubeconfigError(ValueError):
-    """The kubeconfig cannot be used; the message is one line for the user."""
-
-
-def load_api_client(path: Path, pool_size: int) -> k8s.ApiClient:
-    try:
-        data = yaml.safe_load(path.read_text())
-    except OSError as error:
-        raise KubeconfigError(f"cannot read kubeconfig {path}: {error.strerror or error}") from None
-    except yaml.YAMLError as error:
-        first = (str(error).splitlines() or [type(error).__name__])[0]
-        raise KubeconfigError(f"kubeconfig {path} is not valid YAML: {first}") from None
-    if not isinstance(data, dict) or not data.get("clusters"):
-        raise KubeconfigError(f"kubeconfig {path} has no clusters")
-    configuration = k8s.Configuration()
-    try:
-        k8s_config.load_kube_config(config_file=str(path), client_configuration=configuration)
-    except Exception as error:  # the loader raises many unrelated types
-        message = " ".join(str(error).split()) or type(error).__name__
-        raise KubeconfigError(f"kubeconfig {path} is invalid: {message}") from None
-    configuration.connection_pool_maxsize = pool_size
-    configuration.retries = 1
-    return k8s.ApiClient(configuration)
 
 
 def _status_message(error: ApiException) -> str:
