@@ -1,7 +1,7 @@
 import threading
 import time
 
-from harness.reference.controller.workqueue import WorkQueue
+from harness.reference.workqueue import WorkQueue
 
 
 def test_dedup_while_waiting():

@@ -21,8 +21,8 @@ from harness.contract.profiles import KUBEVIRT_GROUP, KUBEVIRT_VERSION, VM_PLURA
 from harness.reference.controller.kube import KubeCluster
 from harness.reference.controller.reconciler import DEFAULT_POLL_INTERVAL, Reconciler
 from harness.reference.controller.reference_provider import ReferenceProvider
-from harness.reference.controller.workqueue import WorkQueue
 from harness.reference.kubeclient import Informer, Obj, Resource
+from harness.reference.workqueue import WorkQueue
 
 logger = logging.getLogger(__name__)
 

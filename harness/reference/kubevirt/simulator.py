@@ -18,7 +18,6 @@ from datetime import UTC, datetime
 from kubernetes import client as k8s
 
 from harness.contract.profiles import KUBEVIRT_GROUP, KUBEVIRT_VERSION, VM_PLURAL, VMI_PLURAL
-from harness.reference.controller.workqueue import WorkQueue
 from harness.reference.kubeclient import (
     DELETED,
     AlreadyExistsError,
@@ -32,6 +31,7 @@ from harness.reference.kubeclient import (
     translated_errors,
 )
 from harness.reference.kubevirt import lifecycle as lc
+from harness.reference.workqueue import WorkQueue
 
 logger = logging.getLogger(__name__)
 
