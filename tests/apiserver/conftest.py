@@ -64,7 +64,7 @@ def core(api_client: client.ApiClient) -> client.CoreV1Api:
 
 
 @pytest.fixture(scope="session")
-def custom(api_client: client.ApiClient) -> client.CustomObjectsApi:
+def custom(api_client: client.ApiClient, crds_ready: None) -> client.CustomObjectsApi:
     return client.CustomObjectsApi(api_client)
 
 

@@ -7,6 +7,8 @@ read timeout. Watch checks live in test_watch.py, schema and CEL checks in test_
 from __future__ import annotations
 
 import re
+import statistics
+import time
 
 import pytest
 from kubernetes import client
@@ -154,8 +156,12 @@ def test_discovery_apis(api_client, crds_ready):
 
 def test_create_get_metadata(custom, namespace):
     name = unique("w")
-    created = _create(custom, namespace, widget(name, size=3))
+    body = widget(name, size=3)
+    body["metadata"].update(deletionTimestamp="2020-01-01T00:00:00Z", uid="client-chosen")
+    created = _create(custom, namespace, body)
     assert created is not None, "create must answer 201 or the client returns None"
+    assert "deletionTimestamp" not in created["metadata"], "client-supplied values are ignored"
+    assert created["metadata"]["uid"] != "client-chosen"
     metadata = created["metadata"]
     assert created["apiVersion"] == f"{GROUP}/{VERSION}"
     assert created["kind"] == "Widget"
@@ -485,6 +491,22 @@ def test_status_get_and_replace(custom, namespace):
         stale,
     )
     assert error.status == 409
+    stale_patch = {
+        "metadata": {"resourceVersion": stale["metadata"]["resourceVersion"]},
+        "status": {"phase": "X"},
+    }
+    assert (
+        api_error(
+            custom.patch_namespaced_custom_object_status,
+            GROUP,
+            VERSION,
+            namespace,
+            WIDGETS,
+            name,
+            stale_patch,
+        ).status
+        == 409
+    )
 
 
 def test_status_subresource_disabled(api_client, custom, namespace):
@@ -738,3 +760,100 @@ def test_pagination(custom, namespace):
     assert seen == sorted(names), "pages form one consistent snapshot in stable order"
     unlabelled = _widgets(custom, namespace, limit=2)
     assert unlabelled["metadata"]["remainingItemCount"] >= 1
+
+
+def test_namespace_delete_cascade(core, custom):
+    name = unique("doomed")
+    core.create_namespace({"metadata": {"name": name}})
+    held = widget(unique("held"))
+    held["metadata"]["finalizers"] = ["example.com/hold"]
+    held_name = _create(custom, name, held)["metadata"]["name"]
+    plain_name = _create(custom, name, widget(unique("plain")))["metadata"]["name"]
+    core.delete_namespace(name)
+    terminating = core.read_namespace(name)
+    assert terminating.status.phase == "Terminating"
+    assert terminating.metadata.deletion_timestamp
+    wait_gone(custom, GROUP, VERSION, name, WIDGETS, plain_name)
+    assert core.read_namespace(name).status.phase == "Terminating", "waits for the held object"
+    assert api_error(_create, custom, name, widget(unique("late"))).status == 403
+    _patch(custom, name, held_name, {"metadata": {"finalizers": None}})
+    events = watch_events(
+        core.list_namespace,
+        field_selector=f"metadata.name={name}",
+        resource_version=terminating.metadata.resource_version,
+        until=lambda events: events[-1]["type"] == "DELETED",
+    )
+    assert events[-1]["type"] == "DELETED"
+
+
+def test_dangling_owner_reference_is_collected(custom, namespace):
+    ghost = {
+        "apiVersion": f"{GROUP}/{VERSION}",
+        "kind": "Widget",
+        "metadata": {"name": "ghost", "uid": "00000000-0000-0000-0000-000000000000"},
+    }
+    orphan = _create(custom, namespace, _owned(unique("orphan"), ghost), GIZMOS)
+    wait_gone(custom, GROUP, VERSION, namespace, GIZMOS, orphan["metadata"]["name"])
+
+
+def test_delete_options_in_body(custom, namespace):
+    name = unique("opt")
+    created = _create(custom, namespace, widget(name))
+    stale = {"preconditions": {"resourceVersion": "1"}}
+    error = api_error(
+        custom.delete_namespaced_custom_object, GROUP, VERSION, namespace, WIDGETS, name, body=stale
+    )
+    assert error.status == 409
+    wrong_uid = {"preconditions": {"uid": "not-the-uid"}}
+    assert (
+        api_error(
+            custom.delete_namespaced_custom_object,
+            GROUP,
+            VERSION,
+            namespace,
+            WIDGETS,
+            name,
+            body=wrong_uid,
+        ).status
+        == 409
+    )
+    owner = created
+    child = _create(custom, namespace, _owned(unique("child"), owner), GIZMOS)
+    body = {"propagationPolicy": "Orphan", "preconditions": {"uid": owner["metadata"]["uid"]}}
+    custom.delete_namespaced_custom_object(GROUP, VERSION, namespace, WIDGETS, name, body=body)
+    wait_gone(custom, GROUP, VERSION, namespace, WIDGETS, name)
+    assert not _get(custom, namespace, child["metadata"]["name"], GIZMOS)["metadata"].get(
+        "ownerReferences"
+    )
+
+
+def test_crd_update_changes_schema(api_client, crd_api, custom, namespace):
+    plural = f"upd{unique('x')[2:]}"
+    body = widget_crd(plural, "Upd")
+    crd_api.create_custom_resource_definition(body)
+    try:
+        item = widget(unique("u"), fresh="dropped")
+        item["kind"] = "Upd"
+        assert "fresh" not in _create(custom, namespace, item, plural)["spec"]
+        spec_schema = body["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
+        spec_schema["properties"]["fresh"] = {"type": "string"}
+        current = crd_api.read_custom_resource_definition(body["metadata"]["name"])
+        body["metadata"]["resourceVersion"] = current.metadata.resource_version
+        replaced = crd_api.replace_custom_resource_definition(body["metadata"]["name"], body)
+        assert replaced.metadata.generation == 2
+        again = widget(unique("u"), fresh="kept")
+        again["kind"] = "Upd"
+        assert _create(custom, namespace, again, plural)["spec"]["fresh"] == "kept"
+    finally:
+        crd_api.delete_custom_resource_definition(body["metadata"]["name"])
+
+
+def test_requests_are_fast(custom, namespace):
+    """Guards the transport: Nagle plus delayed ACK would add ~40-90 ms to each request."""
+    name = _create(custom, namespace, widget(unique("fast")))["metadata"]["name"]
+    timings = []
+    for _ in range(15):
+        began = time.perf_counter()
+        _get(custom, namespace, name)
+        timings.append(time.perf_counter() - began)
+    assert statistics.median(timings) < 0.03, timings

@@ -44,6 +44,10 @@ class Entry:
     def metadata(self) -> dict[str, Any]:
         return self.obj["metadata"]
 
+    def release(self) -> None:
+        """Drop the cached JSON of a superseded version (the event window may still hold it)."""
+        self._raw = None
+
     def copy(self) -> dict[str, Any]:
         """A private deep copy (parsing the cached JSON is faster than `copy.deepcopy`)."""
         copied: dict[str, Any] = json.loads(self.raw)
@@ -140,6 +144,7 @@ class MemoryStore:
         previous = names[name]
         entry = self._stamp(obj)
         names[name] = entry
+        previous.release()
         old_owners = _owner_uids(previous.metadata)
         new_owners = _owner_uids(metadata)
         if old_owners != new_owners:
