@@ -857,3 +857,9 @@ def test_requests_are_fast(custom, namespace):
         _get(custom, namespace, name)
         timings.append(time.perf_counter() - began)
     assert statistics.median(timings) < 0.03, timings
+
+
+def test_large_object(custom, namespace):
+    body = widget(unique("big"), extra={"blob": "x" * (1024 * 1024 + 100)})
+    created = _create(custom, namespace, body)
+    assert len(created["spec"]["extra"]["blob"]) == 1024 * 1024 + 100

@@ -44,6 +44,8 @@ from harness.reference.apiserver.watch import bookmark_line, error_line
 log = logging.getLogger("apiserver.http")
 
 JSON_HEADERS = {"Content-Type": "application/json"}
+# etcd's default request limit is 1.5 MiB; aiohttp's own default would be 1 MiB.
+MAX_BODY = 16 * 1024 * 1024
 DEFAULT_WATCH_TIMEOUT = 1800.0
 PATCH_TYPES = (MERGE, JSON_PATCH, STRATEGIC, APPLY)
 
@@ -66,10 +68,13 @@ class HttpFront:
 
     def runner(self) -> web.ServerRunner:
         """aiohttp's low-level server: one handler, no router or application signals."""
-        return web.ServerRunner(
-            web.Server(self.handle, handler_cancellation=True, access_log=None),
-            shutdown_timeout=2.0,
+        server = web.Server(
+            self.handle,
+            request_factory=_request_factory,
+            handler_cancellation=True,
+            access_log=None,
         )
+        return web.ServerRunner(server, shutdown_timeout=2.0)
 
     async def started(self) -> None:
         self.gc.attach(asyncio.get_running_loop())
@@ -258,6 +263,11 @@ class HttpFront:
             for handle in handles:
                 handle.cancel()
         return response
+
+
+def _request_factory(*args: Any) -> web.BaseRequest:
+    """aiohttp's default request, with a body limit fit for large CRDs."""
+    return web.BaseRequest(*args, asyncio.get_running_loop(), client_max_size=MAX_BODY)
 
 
 def _verb_for(method: str, target: ResourcePath | None, query: dict[str, str]) -> str:
