@@ -623,7 +623,12 @@ class Api:
             spec = obj.get("spec")
             spec = obj["spec"] = dict(spec) if isinstance(spec, dict) else {}
             if old is None:
-                spec.setdefault("finalizers", [NAMESPACE_FINALIZER])
+                # Like the real namespace strategy: always there on create, so that deletion
+                # empties the namespace first.
+                finalizers = list(spec.get("finalizers") or ())
+                if NAMESPACE_FINALIZER not in finalizers:
+                    finalizers.append(NAMESPACE_FINALIZER)
+                spec["finalizers"] = finalizers
             phase = "Terminating" if metadata.get("deletionTimestamp") else "Active"
             obj["status"] = {"phase": phase}
         elif resource_id == CRD_RESOURCE:
