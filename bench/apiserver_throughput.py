@@ -257,36 +257,22 @@ def echo_server_main() -> None:
 
 
 def official_client_phase(
-    custom: Any, prefix: str, offset: int, names: list[str]
+    custom: Any, server_pid: int, prefix: str, offset: int, names: list[str]
 ) -> dict[str, Any]:
-    def create(name: str) -> Any:
-        return custom.create_namespaced_custom_object(
-            GROUP, VERSION, NAMESPACE, PLURAL, instance(name)
+    """The floor-table run of embedded-apiserver.md section 5, with CPU per call on both sides."""
+
+    def create(index: int) -> None:
+        custom.create_namespaced_custom_object(
+            GROUP, VERSION, NAMESPACE, PLURAL, instance(f"{prefix}-c-{index}")
         )
 
-    for index in range(20):
-        create(f"{prefix}-warm-{index}")
-    latencies = []
-    for index in range(100):
-        began = time.perf_counter()
-        create(f"{prefix}-pair-{index}")
-        custom.get_namespaced_custom_object(
-            GROUP, VERSION, NAMESPACE, PLURAL, f"{prefix}-pair-{index}"
-        )
-        latencies.append((time.perf_counter() - began) * 1000)
-    began = time.perf_counter()
-    for index in range(500):
-        create(f"{prefix}-c-{index}")
-    creates = 500 / (time.perf_counter() - began)
-    began = time.perf_counter()
-    for index in range(500):
+    def patch(index: int) -> None:
         body = {"spec": {"restartRequestedAt": stamp(offset + index)}}
         custom.patch_namespaced_custom_object(
             GROUP, VERSION, NAMESPACE, PLURAL, names[index % len(names)], body
         )
-    patches = 500 / (time.perf_counter() - began)
-    began = time.perf_counter()
-    for index in range(500):
+
+    def status(index: int) -> None:
         custom.patch_namespaced_custom_object_status(
             GROUP,
             VERSION,
@@ -295,14 +281,31 @@ def official_client_phase(
             names[index % len(names)],
             status_body(offset + index),
         )
-    statuses = 500 / (time.perf_counter() - began)
-    return {
+
+    for index in range(20):
+        custom.create_namespaced_custom_object(
+            GROUP, VERSION, NAMESPACE, PLURAL, instance(f"{prefix}-warm-{index}")
+        )
+    latencies = []
+    for index in range(100):
+        name = f"{prefix}-pair-{index}"
+        began = time.perf_counter()
+        custom.create_namespaced_custom_object(GROUP, VERSION, NAMESPACE, PLURAL, instance(name))
+        custom.get_namespaced_custom_object(GROUP, VERSION, NAMESPACE, PLURAL, name)
+        latencies.append((time.perf_counter() - began) * 1000)
+    results: dict[str, Any] = {
         "create_get_p50_ms": percentile(latencies, 0.5),
         "create_get_p95_ms": percentile(latencies, 0.95),
-        "creates_per_s": creates,
-        "merge_patches_per_s": patches,
-        "status_patches_per_s": statuses,
     }
+    for key, call in (("creates", create), ("merge_patches", patch), ("status_patches", status)):
+        client_cpu, server_cpu = time.process_time(), cpu_seconds(server_pid)
+        began = time.perf_counter()
+        for index in range(500):
+            call(index)
+        results[f"{key}_per_s"] = 500 / (time.perf_counter() - began)
+        results[f"{key}_client_cpu_ms"] = (time.process_time() - client_cpu) * 2
+        results[f"{key}_server_cpu_ms"] = (cpu_seconds(server_pid) - server_cpu) * 2
+    return results
 
 
 def official_list_ms(custom: Any) -> float:
@@ -401,7 +404,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 server.url, {"prefix": "a", "steps": [{"op": "list", "key": "list"}]}
             )
             small["official_list_ms"] = official_list_ms(custom)
-            small["official"] = official_client_phase(custom, "oa", 0, seed)
+            small["official"] = official_client_phase(custom, server.pid, "oa", 0, seed)
             small["lean"].update(lean_phase(server, seed, "la", 10_000, args.ops))
             stored = 100 + 20 + 100 + 500 + args.ops + 200
             fill = max(0, total - stored)
@@ -415,7 +418,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 server.url, {"prefix": "b", "steps": [{"op": "list", "key": "list"}]}
             )
             large["official_list_ms"] = official_list_ms(custom)
-            large["official"] = official_client_phase(custom, "ob", 20_000, seed)
+            large["official"] = official_client_phase(custom, server.pid, "ob", 20_000, seed)
             large["lean"].update(lean_phase(server, seed, "lb", 30_000, args.ops))
             results["rss_mb_at_end"] = rss_mb(server.pid or 0)
             results["stored_at_end"] = large["stored_at_start"] + 20 + 100 + 500 + args.ops + 200
@@ -499,14 +502,26 @@ def print_table(results: dict[str, Any]) -> None:
         ops(lb["status_patches_per_s"]),
     )
     row("gets", "", "", ops(la["gets_per_s"]), ops(lb["gets_per_s"]))
+    for key, label in (("creates", "create"), ("merge_patches", "merge patch")):
+        row(
+            f"  client CPU/{label} (ms)",
+            f"{oa[f'{key}_client_cpu_ms']:.3f}",
+            f"{ob[f'{key}_client_cpu_ms']:.3f}",
+            "",
+            "",
+        )
     for key, label in (
         ("creates", "create"),
         ("merge_patches", "merge patch"),
         ("status_patches", "status patch"),
         ("gets", "get"),
     ):
+        official = [
+            f"{o[f'{key}_server_cpu_ms']:.3f}" if f"{key}_server_cpu_ms" in o else ""
+            for o in (oa, ob)
+        ]
         cpu_small, cpu_large = la[f"{key}_server_cpu_ms"], lb[f"{key}_server_cpu_ms"]
-        row(f"  server CPU/{label} (ms)", "", "", f"{cpu_small:.3f}", f"{cpu_large:.3f}")
+        row(f"  server CPU/{label} (ms)", *official, f"{cpu_small:.3f}", f"{cpu_large:.3f}")
     row(
         "create+get p50 (ms)",
         f"{oa['create_get_p50_ms']:.2f}",
