@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 import uuid
 from pathlib import Path
@@ -11,6 +12,8 @@ from typing import Any
 import yaml
 from kubernetes import client, watch
 
+# Set to run the checks against another server (a real cluster, say) instead of the embedded one.
+EXTERNAL = os.environ.get("APISERVER_CONTRACT_KUBECONFIG")
 DATA = Path(__file__).resolve().parent / "data"
 REPO = Path(__file__).resolve().parents[2]
 CRD_DIR = REPO / "harness" / "reference" / "crds"
