@@ -865,3 +865,18 @@ def test_large_object(custom, namespace):
     body = widget(unique("big"), extra={"blob": "x" * (1024 * 1024 + 100)})
     created = _create(custom, namespace, body)
     assert len(created["spec"]["extra"]["blob"]) == 1024 * 1024 + 100
+
+
+def test_delete_collection(custom, namespace):
+    label = unique("dc")
+    names = []
+    for _ in range(3):
+        body = widget(unique("dc"))
+        body["metadata"]["labels"] = {"dc": label}
+        names.append(_create(custom, namespace, body)["metadata"]["name"])
+    survivor = _create(custom, namespace, widget(unique("keep")))["metadata"]["name"]
+    custom.delete_collection_namespaced_custom_object(
+        GROUP, VERSION, namespace, WIDGETS, label_selector=f"dc={label}"
+    )
+    assert _widgets(custom, namespace, label_selector=f"dc={label}")["items"] == []
+    assert _get(custom, namespace, survivor)["metadata"]["name"] == survivor
