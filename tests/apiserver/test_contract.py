@@ -880,3 +880,18 @@ def test_delete_collection(custom, namespace):
     )
     assert _widgets(custom, namespace, label_selector=f"dc={label}")["items"] == []
     assert _get(custom, namespace, survivor)["metadata"]["name"] == survivor
+
+
+def test_crd_invalid_rejected(crd_api):
+    bad_rule = widget_crd(f"badrule{unique('x')[2:]}", "BadRule")
+    spec = bad_rule["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
+    spec["x-kubernetes-validations"] = [{"rule": "self.size >", "message": "broken"}]
+    assert api_error(crd_api.create_custom_resource_definition, bad_rule).status == 422
+    bad_type = widget_crd(f"badtype{unique('x')[2:]}", "BadType")
+    bad_type["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["type"] = (
+        "thing"
+    )
+    assert api_error(crd_api.create_custom_resource_definition, bad_type).status == 422
+    misnamed = widget_crd(f"misnamed{unique('x')[2:]}", "Misnamed")
+    misnamed["metadata"]["name"] = "wrong.example.com"
+    assert api_error(crd_api.create_custom_resource_definition, misnamed).status == 422
