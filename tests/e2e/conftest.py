@@ -25,9 +25,15 @@ def bare_stack(tmp_path_factory):
 
 def run_pytest(args, env, timeout=180):
     """Run pytest on the suites in a child process with exactly `env` as harness settings."""
-    clean = {k: v for k, v in os.environ.items()
-             if not k.startswith("HARNESS_") and k != "KUBECONFIG"}
+    clean = {
+        k: v for k, v in os.environ.items() if not k.startswith("HARNESS_") and k != "KUBECONFIG"
+    }
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", *args],
-        env={**clean, **env}, cwd=REPO, capture_output=True, text=True, timeout=timeout,
+        env={**clean, **env},
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )

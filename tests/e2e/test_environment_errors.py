@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import socket
+from pathlib import Path
 
 import yaml
 
@@ -33,7 +34,7 @@ def test_unreachable_kubernetes_api(bare_stack, tmp_path):
     _, env = bare_stack
     port = closed_port()
     kubeconfig = tmp_path / "kubeconfig"
-    config = yaml.safe_load(open(env["KUBECONFIG"]))
+    config = yaml.safe_load(Path(env["KUBECONFIG"]).read_text())
     config["clusters"][0]["cluster"]["server"] = f"http://127.0.0.1:{port}"
     kubeconfig.write_text(yaml.safe_dump(config))
     result = run_pytest(["suites", "--target", "cluster"], {**env, "KUBECONFIG": str(kubeconfig)})
@@ -50,29 +51,35 @@ def test_unreadable_kubeconfig(bare_stack, tmp_path):
 
 def test_rejected_api_token(bare_stack):
     _, env = bare_stack
-    result = run_pytest(["suites", "--target", "cluster"],
-                        {**env, "HARNESS_API_TOKEN": "not-a-valid-token"})
+    result = run_pytest(
+        ["suites", "--target", "cluster"], {**env, "HARNESS_API_TOKEN": "not-a-valid-token"}
+    )
     assert_not_ready(result, "rejected the token")
 
 
 def test_unreachable_fulfillment_api(bare_stack):
     _, env = bare_stack
-    result = run_pytest(["suites", "--target", "cluster"],
-                        {**env, "HARNESS_API_ADDRESS": f"127.0.0.1:{closed_port()}"})
+    result = run_pytest(
+        ["suites", "--target", "cluster"],
+        {**env, "HARNESS_API_ADDRESS": f"127.0.0.1:{closed_port()}"},
+    )
     assert_not_ready(result, "fulfillment API", "unreachable")
 
 
 def test_missing_crd_names_the_crd_and_the_profile(bare_stack):
     _, env = bare_stack
     result = run_pytest(["suites", "--target", "cluster", "--profile", "cloudkit"], env)
-    assert_not_ready(result, "does not serve computeinstances.cloudkit.openshift.io",
-                     "--profile cloudkit")
+    assert_not_ready(
+        result, "does not serve computeinstances.cloudkit.openshift.io", "--profile cloudkit"
+    )
 
 
 def test_unknown_option_value_is_a_usage_error(bare_stack):
     _, env = bare_stack
     result = run_pytest(["suites", "--target", "cluster", "--restart-timeout", "soon"], env)
     assert result.returncode == 4
-    assert "--restart-timeout (or HARNESS_RESTART_TIMEOUT) must be a number of seconds" \
+    assert (
+        "--restart-timeout (or HARNESS_RESTART_TIMEOUT) must be a number of seconds"
         in result.stderr
+    )
     assert "Traceback" not in result.stderr

@@ -12,9 +12,10 @@ from .conftest import run_pytest
 
 
 def test_restart_suite_fails_and_says_why_when_no_controller_acts(bare_stack):
-    state, env = bare_stack
-    result = run_pytest(["suites/test_restart.py", "--target", "cluster",
-                         "--provision-timeout", "4"], env)
+    _, env = bare_stack
+    result = run_pytest(
+        ["suites/test_restart.py", "--target", "cluster", "--provision-timeout", "4"], env
+    )
     assert result.returncode == 1, result.stdout + result.stderr
     assert "1 failed" in result.stdout
     assert "waited 4 s for the new ComputeInstance" in result.stdout
@@ -25,7 +26,8 @@ def test_restart_suite_fails_and_says_why_when_no_controller_acts(bare_stack):
 def test_an_external_controller_using_only_the_written_kubeconfig_passes(bare_stack):
     state, env = bare_stack
     controller = ComponentProcess(
-        "external-controller", "harness.reference.controller",
+        "external-controller",
+        "harness.reference.controller",
         ["--kubeconfig", str(state / "controller.kubeconfig"), "--profile", "osac"],
         state / "logs" / "external-controller.log",
     )

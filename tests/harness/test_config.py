@@ -46,24 +46,39 @@ def test_token_file_is_read_and_stripped(tmp_path):
     token.write_text("  secret-token\n")
     kubeconfig = tmp_path / "kubeconfig"
     kubeconfig.write_text("x")
-    result = settings({"--target": "cluster", "--kubeconfig": str(kubeconfig),
-                       "--api-address": "h:1", "--api-token-file": str(token)})
+    result = settings(
+        {
+            "--target": "cluster",
+            "--kubeconfig": str(kubeconfig),
+            "--api-address": "h:1",
+            "--api-token-file": str(token),
+        }
+    )
     assert result.api_token == "secret-token"
 
 
 @pytest.mark.parametrize(
     ("flags", "env", "message"),
     [
-        ({"--target": "moon"}, {}, "--target (or HARNESS_TARGET) must be one of embedded, "
-         "cluster, got 'moon'"),
+        (
+            {"--target": "moon"},
+            {},
+            "--target (or HARNESS_TARGET) must be one of embedded, cluster, got 'moon'",
+        ),
         ({}, {"HARNESS_PROFILE": "era-z"}, "--profile (or HARNESS_PROFILE) must be one of"),
         ({"--restart-timeout": "soon"}, {}, "must be a number of seconds, got 'soon'"),
         ({"--provision-timeout": "-1"}, {}, "must be positive"),
         ({"--api-address": "h:1"}, {}, "--api-address applies to --target cluster"),
-        ({"--target": "cluster", "--kubeconfig": "/nonexistent/kubeconfig"}, {},
-         "no readable file at /nonexistent/kubeconfig"),
-        ({"--target": "cluster"}, {"HARNESS_API_PLAINTEXT": "maybe"},
-         "must be true or false, got 'maybe'"),
+        (
+            {"--target": "cluster", "--kubeconfig": "/nonexistent/kubeconfig"},
+            {},
+            "no readable file at /nonexistent/kubeconfig",
+        ),
+        (
+            {"--target": "cluster"},
+            {"HARNESS_API_PLAINTEXT": "maybe"},
+            "must be true or false, got 'maybe'",
+        ),
     ],
 )
 def test_bad_values_give_one_line_naming_flag_and_variable(flags, env, message):
@@ -85,8 +100,14 @@ def test_cluster_target_names_each_missing_connection_setting(tmp_path, monkeypa
     with pytest.raises(ConfigError, match="needs an API token"):
         settings({"--target": "cluster", "--kubeconfig": str(kubeconfig), "--api-address": "h:1"})
     with pytest.raises(ConfigError, match="must be host:port"):
-        settings({"--target": "cluster", "--kubeconfig": str(kubeconfig),
-                  "--api-address": "no-port", "--api-token": "t"})
+        settings(
+            {
+                "--target": "cluster",
+                "--kubeconfig": str(kubeconfig),
+                "--api-address": "no-port",
+                "--api-token": "t",
+            }
+        )
 
 
 def test_leftover_cluster_variables_do_not_leak_into_an_embedded_run():
@@ -106,7 +127,10 @@ def test_connected_to_takes_the_stack_env(tmp_path):
     }
     result = settings().connected_to(stack_env)
     assert (result.api_address, result.api_token, result.namespace) == (
-        "127.0.0.1:5000", "user", "hub")
+        "127.0.0.1:5000",
+        "user",
+        "hub",
+    )
     assert result.api_tls.ca_file == tmp_path / "ca.crt"
     with pytest.raises(ConfigError, match="lacks 'HARNESS_API_CA'"):
         settings().connected_to({k: v for k, v in stack_env.items() if k != "HARNESS_API_CA"})

@@ -14,8 +14,10 @@ from harness.waits import WaitTimeout, describe_instance, wait_until
 def ci(name, phase, rv, conditions=(), uid="u1"):
     return {
         "metadata": {"name": name, "namespace": "hub", "uid": uid, "resourceVersion": str(rv)},
-        "status": {"phase": phase, "conditions": [
-            {"type": t, "status": s, "reason": "R"} for t, s in conditions]},
+        "status": {
+            "phase": phase,
+            "conditions": [{"type": t, "status": s, "reason": "R"} for t, s in conditions],
+        },
     }
 
 
@@ -30,19 +32,30 @@ def test_a_wait_returns_as_soon_as_the_event_arrives():
     threading.Thread(target=later).start()
     started = time.monotonic()
     found = timeline.wait(
-        lambda: (o := timeline.latest("ComputeInstance")) and
-        o.object["status"]["phase"] == "Running" and o, 5.0)
+        lambda: (
+            (o := timeline.latest("ComputeInstance"))
+            and o.object["status"]["phase"] == "Running"
+            and o
+        ),
+        5.0,
+    )
     assert found.resource_version == "2"
     assert time.monotonic() - started < 2.0
 
 
 def test_a_timeout_explains_what_was_awaited_and_what_was_last_seen():
     timeline = Timeline()
-    timeline.record("ComputeInstance", "ADDED",
-                    ci("vm-a", "Starting", 7, [("RestartInProgress", "True")]))
+    timeline.record(
+        "ComputeInstance", "ADDED", ci("vm-a", "Starting", 7, [("RestartInProgress", "True")])
+    )
     with pytest.raises(WaitTimeout) as raised:
-        wait_until(timeline, lambda: None, 0.05, "phase Running",
-                   lambda: describe_instance(timeline.latest("ComputeInstance")))
+        wait_until(
+            timeline,
+            lambda: None,
+            0.05,
+            "phase Running",
+            lambda: describe_instance(timeline.latest("ComputeInstance")),
+        )
     message = str(raised.value)
     assert message.startswith("waited 0 s for phase Running; last seen: ComputeInstance vm-a")
     assert "phase Starting" in message
