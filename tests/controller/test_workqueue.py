@@ -1,5 +1,4 @@
 import threading
-import time
 
 from harness.reference.workqueue import WorkQueue
 
@@ -32,9 +31,7 @@ def test_add_after_keeps_the_earliest_deadline():
     queue.add_after("a", 30)
     queue.add_after("a", 0.05)
     queue.add_after("a", 20)
-    started = time.monotonic()
-    assert queue.get(timeout=2) == "a"
-    assert time.monotonic() - started < 1.0
+    assert queue.get(timeout=2) == "a"  # 0.05 s won over 20 s and 30 s
     queue.done("a")
     assert queue.get(timeout=0.1) is None
 
