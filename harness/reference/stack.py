@@ -80,7 +80,8 @@ def _kubeconfig(url: str, identity: Identity) -> dict[str, Any]:
     }
 
 
-def _seed_objects(profile: Profile) -> list[dict[str, Any]]:
+def seed_objects(profile: Profile, tenant_phase: str = "Ready") -> list[dict[str, Any]]:
+    """Hub and tenant namespaces, and the Tenant the reference operator needs (ready by default)."""
     namespaces = [
         {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
         for name in (profile.hub_namespace, TENANT)
@@ -90,7 +91,7 @@ def _seed_objects(profile: Profile) -> list[dict[str, Any]]:
         "kind": "Tenant",
         "metadata": {"name": TENANT, "namespace": profile.hub_namespace},
         "spec": {},
-        "status": {"phase": "Ready", "namespace": TENANT, "storageClass": "standard"},
+        "status": {"phase": tenant_phase, "namespace": TENANT, "storageClass": "standard"},
     }
     return [*namespaces, tenant]
 
@@ -131,7 +132,7 @@ class EmbeddedStack:
         identities = _identities(profile)
         verbose = ["-v"] if options.verbose else []
 
-        (state / "seed.yaml").write_text(yaml.safe_dump_all(_seed_objects(profile)))
+        (state / "seed.yaml").write_text(yaml.safe_dump_all(seed_objects(profile)))
         _write_private(
             state / "kube-tokens.json",
             json.dumps(

@@ -15,8 +15,8 @@ from kubernetes import config as k8s_config
 from harness.contract.profiles import Profile
 from harness.reference.crds import crd_paths
 from harness.reference.process import ComponentProcess
+from harness.reference.stack import TENANT, seed_objects
 
-TENANT = "tenant-harness"
 USER_TOKEN = "user-token-1"
 ADMIN_TOKEN = "admin-token-1"
 USER_SUBJECT = f"system:serviceaccount:{TENANT}:e2e"
@@ -89,20 +89,6 @@ def start_fulfillment(
         process.stop()
         raise
     return process, str(info["address"])
-
-
-def seed_objects(profile: Profile) -> list[dict[str, Any]]:
-    return [
-        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": profile.hub_namespace}},
-        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": TENANT}},
-        {
-            "apiVersion": profile.api_version,
-            "kind": "Tenant",
-            "metadata": {"name": TENANT, "namespace": profile.hub_namespace},
-            "spec": {},
-            "status": {"phase": "Ready", "namespace": TENANT},
-        },
-    ]
 
 
 APISERVER_MODULE = "harness.reference.apiserver"

@@ -22,8 +22,8 @@ from harness.contract.profiles import KUBEVIRT_GROUP, KUBEVIRT_VERSION, Profile
 from harness.reference.crds import crd_paths
 from harness.reference.kubeclient import Informer, Resource, load_api_client
 from harness.reference.process import ComponentProcess
+from harness.reference.stack import seed_objects
 
-TENANT = "tenant-harness"
 READY_TIMEOUT = 30.0
 TOKEN = "integration-test-token"
 
@@ -36,21 +36,6 @@ class ApiServer:
 
     def client(self) -> k8s.ApiClient:
         return load_api_client(self.kubeconfig)
-
-
-def seed_objects(profile: Profile, tenant_phase: str = "Ready") -> list[dict[str, Any]]:
-    namespaces = [
-        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
-        for name in (profile.hub_namespace, TENANT)
-    ]
-    tenant = {
-        "apiVersion": profile.api_version,
-        "kind": "Tenant",
-        "metadata": {"name": TENANT, "namespace": profile.hub_namespace},
-        "spec": {},
-        "status": {"phase": tenant_phase, "namespace": TENANT},
-    }
-    return [*namespaces, tenant]
 
 
 def write_kubeconfig(path: Path, url: str, token: str = TOKEN) -> Path:

@@ -18,7 +18,8 @@ from harness.reference.kubeclient import (
     has_status_subresource,
     translated_errors,
 )
-from tests.kubevirt.cluster import TENANT, api_server
+from harness.reference.stack import TENANT
+from tests.kubevirt.cluster import api_server
 
 pytestmark = [pytest.mark.slow]
 G, V, PLURAL = "kubevirt.io", "v1", "virtualmachines"

@@ -14,8 +14,8 @@ from kubernetes import client as k8s
 from harness.contract.profiles import OSAC
 from harness.contract.timestamps import parse_rfc3339
 from harness.reference.kubeclient import translated_errors
+from harness.reference.stack import TENANT
 from tests.kubevirt.cluster import (
-    TENANT,
     api_server,
     component,
     kubevirt_recorders,
