@@ -83,14 +83,28 @@ def user_data_secret_name(instance_id: str) -> str:
 # --- API -> CR ------------------------------------------------------------------------------------
 
 
+_MIN_TIMESTAMP, _MAX_TIMESTAMP = 1, 9999
+
+
 def restart_timestamp(stamp: timestamp_pb2.Timestamp) -> str:
-    """RFC 3339, whole seconds, `Z`: Go's `time.RFC3339` drops the nanoseconds (truncation)."""
+    """RFC 3339, whole seconds, `Z`: Go's `time.RFC3339` drops the nanoseconds (truncation).
+
+    A Timestamp outside what RFC 3339 can express (years 0001-9999) or with nanos outside
+    [0, 1e9) is malformed (protobuf's `Timestamp.CheckValid`) and rejected."""
+    if not 0 <= stamp.nanos < 1_000_000_000:
+        raise invalid_argument(
+            f"restart_requested_at is not a valid timestamp: nanos {stamp.nanos} is outside "
+            "[0, 999999999]"
+        )
     try:
         value = _EPOCH + timedelta(seconds=stamp.seconds)
     except OverflowError:
+        value = None
+    if value is None or not _MIN_TIMESTAMP <= value.year <= _MAX_TIMESTAMP:
         raise invalid_argument(
-            f"restart_requested_at is out of range: {stamp.seconds} seconds"
-        ) from None
+            f"restart_requested_at is not a valid timestamp: {stamp.seconds} seconds is outside "
+            "0001-01-01T00:00:00Z..9999-12-31T23:59:59Z"
+        )
     return format_rfc3339(value)
 
 
