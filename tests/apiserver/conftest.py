@@ -26,6 +26,7 @@ from .helpers import (
     unique,
     widget_crd,
 )
+from .identities import Identities, start_identity_server
 
 
 @pytest.fixture(scope="session")
@@ -80,3 +81,15 @@ def custom(api_client: client.ApiClient, crds_ready: None) -> client.CustomObjec
 @pytest.fixture(scope="session")
 def crd_api(api_client: client.ApiClient) -> client.ApiextensionsV1Api:
     return client.ApiextensionsV1Api(api_client)
+
+
+@pytest.fixture(scope="session")
+def identities(tmp_path_factory: pytest.TempPathFactory):
+    """A second embedded server with several users (`--tokens`) and the KubeVirt CRDs."""
+    if EXTERNAL:
+        pytest.skip("AccessRule and token checks need the embedded server")
+    server = start_identity_server(tmp_path_factory.mktemp("identities"))
+    try:
+        yield Identities(server)
+    finally:
+        server.stop()

@@ -16,7 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
-from harness.reference.apiserver import openapi
+from harness.reference.apiserver import meta, openapi, selfsubjectreview
 from harness.reference.apiserver.errors import (
     ApiError,
     bad_request,
@@ -109,7 +109,9 @@ class HttpFront:
                 verb = _verb_for(request.method, target, query)
                 details = _resource_details(target)
                 self._authorize(user, verb, target)
-                if verb == "watch":
+                if not target.resource.stored:
+                    response = await self._unstored(request, target, user, verb)
+                elif verb == "watch":
                     response = await self._watch(request, target, query)
                 else:
                     response = await self._resource(request, target, query, verb)
@@ -152,6 +154,21 @@ class HttpFront:
                 resource.group,
                 target.name or "",
             )
+
+    async def _unstored(
+        self, request: web.BaseRequest, target: ResourcePath, user: str, verb: str
+    ) -> web.Response:
+        """Resources without storage: SelfSubjectReview, the only one, answers create."""
+        resource = target.resource
+        if target.name is not None:
+            raise path_not_found()
+        if verb not in resource.verbs:
+            raise method_not_allowed(
+                "the server does not allow this method on the requested resource"
+            )
+        body = await _json_body(request)
+        review = selfsubjectreview.review(user, body, meta.now_rfc3339())
+        return _json(201, dumps(review))
 
     def _non_resource(self, request: web.BaseRequest, target: Any) -> web.Response:
         if request.method != "GET":

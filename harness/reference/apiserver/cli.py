@@ -167,7 +167,7 @@ def seed(server: Any, document: dict[str, Any]) -> None:
     api_version = document.get("apiVersion")
     kind = document.get("kind")
     resource = server.registry.by_kind(api_version, kind)
-    if resource is None:
+    if resource is None or not resource.stored:
         raise ApiError(404, "NotFound", f"no resource for apiVersion {api_version!r} kind {kind!r}")
     metadata = document.get("metadata") or {}
     namespace = metadata.get("namespace", "default") if resource.namespaced else ""

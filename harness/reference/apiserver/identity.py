@@ -1,7 +1,8 @@
-"""Who is calling: bearer tokens to user names, and the authorization hook.
+"""Who is calling: bearer tokens to user names, the groups of a user, and request attributes.
 
-Every token is accepted for now. The identity travels with each request (and into the request
-log) so that a later policy can deny verbs per user by replacing `AllowAll`.
+Every token is accepted: a known one is its user, an unknown one is user `unknown`, no token is
+`system:anonymous`. The identity travels with each request (into the request log, the access
+authorization hook `Authorizer` and SelfSubjectReview).
 """
 
 from __future__ import annotations
@@ -13,6 +14,10 @@ from typing import Protocol
 
 ANONYMOUS = "system:anonymous"
 UNKNOWN = "unknown"
+AUTHENTICATED = "system:authenticated"
+UNAUTHENTICATED = "system:unauthenticated"
+SERVICE_ACCOUNT_PREFIX = "system:serviceaccount:"
+SERVICE_ACCOUNTS = "system:serviceaccounts"
 
 
 class TokenFileError(ValueError):
@@ -21,7 +26,7 @@ class TokenFileError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Attributes:
-    """What a request wants to do, in RBAC terms."""
+    """What a request wants to do, in RBAC terms (kube-apiserver's authorizer.Attributes)."""
 
     user: str
     verb: str
@@ -77,3 +82,20 @@ class Tokens:
         if scheme.lower() != "bearer" or not credential.strip():
             return UNKNOWN
         return self._users.get(credential.strip(), UNKNOWN)
+
+
+def groups_for(user: str) -> list[str]:
+    """The groups kube-apiserver's authenticators give `user`, in their order.
+
+    Anonymous: `system:unauthenticated`. A service account `system:serviceaccount:NS:NAME`:
+    `system:serviceaccounts`, `system:serviceaccounts:NS`, then `system:authenticated` (added
+    last, as its AuthenticatedGroupAdder does). Anyone else, `unknown` included:
+    `system:authenticated`.
+    """
+    if user == ANONYMOUS:
+        return [UNAUTHENTICATED]
+    if user.startswith(SERVICE_ACCOUNT_PREFIX):
+        namespace, _, name = user[len(SERVICE_ACCOUNT_PREFIX) :].partition(":")
+        if namespace and name and ":" not in name:
+            return [SERVICE_ACCOUNTS, f"{SERVICE_ACCOUNTS}:{namespace}", AUTHENTICATED]
+    return [AUTHENTICATED]

@@ -82,19 +82,29 @@ def _paths(resource: ResourceType) -> dict[str, Any]:
     field_validation = {"name": "fieldValidation", "in": "query", "schema": {"type": "string"}}
     extensions = {"x-kubernetes-group-version-kind": _gvk(resource)}
     body = {"content": {"application/json": {"schema": reference}}}
-    return {
-        f"{scope}/{resource.plural}": {
-            "post": {"parameters": [field_validation], "requestBody": body, **extensions},
-            "get": {**extensions},
-        },
-        f"{scope}/{resource.plural}/{{name}}": {
-            "get": {**extensions},
-            "put": {"parameters": [field_validation], "requestBody": body, **extensions},
-            "patch": {
+    operations = {
+        "post": ("create", {"parameters": [field_validation], "requestBody": body, **extensions}),
+        "get": ("list", {**extensions}),
+    }
+    item_operations = {
+        "get": ("get", {**extensions}),
+        "put": ("update", {"parameters": [field_validation], "requestBody": body, **extensions}),
+        "patch": (
+            "patch",
+            {
                 "parameters": [field_validation],
                 "requestBody": {"content": {t: _JSON_CONTENT for t in patch_types}},
                 **extensions,
             },
-            "delete": {**extensions},
-        },
+        ),
+        "delete": ("delete", {**extensions}),
     }
+    paths: dict[str, Any] = {}
+    for path, table in (
+        (f"{scope}/{resource.plural}", operations),
+        (f"{scope}/{resource.plural}/{{name}}", item_operations),
+    ):
+        served = {method: op for method, (verb, op) in table.items() if verb in resource.verbs}
+        if served:
+            paths[path] = served
+    return paths

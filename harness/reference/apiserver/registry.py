@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness.reference.apiserver import selfsubjectreview
 from harness.reference.apiserver.schema import SchemaNode
 from harness.reference.apiserver.selectors import DEFAULT_FIELDS
 from harness.reference.apiserver.store import dumps
@@ -47,6 +48,9 @@ class ResourceType:
     crd_name: str | None = None
     # Built-ins accept strategic merge patch (applied as a merge patch); custom resources don't.
     strategic_merge: bool = False
+    verbs: tuple[str, ...] = ALL_VERBS
+    # False: nothing is stored, the HTTP layer answers the verbs itself (SelfSubjectReview).
+    stored: bool = True
     resource_id: str = field(init=False)
     api_version: str = field(init=False)
 
@@ -66,7 +70,7 @@ class ResourceType:
             "singularName": self.singular,
             "namespaced": self.namespaced,
             "kind": self.kind,
-            "verbs": list(ALL_VERBS),
+            "verbs": list(self.verbs),
         }
         if self.short_names:
             entry["shortNames"] = list(self.short_names)
@@ -140,7 +144,19 @@ def _builtin_types() -> list[ResourceType]:
     ]
     for resource in core:
         resource.strategic_merge = True
-    return core
+    return [*core, _self_subject_reviews()]
+
+
+def _self_subject_reviews() -> ResourceType:
+    return ResourceType(
+        selfsubjectreview.GROUP,
+        selfsubjectreview.VERSION,
+        selfsubjectreview.PLURAL,
+        selfsubjectreview.KIND,
+        namespaced=False,
+        verbs=("create",),
+        stored=False,
+    )
 
 
 _VERSION = re.compile(r"^v(\d+)(?:(alpha|beta)(\d+))?$")
