@@ -17,15 +17,14 @@ from typing import Any
 from aiohttp import web
 
 from harness.reference.apiserver import meta, openapi, selfsubjectreview
+from harness.reference.apiserver.authorization import refusal, request_attributes
 from harness.reference.apiserver.errors import (
     ApiError,
     bad_request,
-    forbidden,
     method_not_allowed,
     path_not_found,
     unsupported_media_type,
 )
-from harness.reference.apiserver.identity import Attributes
 from harness.reference.apiserver.objects import DeleteOptions
 from harness.reference.apiserver.patch import APPLY, JSON_PATCH, MERGE, STRATEGIC
 from harness.reference.apiserver.registry import Registry
@@ -108,7 +107,8 @@ class HttpFront:
             if isinstance(target, ResourcePath):
                 verb = _verb_for(request.method, target, query)
                 details = _resource_details(target)
-                self._authorize(user, verb, target)
+                if self.authorizer.active:
+                    self._authorize(user, verb, target, query, details)
                 if not target.resource.stored:
                     response = await self._unstored(request, target, user, verb)
                 elif verb == "watch":
@@ -134,26 +134,20 @@ class HttpFront:
             )
         return response
 
-    def _authorize(self, user: str, verb: str, target: ResourcePath) -> None:
-        attributes = Attributes(
-            user=user,
-            verb=verb,
-            group=target.resource.group,
-            resource=target.resource.plural,
-            subresource=target.subresource or "",
-            namespace=target.namespace or "",
-            name=target.name or "",
-        )
-        if not self.authorizer.allowed(attributes):
-            resource = target.resource
-            where = f' in the namespace "{target.namespace}"' if target.namespace else ""
-            raise forbidden(
-                f'{resource.plural} "{target.name or ""}" is forbidden: User "{user}" cannot '
-                f'{verb} resource "{resource.plural}" in API group "{resource.group}"{where}',
-                resource.plural,
-                resource.group,
-                target.name or "",
-            )
+    def _authorize(
+        self,
+        user: str,
+        verb: str,
+        target: ResourcePath,
+        query: dict[str, str],
+        details: dict[str, Any],
+    ) -> None:
+        attributes = request_attributes(user, verb, target, query)
+        rule = self.authorizer.decide(attributes)
+        if rule is not None:
+            details["accessRule"] = rule.name
+            log.debug("AccessRule %s refuses %s", rule.name, attributes)
+            raise refusal(rule, attributes)
 
     async def _unstored(
         self, request: web.BaseRequest, target: ResourcePath, user: str, verb: str

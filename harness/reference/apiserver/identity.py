@@ -2,7 +2,7 @@
 
 Every token is accepted: a known one is its user, an unknown one is user `unknown`, no token is
 `system:anonymous`. The identity travels with each request (into the request log, the access
-authorization hook `Authorizer` and SelfSubjectReview).
+rules of `authorization.py` and SelfSubjectReview).
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
 ANONYMOUS = "system:anonymous"
 UNKNOWN = "unknown"
@@ -35,15 +34,6 @@ class Attributes:
     subresource: str
     namespace: str
     name: str
-
-
-class Authorizer(Protocol):
-    def allowed(self, attributes: Attributes) -> bool: ...
-
-
-class AllowAll:
-    def allowed(self, attributes: Attributes) -> bool:
-        return True
 
 
 class Tokens:

@@ -676,6 +676,8 @@ class Api:
             causes.extend(validate_schema(obj, schema, previous))
             if not causes and validate_rules and schema.has_rules:
                 causes.extend(cel.validate(obj, previous, schema))
+        if resource.validator is not None:
+            causes.extend(resource.validator(obj))
         if causes:
             raise invalid(resource.kind, resource.group, metadata.get("name", ""), causes)
 

@@ -7,8 +7,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.reference.apiserver import selfsubjectreview
-from harness.reference.apiserver.schema import SchemaNode
+from harness.contract import embedded
+from harness.reference.apiserver import accessrules, selfsubjectreview
+from harness.reference.apiserver.errors import Cause
+from harness.reference.apiserver.schema import SchemaNode, compile_schema
 from harness.reference.apiserver.selectors import DEFAULT_FIELDS
 from harness.reference.apiserver.store import dumps
 
@@ -51,6 +53,8 @@ class ResourceType:
     verbs: tuple[str, ...] = ALL_VERBS
     # False: nothing is stored, the HTTP layer answers the verbs itself (SelfSubjectReview).
     stored: bool = True
+    # Semantic checks after the structural schema, on create and update (AccessRule).
+    validator: Callable[[dict[str, Any]], list[Cause]] | None = None
     resource_id: str = field(init=False)
     api_version: str = field(init=False)
 
@@ -144,7 +148,22 @@ def _builtin_types() -> list[ResourceType]:
     ]
     for resource in core:
         resource.strategic_merge = True
-    return [*core, _self_subject_reviews()]
+    return [*core, _access_rules(), _self_subject_reviews()]
+
+
+def _access_rules() -> ResourceType:
+    return ResourceType(
+        embedded.GROUP,
+        embedded.VERSION,
+        embedded.ACCESS_RULE_PLURAL,
+        embedded.ACCESS_RULE_KIND,
+        namespaced=False,
+        singular=embedded.ACCESS_RULE_SINGULAR,
+        list_kind=embedded.ACCESS_RULE_LIST_KIND,
+        schema=compile_schema(accessrules.SCHEMA),
+        raw_schema=accessrules.SCHEMA,
+        validator=accessrules.validate,
+    )
 
 
 def _self_subject_reviews() -> ResourceType:

@@ -74,6 +74,22 @@ def parse_field_selector(
     return matches
 
 
+def exact_match(text: str | None, field: str) -> str | None:
+    """The value a field selector requires `field` to equal (`f=v` or `f==v`), as
+    fields.Selector.RequiresExactMatch finds it: the first such term. None when there is none
+    or the selector does not parse (the request itself then fails with 400)."""
+    if not text:
+        return None
+    for raw_term in _split_unescaped(text):
+        term = raw_term.strip()
+        if "!=" in term:
+            continue
+        key, operator, value = term.partition("=")
+        if operator and key.strip() == field:
+            return _unescape(value.removeprefix("=").strip())
+    return None
+
+
 def _field_value(obj: dict[str, Any], path: tuple[str, ...]) -> str:
     current: Any = obj
     for part in path:

@@ -6,9 +6,11 @@ fast on bad input) before the HTTP stack is imported.
 
 from __future__ import annotations
 
+from harness.reference.apiserver.authorization import Authorizer
 from harness.reference.apiserver.gc import GarbageCollector
-from harness.reference.apiserver.identity import AllowAll, Authorizer, Tokens
+from harness.reference.apiserver.identity import Tokens
 from harness.reference.apiserver.objects import Api
+from harness.reference.apiserver.policy import AccessPolicy
 from harness.reference.apiserver.registry import Registry
 from harness.reference.apiserver.requestlog import RequestLog
 from harness.reference.apiserver.store import MemoryStore
@@ -33,7 +35,9 @@ class ApiServer:
         self.api = Api(self.store, self.registry, self.hub)
         self.gc = GarbageCollector(self.api)
         self.tokens = tokens or Tokens()
-        self.authorizer: Authorizer = authorizer or AllowAll()
+        # AccessRule objects, enforced unless another authorizer is passed in.
+        self.policy = AccessPolicy(self.hub)
+        self.authorizer: Authorizer = authorizer or self.policy
         self.request_log = request_log
         self.bookmark_interval = bookmark_interval
         self.server_address = "127.0.0.1:0"

@@ -1,0 +1,95 @@
+"""Authorization of resource requests: their RBAC attributes, the authorizer hook, the refusal.
+
+`request_attributes` derives the attributes the way kube-apiserver's RequestInfoFactory does:
+a request on a namespace object (`/api/v1/namespaces/NAME[/status]`) has namespace NAME; a
+list or watch whose field selector requires `metadata.name=X` has name X; create and
+deletecollection have no name. `refusal` turns a matching rule into the error the client sees.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from harness.contract.embedded import DENY
+from harness.reference.apiserver.accessrules import Rule
+from harness.reference.apiserver.errors import ApiError, go_value
+from harness.reference.apiserver.identity import Attributes
+from harness.reference.apiserver.registry import NAMESPACES
+from harness.reference.apiserver.routes import ResourcePath
+from harness.reference.apiserver.selectors import exact_match
+
+# kube-apiserver's responsewriters sanitizer: errors must not look like HTML.
+_SANITIZE = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+
+
+class Authorizer(Protocol):
+    """Decides per request; the HTTP layer skips building attributes while `active` is False."""
+
+    active: bool
+
+    def decide(self, request: Attributes) -> Rule | None:
+        """The rule that applies to the request, or None to let it through."""
+        ...
+
+
+class AllowAll:
+    active = False
+
+    def decide(self, request: Attributes) -> Rule | None:
+        return None
+
+
+def request_attributes(
+    user: str, verb: str, target: ResourcePath, query: dict[str, str]
+) -> Attributes:
+    resource = target.resource
+    name = target.name or ""
+    namespace = target.namespace or ""
+    if resource.resource_id == NAMESPACES and name:
+        namespace = name
+    if verb in ("list", "watch") and not name:
+        selected = exact_match(query.get("fieldSelector"), "metadata.name")
+        if selected and selected not in (".", "..") and not any(c in selected for c in "/%"):
+            name = selected
+    return Attributes(
+        user=user,
+        verb=verb,
+        group=resource.group,
+        resource=resource.plural,
+        subresource=target.subresource or "",
+        namespace=namespace,
+        name=name,
+    )
+
+
+def refusal(rule: Rule, request: Attributes) -> ApiError:
+    """The error a matching rule answers with (only `Deny`, HTTP 403, exists so far)."""
+    if rule.effect == DENY:
+        return forbidden(request)
+    raise AssertionError(f"AccessRule {rule.name}: effect {rule.effect!r} is not enforced")
+
+
+def forbidden(request: Attributes) -> ApiError:
+    """kube-apiserver's RBAC denial: responsewriters.Forbidden wrapped by errors.NewForbidden."""
+    resource = request.resource
+    if request.subresource:
+        resource = f"{resource}/{request.subresource}"
+    where = (
+        f"in the namespace {go_value(request.namespace)}"
+        if request.namespace
+        else "at the cluster scope"
+    )
+    reason = (
+        f"User {go_value(request.user)} cannot {request.verb} resource {go_value(resource)} "
+        f"in API group {go_value(request.group)} {where}"
+    ).translate(_SANITIZE)
+    qualified = f"{request.resource}.{request.group}" if request.group else request.resource
+    subject = f"{qualified} {go_value(request.name)}" if request.name else qualified
+    return ApiError(
+        403,
+        "Forbidden",
+        f"{subject} is forbidden: {reason}",
+        name=request.name or None,
+        group=request.group,
+        kind=request.resource,
+    )

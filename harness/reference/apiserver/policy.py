@@ -1,0 +1,44 @@
+"""The live set of AccessRules, kept in step with the store by the watch hub's listener.
+
+Every write publishes its event synchronously, before the write's response is sent, so a rule
+applies from the first request after its create (or update) returns and stops applying once
+its delete has removed it. A rule being deleted (finalizers pending) still applies until gone.
+"""
+
+from __future__ import annotations
+
+from harness.contract.embedded import ACCESS_RULE_PLURAL, GROUP
+from harness.reference.apiserver.accessrules import RESOURCE_ID, Rule, compile_rule
+from harness.reference.apiserver.identity import Attributes
+from harness.reference.apiserver.watch import DELETED, Event, WatchHub
+
+
+class AccessPolicy:
+    """The `Authorizer` backed by AccessRule objects; `active` is False while there are none."""
+
+    def __init__(self, hub: WatchHub) -> None:
+        self._rules: dict[str, Rule] = {}
+        self._ordered: tuple[Rule, ...] = ()
+        self.active = False
+        hub.add_listener(self.on_event)
+
+    def on_event(self, event: Event) -> None:
+        if event.resource != RESOURCE_ID:
+            return
+        obj = event.entry.obj
+        name = obj["metadata"]["name"]
+        if event.type == DELETED:
+            self._rules.pop(name, None)
+        else:
+            self._rules[name] = compile_rule(obj)
+        self._ordered = tuple(self._rules[key] for key in sorted(self._rules))
+        self.active = bool(self._ordered)
+
+    def decide(self, request: Attributes) -> Rule | None:
+        """The first matching rule in name order, or None. AccessRules are never refused."""
+        if request.resource == ACCESS_RULE_PLURAL and request.group == GROUP:
+            return None
+        for rule in self._ordered:
+            if rule.applies(request):
+                return rule
+        return None
