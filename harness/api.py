@@ -228,9 +228,14 @@ class FulfillmentClient:
                 ) from None
             raise ApiUnusable(f"the fulfillment API at {self.address}: {error}") from None
 
-    def create(self, spec: InstanceSpec) -> ApiInstance:
+    def create(
+        self, spec: InstanceSpec, restart_requested_at: datetime | None = None
+    ) -> ApiInstance:
+        message = self._spec_message(spec)
+        if restart_requested_at is not None:
+            message.restart_requested_at.CopyFrom(timestamp_from_rfc3339(restart_requested_at))
         request = self.wire.service.ComputeInstancesCreateRequest(
-            object=self.wire.types.ComputeInstance(spec=self._spec_message(spec))
+            object=self.wire.types.ComputeInstance(spec=message)
         )
         response = self._call("Create", self.public.Create, request, idempotent=False)
         return self._view(response.object)
@@ -257,6 +262,27 @@ class FulfillmentClient:
         request = self.wire.service.ComputeInstancesUpdateRequest(
             object=self.wire.types.ComputeInstance(id=instance_id, spec=spec),
             update_mask=field_mask_pb2.FieldMask(paths=["spec.restart_requested_at"]),
+        )
+        response = self._call("Update", self.public.Update, request, idempotent=True)
+        return self._view(response.object)
+
+    def update_field(
+        self, instance_id: str, template: str, api_path: str, value: Any
+    ) -> ApiInstance:
+        """Update one spec field (`cores`, `image.source_ref`, …) with the mask naming only it;
+        the template goes along as the peers send it."""
+        spec = self.wire.types.ComputeInstanceSpec(template=template)
+        *parents, leaf = api_path.split(".")
+        target = spec
+        for part in parents:
+            target = getattr(target, part)
+        if isinstance(value, timestamp_pb2.Timestamp):
+            getattr(target, leaf).CopyFrom(value)
+        else:
+            setattr(target, leaf, value)
+        request = self.wire.service.ComputeInstancesUpdateRequest(
+            object=self.wire.types.ComputeInstance(id=instance_id, spec=spec),
+            update_mask=field_mask_pb2.FieldMask(paths=[f"spec.{api_path}"]),
         )
         response = self._call("Update", self.public.Update, request, idempotent=True)
         return self._view(response.object)

@@ -51,6 +51,14 @@ OPTIONS: tuple[Option, ...] = (
         DEFAULT_PROFILE,
         tuple(sorted(PROFILES)),
     ),
+    Option(
+        "--via",
+        "HARNESS_VIA",
+        "api: request restarts through the fulfillment API, as users do; cr: patch "
+        "spec.restartRequestedAt on the CR directly (an operator alone, no fulfillment API)",
+        "api",
+        ("api", "cr"),
+    ),
     Option("--kubeconfig", "KUBECONFIG", "kubeconfig of the cluster holding ComputeInstances"),
     Option("--kube-context", "HARNESS_KUBE_CONTEXT", "kubeconfig context (default: current)"),
     Option(
@@ -58,6 +66,11 @@ OPTIONS: tuple[Option, ...] = (
         "HARNESS_NAMESPACE",
         "hub namespace of the ComputeInstance CRs "
         "(default: the profile's, e.g. osac-computeinstance)",
+    ),
+    Option(
+        "--tenant",
+        "HARNESS_TENANT",
+        "tenant annotation of CRs the harness creates itself with --via cr",
     ),
     Option("--api-address", "HARNESS_API_ADDRESS", "fulfillment gRPC API as host:port"),
     Option("--api-token", "HARNESS_API_TOKEN", "bearer token for the fulfillment API"),
@@ -84,6 +97,12 @@ OPTIONS: tuple[Option, ...] = (
         "seconds to wait for a restart to complete (default: 60 embedded, 300 cluster)",
     ),
     Option(
+        "--quiet-window",
+        "HARNESS_QUIET_WINDOW",
+        "seconds a negative test watches for a restart that must not happen, after the "
+        "operator has provably seen the request (default: 2 embedded, 10 cluster)",
+    ),
+    Option(
         "--state-dir",
         "HARNESS_STATE_DIR",
         "where the embedded stack keeps its files "
@@ -105,16 +124,19 @@ class ApiTls:
 @dataclass(frozen=True)
 class Settings:
     target: str
+    via: str
     profile: Profile
     kubeconfig: Path | None
     kube_context: str | None
     namespace: str
+    tenant: str | None
     api_address: str | None
     api_token: str | None
     admin_token: str | None
     api_tls: ApiTls
     provision_timeout: float
     restart_timeout: float
+    quiet_window: float
     state_dir: Path | None
     sources: dict[str, str] = field(default_factory=dict)
 
@@ -129,6 +151,7 @@ class Settings:
                 self,
                 kubeconfig=Path(stack_env["KUBECONFIG"]),
                 namespace=stack_env["HARNESS_NAMESPACE"],
+                tenant=stack_env["HARNESS_TENANT"],
                 api_address=stack_env["HARNESS_API_ADDRESS"],
                 api_token=stack_env["HARNESS_API_TOKEN"],
                 admin_token=stack_env["HARNESS_ADMIN_TOKEN"],
@@ -230,6 +253,7 @@ def _token(values: Mapping[str, Any]) -> str | None:
 
 
 CONNECTION_FLAGS = (
+    "--tenant",
     "--kubeconfig",
     "--kube-context",
     "--api-address",
@@ -279,16 +303,19 @@ def load_settings(flags: Mapping[str, Any], environ: Mapping[str, str] | None = 
 
     settings = Settings(
         target=target,
+        via=_choice(values, "--via"),
         profile=profile,
         kubeconfig=kubeconfig,
         kube_context=values.get("--kube-context"),
         namespace=str(values.get("--namespace") or profile.hub_namespace),
+        tenant=values.get("--tenant"),
         api_address=address,
         api_token=_token(values),
         admin_token=values.get("--admin-token"),
         api_tls=tls,
         provision_timeout=_seconds(values, "--provision-timeout", 60.0 if embedded else 900.0),
         restart_timeout=_seconds(values, "--restart-timeout", 60.0 if embedded else 300.0),
+        quiet_window=_seconds(values, "--quiet-window", 2.0 if embedded else 10.0),
         state_dir=Path(values["--state-dir"]).expanduser() if values.get("--state-dir") else None,
         sources=sources,
     )
@@ -313,9 +340,17 @@ def _require_cluster_connection(settings: Settings) -> None:
                 "--target cluster needs a kubeconfig: pass --kubeconfig or set KUBECONFIG "
                 "(for a running `python -m harness up`: set -a; . .harness/env; set +a)"
             )
+    if settings.via == "cr":
+        if not settings.tenant:
+            raise ConfigError(
+                f"--via cr creates CRs itself and needs their tenant: pass "
+                f"{describe(_option('--tenant'))}"
+            )
+        return
     if not settings.api_address:
         raise ConfigError(
             f"--target cluster needs the fulfillment API: pass {describe(_option('--api-address'))}"
+            " (or test the operator alone with --via cr)"
         )
     if not settings.api_token:
         raise ConfigError(

@@ -1,24 +1,34 @@
 """A ComputeInstance under test: provision it, watch it, restart it, clean it up.
 
-This is the vocabulary suites speak. It combines the fulfillment API client (requests), the
-Kubernetes client (watches of the CR, VM and VMI) and the test's Timeline (history); suites
-never touch a protocol.
+This is the vocabulary suites speak. It combines a driver (requests through the fulfillment API
+or straight on the CR), the Kubernetes client (watches of the CR, VM and VMI) and the test's
+Timeline (history); suites never touch a protocol.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from typing import Any
 
-from harness.api import ApiError, ApiInstance, FulfillmentClient, InstanceSpec
+from harness.api import ApiInstance, FulfillmentClient, InstanceSpec
 from harness.config import Settings
+from harness.contract import embedded
 from harness.contract.profiles import Profile
-from harness.contract.timestamps import format_rfc3339, parse_rfc3339, truncate_to_second
+from harness.contract.timestamps import parse_rfc3339, truncate_to_second
+from harness.drivers import Driver, Rejection
 from harness.kube import VM, VMI, KubeClient, instance_resource
 from harness.recording import Observation, ResourceWatcher, Timeline
-from harness.waits import condition, describe_instance, describe_vmi, wait_until
+from harness.waits import (
+    WaitTimeout,
+    condition,
+    describe_instance,
+    describe_vmi,
+    wait_for_server_time,
+    wait_until,
+)
 
 log = logging.getLogger("harness.instances")
 
@@ -29,19 +39,27 @@ class HarnessContext:
 
     settings: Settings
     kube: KubeClient
-    api: FulfillmentClient
+    api: FulfillmentClient | None
+    driver: Driver
 
     @property
     def profile(self) -> Profile:
         return self.settings.profile
 
+    @property
+    def via(self) -> str:
+        return self.driver.mode
+
 
 @dataclass(frozen=True)
 class RestartRequest:
+    """A request as sent: the value the CR now holds, and what ran before it."""
+
     requested_at: str
     old_vmi_uid: str
-    old_vmi_created: str
     seq_before: int
+    spec_before: dict[str, Any]
+    status_before: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -58,27 +76,27 @@ class ComputeInstanceUnderTest:
         self.context = context
         self.spec = spec
         self.profile = context.profile
+        self.driver = context.driver
         self.timeline = timeline or Timeline()
-        self.api_instance: ApiInstance | None = None
+        self.id: str = ""
         self.cr_name: str | None = None
         self.vm_namespace: str | None = None
         self.vm_name: str | None = None
         self._watchers: list[ResourceWatcher] = []
-        self._api: FulfillmentClient = context.api
+        self._watching_vm = False
+        self._undo: list[Callable[[], None]] = []
 
-    # --- identity -------------------------------------------------------------------------
-
-    @property
-    def id(self) -> str:
-        assert self.api_instance is not None, "instance not created yet"
-        return self.api_instance.id
-
-    def cr(self) -> dict[str, Any] | None:
-        observation = self.timeline.latest(self.profile.kind, self.cr_name)
-        return observation.object if observation and observation.exists else None
+    # --- reading the timeline -------------------------------------------------------------
 
     def cr_observation(self) -> Observation | None:
         return self.timeline.latest(self.profile.kind, self.cr_name)
+
+    def cr(self) -> dict[str, Any] | None:
+        observation = self.cr_observation()
+        return observation.object if observation and observation.exists else None
+
+    def status(self) -> dict[str, Any]:
+        return dict((self.cr() or {}).get("status") or {})
 
     def current_vmi(self) -> Observation | None:
         return self.timeline.current(VMI.kind).get((self.vm_namespace or "", self.vm_name or ""))
@@ -86,65 +104,121 @@ class ComputeInstanceUnderTest:
     def current_vm(self) -> Observation | None:
         return self.timeline.current(VM.kind).get((self.vm_namespace or "", self.vm_name or ""))
 
-    def vmi_observations(self) -> list[Observation]:
-        return [o for o in self.timeline.observations(VMI.kind) if o.name == self.vm_name]
+    def vmi_observations(self, since_seq: int = 0) -> list[Observation]:
+        return [
+            o
+            for o in self.timeline.observations(VMI.kind)
+            if o.name == self.vm_name and o.seq > since_seq
+        ]
 
-    def cr_observations(self) -> list[Observation]:
-        return self.timeline.observations(self.profile.kind)
+    def cr_observations(self, since_seq: int = 0) -> list[Observation]:
+        return [o for o in self.timeline.observations(self.profile.kind) if o.seq > since_seq]
+
+    def last_seq(self) -> int:
+        observations = self.timeline.observations()
+        return observations[-1].seq if observations else 0
 
     def describe(self) -> str:
-        return f"{describe_instance(self.cr_observation())}; {describe_vmi(self._last_vmi())}"
-
-    def _last_vmi(self) -> Observation | None:
-        observations = self.vmi_observations()
-        return observations[-1] if observations else None
+        vmis = self.vmi_observations()
+        last_vmi = vmis[-1] if vmis else None
+        return f"{describe_instance(self.cr_observation())}; {describe_vmi(last_vmi)}"
 
     # --- provisioning ---------------------------------------------------------------------
 
-    def create(self) -> ApiInstance:
-        self.api_instance = self._api.create(self.spec)
+    def create(self, restart_requested_at: datetime | None = None) -> str:
+        """Create through the driver and start watching the CR (found by its uuid label)."""
+        self.id = self.driver.create(self.spec, restart_requested_at)
         self._watch(
             instance_resource(self.profile),
             self.context.settings.namespace,
-            label_selector=f"{self.profile.uuid_label}={self.api_instance.id}",
+            label_selector=f"{self.profile.uuid_label}={self.id}",
         )
-        return self.api_instance
+        return self.id
 
-    def wait_provisioned(self, timeout: float) -> Observation:
-        """Phase running, a VM reference, and a Running VMI (watch-based)."""
+    def wait_cr(self, timeout: float) -> Observation:
         __tracebackhide__ = True
-        running = self.profile.phases.running
+        observation = wait_until(
+            self.timeline,
+            lambda: self.timeline.latest(self.profile.kind),
+            timeout,
+            f"the ComputeInstance CR labelled {self.profile.uuid_label}={self.id}",
+            lambda: "no CR with that label in namespace " + self.context.settings.namespace,
+        )
+        self.cr_name = observation.name
+        return observation
 
-        def reference_ready() -> Observation | None:
+    def wait_vm_reference(self, timeout: float, phase: str | None = None) -> Observation:
+        """A virtualMachineReference (and `phase`, if given); then watch that VM and VMI."""
+        __tracebackhide__ = True
+
+        def referenced() -> Observation | None:
             observation = self.timeline.latest(self.profile.kind)
             if observation is None or not observation.exists:
                 return None
             status = observation.object.get("status") or {}
             reference = status.get("virtualMachineReference") or {}
-            if status.get("phase") == running and reference.get("kubeVirtVirtualMachineName"):
-                return observation
-            return None
+            if not reference.get("kubeVirtVirtualMachineName"):
+                return None
+            return observation if phase is None or status.get("phase") == phase else None
 
+        wanted = (
+            f"phase {phase} with a virtualMachineReference"
+            if phase
+            else "a virtualMachineReference"
+        )
         observation = wait_until(
             self.timeline,
-            reference_ready,
+            referenced,
             timeout,
-            f"the new ComputeInstance (API id {self.id}) to reach phase {running} with a "
-            "virtualMachineReference",
+            f"the ComputeInstance (id {self.id}) to reach {wanted}",
             self._describe_provisioning,
         )
-        reference = observation.object["status"]["virtualMachineReference"]
         self.cr_name = observation.name
+        self._watch_vm(observation.object["status"]["virtualMachineReference"])
+        return observation
+
+    def _watch_vm(self, reference: dict[str, Any]) -> None:
+        if self._watching_vm:
+            return
+        self._watching_vm = True
         self.vm_namespace = reference["namespace"]
         self.vm_name = reference["kubeVirtVirtualMachineName"]
         field = f"metadata.name={self.vm_name}"
         self._watch(VMI, self.vm_namespace, field_selector=field)
         self._watch(VM, self.vm_namespace, field_selector=field)
+
+    def wait_provisioned(self, timeout: float) -> Observation:
+        """Phase running, a VM reference, and a Running VMI (watch-based)."""
+        __tracebackhide__ = True
+        self.wait_vm_reference(timeout, self.profile.phases.running)
         return wait_until(
             self.timeline,
-            self._running_vmi,
+            self.running_vmi,
             timeout,
             f"VMI {self.vm_namespace}/{self.vm_name} to be Running",
+            self.describe,
+        )
+
+    def wait_stopped(self, timeout: float) -> Observation:
+        """Phase Stopped, VM printableStatus Stopped and no VMI (a `Halted` instance)."""
+        __tracebackhide__ = True
+        stopped = self.profile.phases.stopped
+        assert stopped, f"profile {self.profile.name} has no Stopped phase"
+        self.wait_vm_reference(timeout)
+
+        def halted() -> Observation | None:
+            cr, vm = self.cr_observation(), self.current_vm()
+            if cr is None or vm is None or self.current_vmi() is not None:
+                return None
+            phase = (cr.object.get("status") or {}).get("phase")
+            printable = (vm.object.get("status") or {}).get("printableStatus")
+            return cr if phase == stopped and printable == "Stopped" else None
+
+        return wait_until(
+            self.timeline,
+            halted,
+            timeout,
+            "phase Stopped, VM printableStatus Stopped and no VMI",
             self.describe,
         )
 
@@ -162,7 +236,7 @@ class ComputeInstanceUnderTest:
             )
         return text
 
-    def _running_vmi(self) -> Observation | None:
+    def running_vmi(self) -> Observation | None:
         vmi = self.current_vmi()
         if (
             vmi
@@ -189,24 +263,85 @@ class ComputeInstanceUnderTest:
         )
         self._watchers.append(watcher.start())
 
-    # --- restart --------------------------------------------------------------------------
+    # --- requests -------------------------------------------------------------------------
 
     def server_now(self) -> datetime:
+        """The API server's clock, whole seconds: restart times never depend on ours."""
         return truncate_to_second(self.context.kube.server_now())
 
-    def request_restart(self, at: datetime | None = None) -> RestartRequest:
-        """Ask the fulfillment API to restart at `at` (default: the API server's clock now)."""
-        vmi = self._running_vmi()
-        assert vmi is not None, f"no Running VMI to restart; {self.describe()}"
-        moment = truncate_to_second(at if at is not None else self.server_now())
-        seq_before = self.timeline.observations()[-1].seq
-        self._api.request_restart(self.id, moment, self.spec.template)
+    def wait_for_server_time(self, moment: datetime) -> None:
+        wait_for_server_time(self.context.kube.server_now, moment)
+
+    def request_restart(self, at: datetime | str | None = None) -> RestartRequest:
+        """Ask for a restart at `at` (default: the API server's clock now, whole seconds).
+
+        A string goes to the CR verbatim (`--via cr` only), e.g. a sub-second value."""
+        vmi = self.running_vmi()
+        cr = self.cr() or {}
+        seq_before = self.last_seq()
+        moment: datetime | str = self.server_now() if at is None else at
+        if isinstance(moment, datetime):
+            moment = truncate_to_second(moment) if self.driver.mode == "cr" else moment
+        assert self.cr_name is not None, "the CR is not known yet; wait for it first"
+        requested = self.driver.request_restart(self.id, self.cr_name, moment)
         return RestartRequest(
-            requested_at=format_rfc3339(moment),
-            old_vmi_uid=vmi.uid,
-            old_vmi_created=vmi.object["metadata"]["creationTimestamp"],
+            requested_at=requested,
+            old_vmi_uid=vmi.uid if vmi else "",
             seq_before=seq_before,
+            spec_before=dict(cr.get("spec") or {}),
+            status_before=dict(cr.get("status") or {}),
         )
+
+    def creation_request(self) -> RestartRequest:
+        """The restart requested by the create itself (`restart_requested_at` on Create)."""
+        cr = self.cr() or {}
+        requested = (cr.get("spec") or {}).get("restartRequestedAt")
+        assert requested, "the instance was not created with a restart request"
+        return RestartRequest(
+            requested_at=requested, old_vmi_uid="", seq_before=0, spec_before={}, status_before={}
+        )
+
+    def change(self, cr_path: str, value: Any) -> Rejection | None:
+        assert self.cr_name is not None, "the CR is not known yet"
+        return self.driver.change(self.id, self.cr_name, cr_path, value)
+
+    def set_run_strategy(self, value: str) -> None:
+        rejection = self.change("runStrategy", value)
+        assert rejection is None, f"runStrategy {value} was refused: {rejection}"
+
+    def delete(self) -> None:
+        self.driver.delete(self.id, self.cr_name)
+
+    def refuse_vmi_deletion(self) -> Callable[[], None]:
+        """Make the embedded API server refuse to delete this instance's VMI to everyone but
+        the harness (like an operator missing RBAC `delete` on VMIs); returns the undo."""
+        assert self.vm_namespace and self.vm_name, "no VM reference yet"
+        kube = self.context.kube
+        name = f"refuse-vmi-delete-{self.vm_name}"
+        kube.create_access_rule(
+            embedded.deny_rule(
+                name,
+                "delete",
+                VMI.group,
+                VMI.plural,
+                namespaces=self.vm_namespace,
+                names=self.vm_name,
+                except_users=kube.whoami(),
+            )
+        )
+        undo = lambda: kube.delete_access_rule(name)  # noqa: E731
+        self._undo.append(undo)
+        return undo
+
+    def delete_vmi(self) -> None:
+        """Delete the VMI as something other than the operator would (a node drain, a user)."""
+        assert self.vm_namespace and self.vm_name, "no VM reference yet"
+        self.context.kube.delete(VMI, self.vm_namespace, self.vm_name)
+
+    def api_view(self) -> ApiInstance | None:
+        return self.driver.view(self.id)
+
+    # --- waiting on outcomes --------------------------------------------------------------
 
     def wait_restart_completed(self, request: RestartRequest, timeout: float) -> RestartResult:
         """`lastRestartedAt` equals the request and a VMI with a new UID is Running."""
@@ -214,7 +349,7 @@ class ComputeInstanceUnderTest:
 
         def completed() -> tuple[Observation, Observation] | None:
             cr = self.cr_observation()
-            vmi = self._running_vmi()
+            vmi = self.running_vmi()
             if cr is None or not cr.exists or vmi is None or vmi.uid == request.old_vmi_uid:
                 return None
             if (cr.object.get("status") or {}).get("lastRestartedAt") != request.requested_at:
@@ -227,10 +362,137 @@ class ComputeInstanceUnderTest:
             timeout,
             f"the restart requested at {request.requested_at} to complete "
             f"(lastRestartedAt == {request.requested_at} and a Running VMI other than "
-            f"uid {request.old_vmi_uid[:8]}…)",
+            f"uid {request.old_vmi_uid[:8] or '<none>'}…)",
             self.describe,
         )
         return RestartResult(request=request, completed=cr, new_vmi=vmi)
+
+    def wait_status(
+        self, predicate: Callable[[dict[str, Any]], bool], timeout: float, what: str
+    ) -> Observation:
+        """The CR's latest state satisfies `predicate(cr)`."""
+        __tracebackhide__ = True
+
+        def check() -> Observation | None:
+            observation = self.cr_observation()
+            if observation is None or not observation.exists:
+                return None
+            return observation if predicate(observation.object) else None
+
+        return wait_until(self.timeline, check, timeout, what, self.describe)
+
+    def wait_condition(
+        self, type_name: str, status: str, timeout: float, reason: str | None = None
+    ) -> dict[str, Any]:
+        __tracebackhide__ = True
+
+        def holds(cr: dict[str, Any]) -> bool:
+            found = condition(cr, type_name)
+            return bool(
+                found
+                and found.get("status") == status
+                and (reason is None or found.get("reason") == reason)
+            )
+
+        what = f"condition {type_name}={status}" + (f" with reason {reason}" if reason else "")
+        observation = self.wait_status(holds, timeout, what)
+        found = condition(observation.object, type_name)
+        assert found is not None
+        return found
+
+    def wait_request_observed(self, request: RestartRequest, timeout: float) -> Observation:
+        """Proof the operator has seen the new spec: `status.desiredConfigVersion` (a hash of
+        the whole spec, restartRequestedAt included; contract §4, §7.5) moved on."""
+        __tracebackhide__ = True
+        before = request.status_before.get("desiredConfigVersion")
+        return self.wait_status(
+            lambda cr: (
+                bool((cr.get("status") or {}).get("desiredConfigVersion"))
+                and (cr.get("status") or {}).get("desiredConfigVersion") != before
+                and (cr.get("spec") or {}).get("restartRequestedAt") == request.requested_at
+            ),
+            timeout,
+            f"the operator to observe restartRequestedAt {request.requested_at} "
+            f"(status.desiredConfigVersion to move on from {before})",
+        )
+
+    def wait_vmi_deleted(self, uid: str, timeout: float) -> Observation:
+        __tracebackhide__ = True
+        return wait_until(
+            self.timeline,
+            lambda: self.vmi_deleted(uid),
+            timeout,
+            f"VMI uid {uid[:8]}… to be deleted",
+            self.describe,
+        )
+
+    def wait_replacement_running(self, request: RestartRequest, timeout: float) -> Observation:
+        """A Running VMI other than the one that ran before `request`."""
+        __tracebackhide__ = True
+        return wait_until(
+            self.timeline,
+            lambda: (vmi := self.running_vmi()) and vmi.uid != request.old_vmi_uid and vmi,
+            timeout,
+            f"a Running VMI other than uid {request.old_vmi_uid[:8]}…",
+            self.describe,
+        )
+
+    def checkpoint(self) -> RestartRequest:
+        """The present as a baseline for `expect_no_restart`: what runs now must stay."""
+        vmi = self.running_vmi()
+        cr = self.cr() or {}
+        spec = dict(cr.get("spec") or {})
+        return RestartRequest(
+            requested_at=str(spec.get("restartRequestedAt") or ""),
+            old_vmi_uid=vmi.uid if vmi else "",
+            seq_before=self.last_seq(),
+            spec_before=spec,
+            status_before=dict(cr.get("status") or {}),
+        )
+
+    def from_now(self, request: RestartRequest) -> RestartRequest:
+        """`request` re-based on the present: the VMI running now is the one that must stay."""
+        return replace(self.checkpoint(), requested_at=request.requested_at)
+
+    def expect_no_restart(self, request: RestartRequest, window: float) -> None:
+        """Watch `window` seconds for any sign of a restart after `request`; fail on one.
+
+        Signs: a VMI deleted or a new VMI UID, RestartInProgress appearing, lastRestartedAt
+        changing. A bounded watch, not a sleep: it returns the moment a sign shows."""
+        __tracebackhide__ = True
+        in_progress = self.profile.conditions.restart_in_progress
+        last_before = request.status_before.get("lastRestartedAt")
+
+        def sign() -> str | None:
+            for observation in self.vmi_observations(request.seq_before):
+                if observation.event == "DELETED" or observation.object["metadata"].get(
+                    "deletionTimestamp"
+                ):
+                    return f"VMI uid {observation.uid[:8]}… was deleted"
+                if observation.uid != request.old_vmi_uid and request.old_vmi_uid:
+                    return f"a new VMI uid {observation.uid[:8]}… appeared"
+            for observation in self.cr_observations(request.seq_before):
+                status = observation.object.get("status") or {}
+                if status.get("lastRestartedAt") != last_before:
+                    return (
+                        f"lastRestartedAt changed from {last_before} to "
+                        f"{status.get('lastRestartedAt')}"
+                    )
+                found = condition(observation.object, in_progress)
+                if (
+                    found
+                    and found.get("status") == "True"
+                    and not condition({"status": request.status_before}, in_progress)
+                ):
+                    return f"{in_progress} became True ({found.get('message')})"
+            return None
+
+        violation = self.timeline.wait(sign, window)
+        if violation:
+            raise AssertionError(
+                f"the request {request.requested_at} should have been ignored, but {violation}; "
+                f"{self.describe()}"
+            )
 
     # --- history --------------------------------------------------------------------------
 
@@ -239,8 +501,8 @@ class ComputeInstanceUnderTest:
     ) -> list[tuple[Observation, dict[str, Any]]]:
         """Every recorded CR state in which condition `type_name` was present."""
         seen = []
-        for observation in self.cr_observations():
-            if observation.seq <= since_seq or not observation.exists:
+        for observation in self.cr_observations(since_seq):
+            if not observation.exists:
                 continue
             found = condition(observation.object, type_name)
             if found is not None:
@@ -249,8 +511,8 @@ class ComputeInstanceUnderTest:
 
     def vmi_uids_seen(self, since_seq: int = 0) -> list[str]:
         uids: list[str] = []
-        for observation in self.vmi_observations():
-            if observation.seq > since_seq and observation.uid not in uids:
+        for observation in self.vmi_observations(since_seq):
+            if observation.uid not in uids:
                 uids.append(observation.uid)
         return uids
 
@@ -260,30 +522,74 @@ class ComputeInstanceUnderTest:
                 return observation
         return None
 
-    def api_view(self) -> ApiInstance:
-        return self._api.get(self.id)
+    def last_restarted_history(self) -> list[str]:
+        """Successive distinct values of status.lastRestartedAt, in the order seen."""
+        values: list[str] = []
+        for observation in self.cr_observations():
+            value = (observation.object.get("status") or {}).get("lastRestartedAt")
+            if value and (not values or values[-1] != value):
+                values.append(value)
+        return values
 
     # --- cleanup --------------------------------------------------------------------------
 
-    def cleanup(self, timeout: float) -> str | None:
-        """Delete through the API and wait until the CR is gone; returns a leak description."""
-        leak: str | None = None
+    def wait_gone(self, timeout: float) -> Observation | None:
+        """The CR is deleted; None on timeout."""
+        return self.timeline.wait(
+            lambda: (
+                (obs := self.timeline.latest(self.profile.kind)) is not None
+                and not obs.exists
+                and obs
+            ),
+            timeout,
+        )
+
+    def wait_no_orphans(self, timeout: float) -> None:
+        """No VM or VMI labelled with this instance's CR name remains, in any namespace."""
+        __tracebackhide__ = True
+        assert self.cr_name, "the CR was never seen"
+        selector = f"{self.profile.instance_name_label}={self.cr_name}"
+        timeline = Timeline()
+        watchers = [
+            ResourceWatcher(
+                self.context.kube, resource, None, timeline, label_selector=selector
+            ).start()
+            for resource in (VM, VMI)
+        ]
         try:
-            if self.api_instance is not None:
-                try:
-                    self._api.delete(self.id)
-                except ApiError as error:
-                    if error.code != "NOT_FOUND":
-                        leak = f"API Delete of {self.id} failed: {error}"
-                gone = self.timeline.wait(
-                    lambda: (
-                        (obs := self.timeline.latest(self.profile.kind)) is None or not obs.exists
-                    ),
-                    timeout,
+
+            def left() -> list[str]:
+                return [
+                    f"{kind} {namespace}/{name}"
+                    for kind in (VM.kind, VMI.kind)
+                    for (namespace, name) in timeline.current(kind)
+                ]
+
+            if timeline.wait(lambda: not left(), timeout) is None:
+                raise AssertionError(
+                    f"orphans {timeout:.0f} s after the ComputeInstance was deleted: {left()} "
+                    "(deleting the instance must remove its VM and VMI)"
                 )
-                if not gone:
+        finally:
+            for watcher in watchers:
+                watcher.stop()
+
+    def cleanup(self, timeout: float) -> str | None:
+        """Delete and wait until the CR is gone; returns a leak description."""
+        leak: str | None = None
+        for undo in self._undo:
+            undo()  # idempotent: an already lifted rule is simply gone
+        try:
+            if self.id:
+                try:
+                    self.delete()
+                except Exception as error:
+                    leak = f"deleting instance {self.id} failed: {error}"
+                if self.timeline.latest(self.profile.kind) is not None and not self.wait_gone(
+                    timeout
+                ):
                     leak = (
-                        f"ComputeInstance for API id {self.id} still present {timeout:.0f} s "
+                        f"ComputeInstance for id {self.id} still present {timeout:.0f} s "
                         f"after Delete; {describe_instance(self.cr_observation())}"
                     )
         finally:
@@ -292,5 +598,15 @@ class ComputeInstanceUnderTest:
         return leak
 
 
-def parse_time(text: str) -> datetime:
-    return parse_rfc3339(text)
+def seconds_after(text: str, seconds: int) -> datetime:
+    return parse_rfc3339(text) + timedelta(seconds=seconds)
+
+
+__all__ = [
+    "ComputeInstanceUnderTest",
+    "HarnessContext",
+    "RestartRequest",
+    "RestartResult",
+    "WaitTimeout",
+    "seconds_after",
+]

@@ -23,6 +23,7 @@ from kubernetes import watch as k8s_watch
 from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 
+from harness.contract import embedded
 from harness.contract.profiles import (
     KUBEVIRT_GROUP,
     KUBEVIRT_VERSION,
@@ -158,6 +159,42 @@ class KubeClient:
         if not date:
             return datetime.now(UTC)
         return email.utils.parsedate_to_datetime(date).astimezone(UTC)
+
+    def whoami(self) -> str:
+        """Our own username, from a SelfSubjectReview (Kubernetes >= 1.28)."""
+        review = retry_transient(
+            lambda: k8s.AuthenticationV1Api(self.api_client).create_self_subject_review(
+                k8s.V1SelfSubjectReview(), _request_timeout=10
+            ),
+            "POST selfsubjectreviews",
+        )
+        return str(review.status.user_info.username)
+
+    def create_access_rule(self, body: dict[str, Any]) -> None:
+        """An AccessRule of the embedded API server (see harness.contract.embedded)."""
+        self.custom.create_cluster_custom_object(
+            embedded.GROUP,
+            embedded.VERSION,
+            embedded.ACCESS_RULE_PLURAL,
+            body,
+            _request_timeout=15,
+        )
+
+    def delete_access_rule(self, name: str) -> None:
+        try:
+            retry_transient(
+                lambda: self.custom.delete_cluster_custom_object(
+                    embedded.GROUP,
+                    embedded.VERSION,
+                    embedded.ACCESS_RULE_PLURAL,
+                    name,
+                    _request_timeout=15,
+                ),
+                f"DELETE accessrule {name}",
+            )
+        except ApiException as error:
+            if error.status != 404:
+                raise
 
     def served_resources(self, group: str, version: str) -> set[str] | None:
         """Plurals served under group/version, or None when the group-version is not served."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,8 @@ import pytest
 
 from harness.api import ApiUnusable, FulfillmentClient, InstanceSpec
 from harness.config import OPTIONS, ConfigError, Settings, load_settings
-from harness.contract.profiles import UnknownProfileError
+from harness.contract.profiles import Profile, UnknownProfileError
+from harness.drivers import ApiDriver, CrDriver, Driver
 from harness.exitcodes import ExitCode
 from harness.instances import ComputeInstanceUnderTest, HarnessContext
 from harness.kube import VMI, KubeClient, KubeError, instance_resource
@@ -72,7 +74,7 @@ def harness_settings(pytestconfig: pytest.Config) -> Settings:
     return pytestconfig.stash[SETTINGS_KEY]
 
 
-def _preflight(settings: Settings, kube: KubeClient, api: FulfillmentClient) -> None:
+def _preflight(settings: Settings, kube: KubeClient, api: FulfillmentClient | None) -> None:
     profile = settings.profile
     version = kube.check_reachable()
     served = kube.served_resources(profile.group, profile.version)
@@ -89,7 +91,8 @@ def _preflight(settings: Settings, kube: KubeClient, api: FulfillmentClient) -> 
             f"{VMI.plural}.{VMI.group}: is KubeVirt installed?"
         )
     kube.list(instance_resource(profile), settings.namespace)
-    api.check_usable()
+    if api is not None:
+        api.check_usable()
 
 
 @pytest.fixture(scope="session")
@@ -111,16 +114,64 @@ def harness_context(
     try:
         try:
             kube = KubeClient.from_kubeconfig(settings.kubeconfig, settings.kube_context)
-            api = FulfillmentClient(settings)
+            api = FulfillmentClient(settings) if settings.via == "api" else None
             _preflight(settings, kube, api)
         except (KubeError, ApiUnusable) as error:
             _not_ready(str(error))
-        yield HarnessContext(settings=settings, kube=kube, api=api)
-        api.close()
+        yield HarnessContext(
+            settings=settings, kube=kube, api=api, driver=_driver(settings, kube, api)
+        )
+        if api is not None:
+            api.close()
         kube.close()
     finally:
         if stack is not None:
             stack.stop()
+
+
+def _driver(settings: Settings, kube: KubeClient, api: FulfillmentClient | None) -> Driver:
+    if api is not None:
+        return ApiDriver(api, InstanceSpec().template)
+    assert settings.tenant is not None, "settings validation requires a tenant for --via cr"
+    return CrDriver(kube, settings.profile, settings.namespace, settings.tenant)
+
+
+@pytest.fixture(scope="session")
+def via(harness_settings: Settings) -> str:
+    """`api` or `cr`: how this run asks for restarts."""
+    return harness_settings.via
+
+
+@pytest.fixture(scope="session")
+def profile(harness_settings: Settings) -> Profile:
+    return harness_settings.profile
+
+
+@pytest.fixture
+def server_now(harness_context: HarnessContext) -> Callable[[], datetime]:
+    """The API server's clock, whole seconds (restart times never depend on the runner's)."""
+    from harness.contract.timestamps import truncate_to_second
+
+    return lambda: truncate_to_second(harness_context.kube.server_now())
+
+
+@pytest.fixture
+def quiet_window(harness_settings: Settings) -> float:
+    """How long a negative test watches for a restart that must not happen."""
+    return harness_settings.quiet_window
+
+
+@pytest.fixture
+def future_offset(harness_settings: Settings) -> int:
+    """Seconds ahead for a future-dated request: longer than a VMI takes to come back, so the
+    replacement is provably created before the requested moment."""
+    return 4 if harness_settings.embedded else int(min(180, harness_settings.restart_timeout / 2))
+
+
+@pytest.fixture
+def embedded_only(harness_settings: Settings) -> None:
+    if not harness_settings.embedded:
+        pytest.skip("needs the embedded stack (it arranges a fault a real cluster cannot)")
 
 
 @pytest.fixture
@@ -137,18 +188,35 @@ def restart_timeout(harness_settings: Settings) -> float:
 def compute_instance(
     request: pytest.FixtureRequest, harness_context: HarnessContext, provision_timeout: float
 ) -> Iterator[Callable[..., ComputeInstanceUnderTest]]:
-    """Factory: a baseline instance created through the API and running, always cleaned up."""
+    """Factory: an instance created through the API (or as a CR with `--via cr`), by default
+    provisioned and Running; always deleted afterwards, also when the test fails.
+
+    `wait`: "running" (phase running + Running VMI), "stopped" (a Halted instance), "cr" (the
+    CR exists), "none". `restart_requested_at` is sent with the create itself."""
     created: list[ComputeInstanceUnderTest] = []
 
-    def make(spec: InstanceSpec | None = None, provision: bool = True) -> ComputeInstanceUnderTest:
+    def make(
+        spec: InstanceSpec | None = None,
+        wait: str = "running",
+        restart_requested_at: datetime | None = None,
+    ) -> ComputeInstanceUnderTest:
         __tracebackhide__ = True
         timeline = Timeline()
-        context = replace(harness_context, api=harness_context.api.bound(timeline.record_call))
+        context = harness_context
+        if isinstance(context.driver, ApiDriver):
+            driver = ApiDriver(
+                context.driver.api.bound(timeline.record_call), context.driver.template
+            )
+            context = replace(context, driver=driver)
         instance = ComputeInstanceUnderTest(context, spec or InstanceSpec(), timeline)
         created.append(instance)
-        instance.create()
-        if provision:
+        instance.create(restart_requested_at)
+        if wait == "running":
             instance.wait_provisioned(provision_timeout)
+        elif wait == "stopped":
+            instance.wait_stopped(provision_timeout)
+        elif wait == "cr":
+            instance.wait_cr(provision_timeout)
         return instance
 
     yield make

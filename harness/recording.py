@@ -209,7 +209,7 @@ class ResourceWatcher:
         self,
         kube: KubeClient,
         resource: Resource,
-        namespace: str,
+        namespace: str | None,
         timeline: Timeline,
         label_selector: str | None = None,
         field_selector: str | None = None,
@@ -225,7 +225,7 @@ class ResourceWatcher:
         self._synced = threading.Event()
         self._known: dict[str, str] = {}  # uid -> resourceVersion of objects currently present
         self._thread = threading.Thread(
-            target=self._run, name=f"watch-{resource.plural}-{namespace}", daemon=True
+            target=self._run, name=f"watch-{resource.plural}-{namespace or 'all'}", daemon=True
         )
 
     def start(self, timeout: float = 30.0) -> ResourceWatcher:

@@ -8,7 +8,9 @@ Scheduling at +57.1 s", not "TimeoutError".
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, TypeVar
 
 from harness.recording import Observation, Timeline
@@ -32,6 +34,27 @@ def wait_until(
     if not result:
         raise WaitTimeout(f"waited {timeout:.0f} s for {what}; last seen: {last_seen()}")
     return result
+
+
+def wait_for_server_time(
+    server_now: Callable[[], datetime], moment: datetime, limit: float = 300.0
+) -> datetime:
+    """Block until the API server's clock (1 s resolution) is past `moment`.
+
+    For future-dated requests: the system under test judges time by the server, so the harness
+    does too. Sleeps only as long as the server says is left; never a fixed pause."""
+    __tracebackhide__ = True
+    deadline = time.monotonic() + limit
+    while True:
+        now = server_now()
+        if now > moment:
+            return now
+        left = (moment - now).total_seconds()
+        if time.monotonic() + left > deadline:
+            raise WaitTimeout(
+                f"the API server's clock ({now}) will not pass {moment} within {limit:.0f} s"
+            )
+        time.sleep(min(max(left, 0.0), 1.0) + 0.05)
 
 
 def condition(obj: dict[str, Any] | None, type_name: str) -> dict[str, Any] | None:

@@ -254,6 +254,7 @@ class EmbeddedStack:
             "KUBECONFIG": str(state / "kubeconfig"),
             "HARNESS_PROFILE": profile.name,
             "HARNESS_NAMESPACE": profile.hub_namespace,
+            "HARNESS_TENANT": TENANT,
             "HARNESS_API_ADDRESS": api_address,
             "HARNESS_API_TOKEN": user_token,
             "HARNESS_ADMIN_TOKEN": admin_token,

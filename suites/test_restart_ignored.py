@@ -1,0 +1,44 @@
+"""Requests that must change nothing (contract §7.2 step 3, §7.6 row 3).
+
+No sleeps: each test first proves the operator has seen the request — `desiredConfigVersion`,
+a hash of the whole spec including `restartRequestedAt`, moves on (§4, §7.5) — and then watches
+for a bounded quiet window in which any restart sign fails the test at once.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from harness.checks import assert_restart_failed_never_seen
+from harness.contract.timestamps import parse_rfc3339
+
+
+def test_older_request_after_a_restart_is_ignored(compute_instance, restart_timeout, quiet_window):
+    """§7.6 row 3 (the peers' negative test, without their fixed 15 s sleep): after a restart at
+    T, a request older than T leaves lastRestartedAt, the VMI and the restart conditions alone."""
+    instance = compute_instance()
+    first = instance.request_restart()
+    instance.wait_restart_completed(first, restart_timeout)
+
+    stale = instance.request_restart(parse_rfc3339(first.requested_at) - timedelta(days=365))
+    instance.wait_request_observed(stale, restart_timeout)
+    instance.expect_no_restart(stale, quiet_window)
+
+    assert instance.status().get("lastRestartedAt") == first.requested_at
+    assert_restart_failed_never_seen(instance)
+
+
+def test_resending_the_same_request_is_ignored(compute_instance, restart_timeout, quiet_window):
+    """§7.6 row 3, equal timestamps: a request not strictly after lastRestartedAt is already
+    handled (§7.2 step 3). The spec does not change, so there is nothing new to observe; the
+    quiet window alone must stay quiet."""
+    instance = compute_instance()
+    first = instance.request_restart()
+    instance.wait_restart_completed(first, restart_timeout)
+
+    again = instance.request_restart(parse_rfc3339(first.requested_at))
+    assert again.requested_at == first.requested_at
+    instance.expect_no_restart(again, quiet_window)
+
+    assert instance.status().get("lastRestartedAt") == first.requested_at
+    assert_restart_failed_never_seen(instance)

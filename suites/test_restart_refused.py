@@ -1,0 +1,35 @@
+"""A restart the platform refuses (contract §7.3 row 4, §7.6 row "VMI delete rejected")."""
+
+from __future__ import annotations
+
+from harness.checks import assert_clean_restart
+
+
+def test_refused_vmi_deletion_sets_restart_failed_then_recovers(
+    compute_instance, embedded_only, profile, restart_timeout
+):
+    """§7.3: when deleting the VMI fails (here the API server refuses the delete, as RBAC without
+    `delete` on virtualmachineinstances would), the operator sets RestartFailed=True, reason
+    VMIDeletionFailed, "Failed to delete VMI: <error>", and retries with backoff; once the
+    delete is allowed the restart completes and RestartFailed is removed."""
+    instance = compute_instance()
+    allow = instance.refuse_vmi_deletion()
+    request = instance.request_restart()
+
+    failed = instance.wait_condition(
+        profile.conditions.restart_failed,
+        "True",
+        restart_timeout,
+        reason=profile.restart.reason_vmi_deletion_failed,
+    )
+    prefix = profile.restart.message_deletion_failed.format(error="")
+    assert failed["message"].startswith(prefix), f"RestartFailed message: {failed['message']!r}"
+    assert "forbidden" in failed["message"], (
+        f"the message should carry the API server's refusal: {failed['message']!r}"
+    )
+    assert instance.vmi_deleted(request.old_vmi_uid) is None
+    assert instance.running_vmi().uid == request.old_vmi_uid
+
+    allow()
+    result = instance.wait_restart_completed(request, restart_timeout)
+    assert_clean_restart(instance, result)
