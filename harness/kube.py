@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import email.utils
+import json
 import logging
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -77,21 +79,33 @@ class Gone(Exception):
 
 
 class WatchHandle:
-    """Lets another thread end a blocking watch at once (the client shuts the socket down)."""
+    """Lets another thread end a blocking watch at once, race-free: a stop that comes before
+    the response exists is applied the moment it arrives."""
 
     def __init__(self) -> None:
-        self._watch: k8s_watch.Watch | None = None
+        self._lock = threading.Lock()
+        self._response: Any = None
         self.stopped = False
 
-    def attach(self, stream: k8s_watch.Watch) -> None:
-        self._watch = stream
-        if self.stopped:
-            stream.stop()
+    def attach(self, response: Any) -> None:
+        with self._lock:
+            self._response = response
+            stopped = self.stopped
+        if stopped:
+            _shutdown(response)
 
     def stop(self) -> None:
-        self.stopped = True
-        if self._watch is not None:
-            self._watch.stop()
+        with self._lock:
+            self.stopped = True
+            response = self._response
+        if response is not None:
+            _shutdown(response)
+
+
+def _shutdown(response: Any) -> None:
+    """Unblock a thread reading this streaming response (urllib3 >= 2.3 has shutdown())."""
+    with contextlib.suppress(Exception):
+        response.shutdown()
 
 
 class KubeClient:
@@ -280,27 +294,39 @@ class KubeClient:
         else:
             func = self.custom.list_namespaced_custom_object
             args = (resource.group, resource.version, namespace, resource.plural)
-        stream = k8s_watch.Watch()
+        if handle is not None and handle.stopped:
+            return
+        response = func(*args, watch=True, _preload_content=False, **kwargs)
         if handle is not None:
-            handle.attach(stream)
+            handle.attach(response)
         try:
-            for raw in stream.stream(func, *args, **kwargs):
-                event_type = raw["type"]
-                obj = raw.get("raw_object", raw["object"])
-                if event_type == "BOOKMARK":
-                    yield WatchEvent(event_type, obj)
+            if not 200 <= response.status < 300:
+                raise ApiException(
+                    status=response.status,
+                    reason=response.reason,
+                    body=response.data.decode(errors="replace"),
+                )
+            for line in k8s_watch.watch.iter_resp_lines(response):
+                if not line.strip():
                     continue
+                event = json.loads(line)
+                event_type, obj = event.get("type"), event.get("object")
                 if event_type == "ERROR":
                     if isinstance(obj, dict) and obj.get("code") == 410:
                         raise Gone(obj.get("message", "resourceVersion too old"))
                     raise KubeError(f"watch of {resource.plural} failed: {obj}")
-                yield WatchEvent(event_type, obj)
+                yield WatchEvent(str(event_type), obj)
         except ApiException as error:
             if error.status == 410:
                 raise Gone(str(error.reason)) from None
             raise
+        except urllib3.exceptions.ProtocolError:
+            if handle is not None and handle.stopped:
+                return
+            raise
         finally:
-            stream.stop()
+            response.close()
+            response.release_conn()
 
     def create(self, resource: Resource, namespace: str, body: dict[str, Any]) -> dict[str, Any]:
         return self.custom.create_namespaced_custom_object(

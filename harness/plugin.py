@@ -232,22 +232,26 @@ def compute_instance(
 
 
 def _timeline_text(instance: ComputeInstanceUnderTest) -> str:
+    """The test's history in the order it happened (by sequence number), one line per event."""
     from harness.waits import describe_instance, describe_vmi
 
-    lines = []
+    lines: list[tuple[int, str]] = []
     for observation in instance.timeline.observations():
         if observation.kind == instance.profile.kind:
-            lines.append(
-                f"+{observation.elapsed:7.3f}s {observation.event:8} "
-                f"{describe_instance(observation)}"
-            )
+            text = describe_instance(observation)
         elif observation.kind == VMI.kind:
-            lines.append(
-                f"+{observation.elapsed:7.3f}s {observation.event:8} {describe_vmi(observation)}"
-            )
+            text = describe_vmi(observation)
+        else:
+            continue
+        lines.append(
+            (observation.seq, f"+{observation.elapsed:7.3f}s {observation.event:8} {text}")
+        )
     for call in instance.timeline.calls():
         lines.append(
-            f"+{call.elapsed:7.3f}s API      {call.method} -> {call.code} "
-            f"({call.duration * 1000:.0f} ms) {call.request[:160]}"
+            (
+                call.seq,
+                f"+{call.elapsed:7.3f}s API      {call.method} -> {call.code} "
+                f"({call.duration * 1000:.0f} ms) {call.request[:160]}",
+            )
         )
-    return "\n".join(sorted(lines))
+    return "\n".join(line for _, line in sorted(lines))

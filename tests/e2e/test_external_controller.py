@@ -14,11 +14,20 @@ from .conftest import run_pytest
 def test_restart_suite_fails_and_says_why_when_no_controller_acts(bare_stack):
     _, env = bare_stack
     result = run_pytest(
-        ["suites/test_restart.py", "--target", "cluster", "--provision-timeout", "4"], env
+        [
+            "suites/test_restart.py",
+            "-k",
+            "restart_now",
+            "--target",
+            "cluster",
+            "--provision-timeout",
+            "4",
+        ],
+        env,
     )
     assert result.returncode == 1, result.stdout + result.stderr
     assert "1 failed" in result.stdout
-    assert "waited 4 s for the new ComputeInstance" in result.stdout
+    assert "waited 4 s for the ComputeInstance" in result.stdout
     assert "phase Running with a virtualMachineReference" in result.stdout
     assert "last seen: ComputeInstance vm-" in result.stdout
 
@@ -34,8 +43,25 @@ def test_an_external_controller_using_only_the_written_kubeconfig_passes(bare_st
     controller.start()
     try:
         controller.wait_ready(60)
-        result = run_pytest(["suites", "--target", "cluster"], env)
+        result = run_pytest(
+            [
+                "suites",
+                "--target",
+                "cluster",
+                "--quiet-window",
+                "2",
+                "--restart-timeout",
+                "20",
+                "--provision-timeout",
+                "20",
+                "-n",
+                "2",
+            ],
+            env,
+            timeout=600,
+        )
     finally:
         controller.stop()
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
-    assert "2 passed" in result.stdout
+    summary = result.stdout.strip().splitlines()[-1]
+    assert " passed" in summary and "failed" not in summary and "error" not in summary, summary

@@ -120,6 +120,7 @@ def test_connected_to_takes_the_stack_env(tmp_path):
     stack_env = {
         "KUBECONFIG": str(tmp_path / "kubeconfig"),
         "HARNESS_NAMESPACE": "hub",
+        "HARNESS_TENANT": "tenant-x",
         "HARNESS_API_ADDRESS": "127.0.0.1:5000",
         "HARNESS_API_TOKEN": "user",
         "HARNESS_ADMIN_TOKEN": "admin",
