@@ -80,6 +80,9 @@ class Driver(Protocol):
     def view(self, instance_id: str) -> ApiInstance | None:
         """The fulfillment API's view of the instance (None when driving the CR)."""
 
+    def listed(self, instance_id: str) -> bool | None:
+        """Whether the API's List shows the id (None when driving the CR)."""
+
 
 class ApiDriver:
     mode = "api"
@@ -117,6 +120,9 @@ class ApiDriver:
 
     def view(self, instance_id: str) -> ApiInstance | None:
         return self.api.get(instance_id)
+
+    def listed(self, instance_id: str) -> bool | None:
+        return any(item.id == instance_id for item in self.api.list())
 
 
 class CrDriver:
@@ -198,4 +204,7 @@ class CrDriver:
             self.kube.delete(self.resource, self.namespace, item["metadata"]["name"])
 
     def view(self, instance_id: str) -> ApiInstance | None:
+        return None
+
+    def listed(self, instance_id: str) -> bool | None:
         return None

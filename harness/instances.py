@@ -341,6 +341,10 @@ class ComputeInstanceUnderTest:
     def api_view(self) -> ApiInstance | None:
         return self.driver.view(self.id)
 
+    def api_lists_it(self) -> bool | None:
+        """Whether the fulfillment API's List shows this instance (None with --via cr)."""
+        return self.driver.listed(self.id)
+
     # --- waiting on outcomes --------------------------------------------------------------
 
     def wait_restart_completed(self, request: RestartRequest, timeout: float) -> RestartResult:

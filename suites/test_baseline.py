@@ -35,6 +35,25 @@ def test_instance_created_runs_with_a_running_vmi(compute_instance):
         f"(contract §6: the operator finds its VM by it), has {vm_labels}"
     )
 
+    if profile.explicit_spec_fields:
+        spec, asked = cr["spec"], instance.spec
+        stored = (
+            spec.get("cores"),
+            spec.get("memoryGiB"),
+            spec.get("bootDisk", {}).get("sizeGiB"),
+            spec.get("image", {}).get("sourceRef"),
+            spec.get("runStrategy"),
+        )
+        wanted = (
+            asked.cores,
+            asked.memory_gib,
+            asked.boot_disk_gib,
+            asked.image_source_ref,
+            asked.run_strategy,
+        )
+        assert stored == wanted, f"the CR spec {stored} differs from what was asked {wanted}"
+
+    assert instance.api_lists_it() in (True, None), f"API List does not show {instance.id}"
     view = instance.api_view()
     if view is not None:
         assert view.id == instance.id

@@ -32,6 +32,7 @@ def test_delete_during_a_restart_removes_everything(
     )
     assert instance.wait_gone(provision_timeout), f"the CR was not removed; {instance.describe()}"
     instance.wait_no_orphans(provision_timeout)
+    assert instance.api_lists_it() in (False, None), "the API still lists the deleted instance"
 
 
 def test_delete_during_provisioning_leaves_no_orphans(compute_instance, provision_timeout):
@@ -41,3 +42,4 @@ def test_delete_during_provisioning_leaves_no_orphans(compute_instance, provisio
     instance.delete()
     assert instance.wait_gone(provision_timeout), f"the CR was not removed; {instance.describe()}"
     instance.wait_no_orphans(provision_timeout)
+    assert instance.api_lists_it() in (False, None), "the API still lists the deleted instance"
