@@ -65,6 +65,25 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     return report
 
 
+def pytest_warning_recorded(warning_message: Any, when: str, nodeid: str, location: Any) -> None:
+    from harness.checks import ContractFinding
+
+    if isinstance(warning_message.message, ContractFinding):
+        _FINDINGS.append((nodeid, str(warning_message.message)))
+
+
+_FINDINGS: list[tuple[str, str]] = []
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Contract findings: hazards the contract documents, seen in this run (not failures)."""
+    if not _FINDINGS:
+        return
+    terminalreporter.section("contract findings")
+    for nodeid, message in _FINDINGS:
+        terminalreporter.line(f"{nodeid}: {message}")
+
+
 def _not_ready(message: str) -> None:
     pytest.exit(f"environment not ready: {message}", returncode=int(ExitCode.ENVIRONMENT_NOT_READY))
 
