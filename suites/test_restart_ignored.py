@@ -42,3 +42,17 @@ def test_resending_the_same_request_is_ignored(compute_instance, restart_timeout
 
     assert instance.status().get("lastRestartedAt") == first.requested_at
     assert_restart_failed_never_seen(instance)
+
+
+def test_unmanaged_instance_is_left_alone(compute_instance, profile, restart_timeout, quiet_window):
+    """§6, §7.6 row 11: `management-state: unmanaged` makes the operator ignore the CR — no
+    restart. An ignored CR shows no sign of having been seen, so a managed sibling given the
+    same request at the same time proves the operator is alive and acting meanwhile."""
+    unmanaged, sibling = compute_instance(), compute_instance()
+    unmanaged.annotate(profile.management_state_annotation, "unmanaged")
+
+    ignored = unmanaged.request_restart()
+    control = sibling.request_restart()
+    sibling.wait_restart_completed(control, restart_timeout)
+    unmanaged.expect_no_restart(ignored, quiet_window)
+    assert unmanaged.status().get("lastRestartedAt") == ignored.status_before.get("lastRestartedAt")
