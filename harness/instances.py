@@ -334,20 +334,38 @@ class ComputeInstanceUnderTest:
         """Make the embedded API server refuse to delete this instance's VMI to everyone but
         the harness (like an operator missing RBAC `delete` on VMIs); returns the undo."""
         assert self.vm_namespace and self.vm_name, "no VM reference yet"
+        return self._refuse("delete", VMI.group, VMI.plural, self.vm_namespace, self.vm_name)
+
+    def refuse_status_writes(self) -> Callable[[], None]:
+        """Make the embedded API server refuse every write of this CR's status to everyone but
+        the harness — an operator that acts and then loses its status write, as if it crashed
+        in between; returns the undo."""
+        assert self.cr_name, "the CR is not known yet"
+        return self._refuse(
+            ("update", "patch"),
+            self.profile.group,
+            f"{self.profile.plural}/status",
+            self.context.settings.namespace,
+            self.cr_name,
+        )
+
+    def _refuse(
+        self, verbs: str | tuple[str, ...], group: str, resource: str, namespace: str, name: str
+    ) -> Callable[[], None]:
         kube = self.context.kube
-        name = f"refuse-vmi-delete-{self.vm_name}"
+        rule = f"refuse-{resource.replace('/', '-')}-{name}"
         kube.create_access_rule(
             embedded.deny_rule(
-                name,
-                "delete",
-                VMI.group,
-                VMI.plural,
-                namespaces=self.vm_namespace,
-                names=self.vm_name,
+                rule,
+                verbs,
+                group,
+                resource,
+                namespaces=namespace,
+                names=name,
                 except_users=kube.whoami(),
             )
         )
-        undo = lambda: kube.delete_access_rule(name)  # noqa: E731
+        undo = lambda: kube.delete_access_rule(rule)  # noqa: E731
         self._undo.append(undo)
         return undo
 

@@ -33,3 +33,26 @@ def test_refused_vmi_deletion_sets_restart_failed_then_recovers(
     allow()
     result = instance.wait_restart_completed(request, restart_timeout)
     assert_clean_restart(instance, result)
+
+
+def test_lost_status_write_after_the_delete_is_recovered(
+    compute_instance, embedded_only, profile, restart_timeout
+):
+    """§7.6 row 10: an operator that deleted the VMI but never recorded it (it crashed before its
+    status write; here the API server refuses that write) sees the request as new again on its
+    next pass — so recreated VMIs may be deleted again while the write keeps failing — and once
+    it can write, it completes the restart with lastRestartedAt = the request."""
+    instance = compute_instance()
+    allow = instance.refuse_status_writes()
+    request = instance.request_restart()
+    instance.wait_vmi_deleted(request.old_vmi_uid, restart_timeout)
+    assert instance.status().get("lastRestartedAt") == request.status_before.get(
+        "lastRestartedAt"
+    ), "status was written although every status write was refused"
+
+    allow()
+    result = instance.wait_restart_completed(request, restart_timeout)
+    assert result.completed.object["status"]["lastRestartedAt"] == request.requested_at
+    final = {c["type"] for c in result.completed.object["status"].get("conditions", [])}
+    assert profile.conditions.restart_in_progress not in final
+    assert profile.conditions.restart_failed not in final
