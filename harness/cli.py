@@ -42,6 +42,22 @@ def _port(text: str) -> int:
     return int(text)
 
 
+def _controller(text: str) -> str:
+    if text in ("reference", "none") or (text.startswith("mutant:") and len(text) > 7):
+        return text
+    raise argparse.ArgumentTypeError(f"expected reference, none or mutant:NAME, got {text!r}")
+
+
+def _fault(text: str) -> str:
+    from harness.contract.faults import FaultSpecError, parse_fault
+
+    try:
+        parse_fault(text)
+    except FaultSpecError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return text
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="harness", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
@@ -66,10 +82,30 @@ def build_parser() -> argparse.ArgumentParser:
         help="naming era of the stack (default: %(default)s)",
     )
     up.add_argument(
-        "--no-controller",
-        action="store_true",
-        help="run no reference controller: an external controller is the system under test",
+        "--controller",
+        type=_controller,
+        default="reference",
+        metavar="reference|none|mutant:NAME",
+        help="the operator to run: the reference one (default), none (an external controller "
+        "is the system under test), or a deliberately broken mutant",
     )
+    up.add_argument(
+        "--no-controller",
+        dest="controller",
+        action="store_const",
+        const="none",
+        help="same as --controller none",
+    )
+    up.add_argument(
+        "--fault",
+        type=_fault,
+        action="append",
+        default=[],
+        metavar="COMPONENT:SETTINGS",
+        help="inject a fault, e.g. apiserver:error=503,rate=0.05 or kubevirt:never-recreate "
+        "(repeatable; see harness/contract/faults.py)",
+    )
+    up.add_argument("--fault-seed", type=int, default=0, help="seed of the injected faults")
     up.add_argument(
         "--crd",
         type=Path,
@@ -117,7 +153,9 @@ def cmd_up(args: argparse.Namespace) -> int:
     options = StackOptions(
         state_dir=args.state_dir,
         profile=args.profile,
-        controller=not args.no_controller,
+        controller=args.controller,
+        faults=tuple(args.fault),
+        fault_seed=args.fault_seed,
         extra_crds=tuple(args.crd),
         host=args.host,
         kube_port=args.kube_port,
@@ -131,9 +169,10 @@ def cmd_up(args: argparse.Namespace) -> int:
     def announce(info: dict[str, Any]) -> None:
         sys.stdout.write("READY " + json.dumps(info) + "\n")
         sys.stdout.flush()
+        controller = info["controller"]
+        detail = "" if controller == "reference" else f", controller {controller}"
         _err(
-            f"harness up: ready (profile {info['profile']}"
-            f"{', no controller' if not info['controller'] else ''}); "
+            f"harness up: ready (profile {info['profile']}{detail}); "
             f"use it with: set -a; . {info['env']}; set +a"
         )
 

@@ -36,7 +36,10 @@ class StackError(RuntimeError):
 class StackOptions:
     state_dir: Path
     profile: str = "osac"
-    controller: bool = True
+    # "reference", "none" (an external controller is the system under test), "mutant:NAME".
+    controller: str = "reference"
+    faults: tuple[str, ...] = ()
+    fault_seed: int = 0
     extra_crds: tuple[Path, ...] = ()
     host: str = "127.0.0.1"
     kube_port: int = 0
@@ -160,6 +163,7 @@ class EmbeddedStack:
                 str(state / "kube-tokens.json"),
                 "--request-log",
                 str(state / "logs" / "apiserver-requests.jsonl"),
+                *self._faults("apiserver"),
                 *verbose,
             ],
         )
@@ -202,11 +206,13 @@ class EmbeddedStack:
                 str(options.boot_delay),
                 "--shutdown-delay",
                 str(options.shutdown_delay),
+                *self._faults("kubevirt"),
                 *verbose,
             ],
         )
         controller = None
-        if options.controller:
+        if options.controller != "none":
+            mutant = options.controller.partition("mutant:")[2]
             controller = self._component(
                 "controller",
                 [
@@ -220,6 +226,7 @@ class EmbeddedStack:
                     profile.hub_namespace,
                     "--provision-delay",
                     str(options.provision_delay),
+                    *(["--mutant", mutant] if mutant else []),
                     *verbose,
                 ],
             )
@@ -242,6 +249,7 @@ class EmbeddedStack:
                 str(cert),
                 "--tls-key",
                 str(key),
+                *self._faults("fulfillment"),
                 *verbose,
             ],
         )
@@ -278,6 +286,16 @@ class EmbeddedStack:
             )
         )
         return self.env
+
+    def _faults(self, component: str) -> list[str]:
+        """`--fault SPEC` for each spec addressed to `component`, and the shared seed."""
+        specs = [
+            spec for spec in self.options.faults if spec.partition(":")[0].strip() == component
+        ]
+        if not specs:
+            return []
+        args = [arg for spec in specs for arg in ("--fault", spec)]
+        return [*args, "--fault-seed", str(self.options.fault_seed)]
 
     def _ready(self, component: ComponentProcess) -> dict[str, Any]:
         try:
@@ -335,9 +353,19 @@ class BackgroundStack:
 
     def __init__(self, options: StackOptions) -> None:
         self.options = options
-        args = ["up", "--state-dir", str(options.state_dir), "--profile", options.profile]
-        if not options.controller:
-            args.append("--no-controller")
+        args = [
+            "up",
+            "--state-dir",
+            str(options.state_dir),
+            "--profile",
+            options.profile,
+            "--controller",
+            options.controller,
+            "--fault-seed",
+            str(options.fault_seed),
+        ]
+        for spec in options.faults:
+            args += ["--fault", spec]
         self.process = ComponentProcess(
             "stack", "harness", args, options.state_dir / "logs" / "stack.log"
         )

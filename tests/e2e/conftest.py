@@ -17,7 +17,7 @@ REPO = Path(__file__).resolve().parents[2]
 @pytest.fixture(scope="module")
 def bare_stack(tmp_path_factory):
     state = tmp_path_factory.mktemp("bare-stack")
-    stack = launch(StackOptions(state_dir=state, controller=False))
+    stack = launch(StackOptions(state_dir=state, controller="none"))
     env = stack.start()
     yield state, env
     stack.stop()

@@ -37,3 +37,20 @@ def test_bad_input_is_one_line_and_exit_code_4(args, message, tmp_path):
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / ".harness").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("up", "--controller", "mutant:"), "expected reference, none or mutant:NAME"),
+        (("up", "--fault", "bogus"), "expected COMPONENT:SETTINGS"),
+        (("up", "--fault", "apiserver:rate=2"), "rate must be in 0..1, got '2'"),
+        (("up", "--fault", "kubevirt:"), "no settings after kubevirt:"),
+    ],
+)
+def test_bad_controller_or_fault_is_refused_before_anything_starts(args, message, tmp_path):
+    result = run(*args, cwd=tmp_path)
+    assert result.returncode == 4, result.stderr
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / ".harness").exists()
