@@ -8,9 +8,10 @@ contract itself documents as hazards; they are reported, not failed.
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 
-from harness.contract.timestamps import parse_rfc3339
+from harness.contract.timestamps import normalize_rfc3339, parse_rfc3339
 from harness.instances import ComputeInstanceUnderTest, RestartRequest, RestartResult
 
 
@@ -146,3 +147,45 @@ def restart_loop(instance: ComputeInstanceUnderTest, request: RestartRequest) ->
         "restartRequestedAt is copied without its fraction, so every pass sees the request as "
         "newer than lastRestartedAt and restarts again"
     )
+
+
+def history_violations(instance: ComputeInstanceUnderTest) -> list[str]:
+    """Properties every recorded history must have, whatever the scenario (checked after each
+    test): lastRestartedAt never goes backwards and is only ever a copy of a requested time;
+    the restart conditions carry only the contract's reasons (§7.3)."""
+    profile = instance.profile
+    words = profile.restart
+    allowed_reasons = {
+        profile.conditions.restart_in_progress: {words.reason_in_progress},
+        profile.conditions.restart_failed: {
+            words.reason_no_vm_reference,
+            words.reason_vmi_deletion_failed,
+        },
+    }
+    violations: list[str] = []
+    requested: set[str] = set()
+    last: str | None = None
+    for observation in instance.cr_observations():
+        spec = observation.object.get("spec") or {}
+        status = observation.object.get("status") or {}
+        if spec.get("restartRequestedAt"):
+            with contextlib.suppress(ValueError):
+                requested.add(normalize_rfc3339(str(spec["restartRequestedAt"])))
+        value = status.get("lastRestartedAt")
+        if value and value != last:
+            if last and parse_rfc3339(value) < parse_rfc3339(last):
+                violations.append(f"lastRestartedAt went backwards: {last} -> {value} (§7.2)")
+            if normalize_rfc3339(value) not in requested:
+                violations.append(
+                    f"lastRestartedAt became {value}, which was never requested (requests seen: "
+                    f"{sorted(requested)}; §7.4: an exact copy of the request)"
+                )
+            last = value
+        for item in status.get("conditions") or []:
+            reasons = allowed_reasons.get(item.get("type"))
+            if reasons is not None and item.get("reason") not in reasons:
+                violations.append(
+                    f"{item.get('type')} with reason {item.get('reason')!r}; the contract's "
+                    f"reasons are {sorted(reasons)} (§7.3)"
+                )
+    return list(dict.fromkeys(violations))

@@ -169,8 +169,11 @@ class CrDriver:
 
     def create(self, spec: InstanceSpec, restart_requested_at: datetime | None) -> str:
         instance_id = str(uuid.uuid4())
-        self.kube.create(
-            self.resource, self.namespace, self.manifest(spec, instance_id, restart_requested_at)
+        self.kube.create_once(
+            self.resource,
+            self.namespace,
+            self.manifest(spec, instance_id, restart_requested_at),
+            unique_selector=f"{self.profile.uuid_label}={instance_id}",
         )
         return instance_id
 

@@ -35,7 +35,7 @@ from harness.contract.profiles import (
     VMI_PLURAL,
     Profile,
 )
-from harness.retrying import retry_transient
+from harness.retrying import is_transient, note_retry, retry_transient
 
 log = logging.getLogger("harness.kube")
 
@@ -185,14 +185,23 @@ class KubeClient:
         return str(review.status.user_info.username)
 
     def create_access_rule(self, body: dict[str, Any]) -> None:
-        """An AccessRule of the embedded API server (see harness.contract.embedded)."""
-        self.custom.create_cluster_custom_object(
-            embedded.GROUP,
-            embedded.VERSION,
-            embedded.ACCESS_RULE_PLURAL,
-            body,
-            _request_timeout=15,
-        )
+        """An AccessRule of the embedded API server (see harness.contract.embedded); a retry
+        that finds its own earlier attempt stored (409) counts as done."""
+
+        def attempt() -> None:
+            try:
+                self.custom.create_cluster_custom_object(
+                    embedded.GROUP,
+                    embedded.VERSION,
+                    embedded.ACCESS_RULE_PLURAL,
+                    body,
+                    _request_timeout=15,
+                )
+            except ApiException as error:
+                if error.status != 409:
+                    raise
+
+        retry_transient(attempt, f"POST accessrule {body['metadata']['name']}")
 
     def delete_access_rule(self, name: str) -> None:
         try:
@@ -329,6 +338,8 @@ class KubeClient:
             response.release_conn()
 
     def create(self, resource: Resource, namespace: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Create once. Not retried: a `generateName` create that timed out may have happened;
+        see `create_once` for creates that carry a label unique to the attempt."""
         return self.custom.create_namespaced_custom_object(
             resource.group,
             resource.version,
@@ -338,17 +349,40 @@ class KubeClient:
             _request_timeout=15,
         )
 
+    def create_once(
+        self, resource: Resource, namespace: str, body: dict[str, Any], unique_selector: str
+    ) -> dict[str, Any]:
+        """Create despite transport errors, exactly once: before each retry, look for the
+        object by `unique_selector`, a label only this attempt carries."""
+
+        def attempt() -> dict[str, Any]:
+            items, _ = self.list(resource, namespace, label_selector=unique_selector)
+            return items[0] if items else self.create(resource, namespace, body)
+
+        try:
+            return self.create(resource, namespace, body)
+        except Exception as error:
+            if not is_transient(error):
+                raise
+            note_retry(f"retry of POST {resource.plural} ({error!r}) after checking it is absent")
+            return retry_transient(attempt, f"POST {resource.plural} (checked)")
+
     def merge_patch(
         self, resource: Resource, namespace: str, name: str, patch: dict[str, Any]
     ) -> dict[str, Any]:
-        return self.custom.patch_namespaced_custom_object(
-            resource.group,
-            resource.version,
-            namespace,
-            resource.plural,
-            name,
-            patch,
-            _request_timeout=15,
+        """A merge patch sets absolute values, so repeating it is harmless: transient errors
+        retry."""
+        return retry_transient(
+            lambda: self.custom.patch_namespaced_custom_object(
+                resource.group,
+                resource.version,
+                namespace,
+                resource.plural,
+                name,
+                patch,
+                _request_timeout=15,
+            ),
+            f"PATCH {resource.plural} {namespace}/{name}",
         )
 
     def delete(self, resource: Resource, namespace: str, name: str) -> bool:

@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 from harness.api import ApiUnusable, FulfillmentClient, InstanceSpec
+from harness.checks import history_violations
 from harness.config import OPTIONS, ConfigError, Settings, load_settings
 from harness.contract.profiles import Profile, UnknownProfileError
 from harness.drivers import ApiDriver, CrDriver, Driver
@@ -28,6 +29,7 @@ from harness.exitcodes import ExitCode
 from harness.instances import ComputeInstanceUnderTest, HarnessContext
 from harness.kube import VMI, KubeClient, KubeError, instance_resource
 from harness.recording import Timeline
+from harness.retrying import LEDGER
 
 log = logging.getLogger("harness.plugin")
 
@@ -58,11 +60,30 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(str(error)) from None
 
 
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    LEDGER.drain()  # retries of an earlier test's teardown are not this test's
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
     report = yield
     item.stash.setdefault(REPORTS_KEY, {})[report.when] = report
+    if report.when in ("call", "teardown"):
+        retries = LEDGER.drain()
+        if retries:
+            report.sections.append((f"transport retries ({report.when})", "\n".join(retries)))
+            report.user_properties.append(("transport_retries", len(retries)))
     return report
+
+
+_PASSED_AFTER_RETRIES: list[tuple[str, int]] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Runs where results are reported (the xdist controller too): flag retried passes."""
+    retries = sum(v for k, v in report.user_properties if k == "transport_retries")
+    if report.when == "call" and report.passed and retries:
+        _PASSED_AFTER_RETRIES.append((report.nodeid, retries))
 
 
 def pytest_warning_recorded(warning_message: Any, when: str, nodeid: str, location: Any) -> None:
@@ -76,12 +97,18 @@ _FINDINGS: list[tuple[str, str]] = []
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
-    """Contract findings: hazards the contract documents, seen in this run (not failures)."""
-    if not _FINDINGS:
-        return
-    terminalreporter.section("contract findings")
-    for nodeid, message in _FINDINGS:
-        terminalreporter.line(f"{nodeid}: {message}")
+    """Contract findings (hazards the contract documents, seen in this run — not failures) and
+    passes that needed transport retries (trustworthy, but the environment was flaky)."""
+    if _FINDINGS:
+        terminalreporter.section("contract findings")
+        for nodeid, message in _FINDINGS:
+            terminalreporter.line(f"{nodeid}: {message}")
+    if _PASSED_AFTER_RETRIES:
+        terminalreporter.section("passed only after transport retries")
+        for nodeid, count in _PASSED_AFTER_RETRIES:
+            terminalreporter.line(
+                f"{nodeid}: {count} retries (see the test's 'transport retries' section with -rA)"
+            )
 
 
 def _not_ready(message: str) -> None:
@@ -242,10 +269,15 @@ def compute_instance(
 
     reports = request.node.stash.get(REPORTS_KEY, {})
     failed = any(report.failed for report in reports.values())
+    violations = [v for instance in created for v in history_violations(instance)]
     leaks = [leak for instance in created if (leak := instance.cleanup(provision_timeout))]
     if failed:
         for instance in created:
             request.node.add_report_section("call", "timeline", _timeline_text(instance))
+    if violations and not failed:
+        pytest.fail(
+            "the recorded history breaks the contract: " + "; ".join(violations), pytrace=False
+        )
     if leaks and not failed:
         pytest.fail("cleanup left objects behind: " + "; ".join(leaks), pytrace=False)
 

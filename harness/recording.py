@@ -19,7 +19,7 @@ from typing import Any
 
 from harness.api import ApiCall
 from harness.kube import Gone, KubeClient, KubeError, Resource, WatchHandle
-from harness.retrying import is_transient
+from harness.retrying import RetryBudgetExhausted, is_transient, note_retry
 
 log = logging.getLogger("harness.recording")
 
@@ -303,7 +303,15 @@ class ResourceWatcher:
                 if self._stop.is_set():
                     return
                 if is_transient(error):
-                    log.warning("watch of %s dropped (%r); resuming", self.resource.plural, error)
+                    try:
+                        note_retry(
+                            f"watch of {self.resource.plural} dropped ({error!r}); "
+                            f"resuming from resourceVersion {resource_version or '(list)'}"
+                        )
+                    except RetryBudgetExhausted as exhausted:
+                        self.timeline.record_failure(str(exhausted))
+                        self._synced.set()
+                        return
                     self._stop.wait(backoff)
                     backoff = min(backoff * 2, 2.0)
                     continue

@@ -47,15 +47,26 @@ def is_transient(error: BaseException) -> bool:
     }
 
 
-class RetryLedger:
-    """Counts retries per process; tests read and reset it to flag passes that needed retries."""
+class RetryBudgetExhausted(RuntimeError):
+    """A test used up its retries: the environment is too flaky to judge the system under test."""
 
-    def __init__(self) -> None:
+
+class RetryLedger:
+    """Every retry of the current test (the plugin resets it per test): logged, counted, and
+    capped by a per-test budget so a dying environment fails fast instead of crawling."""
+
+    def __init__(self, budget: int = 100) -> None:
         self._lock = threading.Lock()
         self.entries: list[str] = []
+        self.budget = budget
 
     def record(self, entry: str) -> None:
         with self._lock:
+            if len(self.entries) >= self.budget:
+                raise RetryBudgetExhausted(
+                    f"more than {self.budget} transport retries in one test (last: {entry}); "
+                    "the environment is too unstable to judge the system under test"
+                )
             self.entries.append(entry)
 
     def drain(self) -> list[str]:
@@ -70,7 +81,10 @@ LEDGER = RetryLedger()
 def retry_transient(
     action: Callable[[], T], what: str, attempts: int = 6, max_wait: float = 2.0
 ) -> T:
-    """Run `action`, retrying transient transport errors with exponential backoff."""
+    """Run `action`, retrying transient transport errors with exponential backoff.
+
+    Only `is_transient` errors are retried; an assertion, a 404 or a 422 goes straight through.
+    """
 
     def before_sleep(state: tenacity.RetryCallState) -> None:
         error = state.outcome.exception() if state.outcome else None
@@ -86,3 +100,9 @@ def retry_transient(
         reraise=True,
     )
     return retryer(action)
+
+
+def note_retry(entry: str) -> None:
+    """Record a retry made outside `retry_transient` (e.g. a watch that resumed)."""
+    log.warning(entry)
+    LEDGER.record(entry)
