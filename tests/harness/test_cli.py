@@ -46,6 +46,16 @@ def test_bad_input_is_one_line_and_exit_code_4(args, message, tmp_path):
         (("up", "--fault", "bogus"), "expected COMPONENT:SETTINGS"),
         (("up", "--fault", "apiserver:rate=2"), "rate must be in 0..1, got '2'"),
         (("up", "--fault", "kubevirt:"), "no settings after kubevirt:"),
+        (("up", "--fault", "apiserver:error=418"), "error must be one of 429, 500, 503, reset"),
+        (("up", "--fault", "apiserver:latency=fast"), "'fast' is not a duration"),
+        (("up", "--fault", "apiserver:error=503,verbs=fetch"), "verbs takes get|list|watch"),
+        (("up", "--fault", "apiserver:rate=0.5"), "give exactly one of error, latency"),
+        (("up", "--fault", "apiserver:error=503,retry-after=2"), "retry-after applies to"),
+        (("up", "--fault", "kubevirt:never-recreate=yes"), "never-recreate takes no value"),
+        (("up", "--fault", "kubevirt:boot-delay=5s,hang-deletion"), "give exactly one of"),
+        (("up", "--fault", "kubevirt:crash"), "unknown setting 'crash' for kubevirt"),
+        (("up", "--fault", "fulfillment:error=INTERNAL"), "UNAVAILABLE, DEADLINE_EXCEEDED"),
+        (("up", "--fault", "fulfillment:latency=1s,methods=Frob"), "methods takes Get|List"),
     ],
 )
 def test_bad_controller_or_fault_is_refused_before_anything_starts(args, message, tmp_path):
