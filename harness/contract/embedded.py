@@ -7,9 +7,16 @@ the harness creates them through the official client like any other object, for 
                      namespaces="tenant-harness", except_users=my_username)
     CustomObjectsApi(client).create_cluster_custom_object(GROUP, VERSION, ACCESS_RULE_PLURAL, body)
 
-An `AccessRule` is cluster-scoped. The server refuses every request that one matches (HTTP 403,
-the Status kube-apiserver's RBAC gives) until the rule is deleted; requests on `accessrules`
-themselves are never refused. The matching rules are in the API server's README.
+An `AccessRule` is cluster-scoped. A `Deny` rule refuses every request it matches (HTTP 403,
+the Status kube-apiserver's RBAC gives) until the rule is deleted. The fault effects turn the
+stack's `--fault apiserver:…` faults on and off at run time: `Fail` answers HTTP `code` (429, 500
+or 503, a Kubernetes Status; 429 with `Retry-After`), `Reset` closes the connection without an
+answer, `Delay` waits `latency` first; each at an optional `rate` (0..1). On a watch, `Fail` and
+`Reset` drop the stream after its first batch of events. Requests on `accessrules` themselves
+are never touched. The matching rules are in the API server's README, e.g.
+
+    access_rule("flaky-vmi-reads", effect=FAIL, code=503, rate=0.5, verbs=["get", "list"],
+                api_groups="kubevirt.io", resources="virtualmachineinstances")
 """
 
 from __future__ import annotations
@@ -26,10 +33,15 @@ ACCESS_RULE_LIST_KIND = "AccessRuleList"
 ACCESS_RULE_PLURAL = "accessrules"
 ACCESS_RULE_SINGULAR = "accessrule"
 
-# Effects a rule can have. Only Deny exists today; fault injection may add others (for example
-# Fail with an HTTP code, Delay, Reset), each with its own optional spec fields.
+# Effects a rule can have. Deny: HTTP 403. Fail (spec.code, spec.retryAfterSeconds), Delay
+# (spec.latency), Reset: injected faults, each at spec.rate (0..1, default 1).
 DENY = "Deny"
-EFFECTS = (DENY,)
+FAIL = "Fail"
+DELAY = "Delay"
+RESET = "Reset"
+EFFECTS = (DENY, FAIL, DELAY, RESET)
+FAULT_EFFECTS = (FAIL, DELAY, RESET)
+FAIL_CODES = (429, 500, 503)
 
 WILDCARD = "*"
 CORE_GROUP = ""
@@ -50,10 +62,15 @@ def access_rule(
     users: Strings = (WILDCARD,),
     except_users: Strings = (),
     labels: Mapping[str, str] | None = None,
+    code: int | None = None,
+    retry_after_seconds: int | None = None,
+    latency: str | None = None,
+    rate: float | None = None,
 ) -> dict[str, Any]:
     """An AccessRule body; a single string stands for a one-element list.
 
-    Empty `namespaces` or `names` are left out of the spec (they mean "every").
+    Empty `namespaces` or `names` are left out of the spec (they mean "every"); so are the
+    fault fields left at None (`code` for Fail, `latency` such as "200ms" for Delay, `rate`).
     """
     spec: dict[str, Any] = {
         "effect": effect,
@@ -70,6 +87,14 @@ def access_rule(
         listed = _strings(value)
         if listed:
             spec[key] = listed
+    for key, setting in (
+        ("code", code),
+        ("retryAfterSeconds", retry_after_seconds),
+        ("latency", latency),
+        ("rate", rate),
+    ):
+        if setting is not None:
+            spec[key] = setting
     metadata: dict[str, Any] = {"name": name}
     if labels:
         metadata["labels"] = dict(labels)

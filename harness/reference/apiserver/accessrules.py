@@ -13,23 +13,40 @@ A rule matches a request (its RBAC attributes, `identity.Attributes`) when every
   deletecollection, or list/watch without a `metadata.name` field selector: RBAC
   `resourceNames` semantics).
 
-Only the `Deny` effect exists; another effect adds its enum value, its spec fields and checks
-here, and its enforcement in `authorization.refusal`.
+Effects: `Deny` (403); the fault effects `Fail` (`code` 429/500/503, `retryAfterSeconds`),
+`Delay` (`latency` such as "200ms") and `Reset`, each at `rate` (0..1, default 1) drawn from a
+generator seeded by the server's `--fault-seed` and the rule's name (it starts over when the
+rule changes). What they do to a request is in `effects.py`; another effect adds its enum value,
+its spec fields and checks here, and its enforcement there and in `app.HttpFront`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
 from harness.contract.embedded import (
     ACCESS_RULE_PLURAL,
+    DELAY,
+    DENY,
     EFFECTS,
+    FAIL,
+    FAIL_CODES,
+    FAULT_EFFECTS,
     GROUP,
     VERBS,
     WILDCARD,
 )
-from harness.reference.apiserver.errors import Cause, field_invalid, field_required
+from harness.contract.faults import FaultSpecError, parse_seconds
+from harness.reference.apiserver.effects import Chance, Effect
+from harness.reference.apiserver.errors import (
+    Cause,
+    field_forbidden,
+    field_invalid,
+    field_not_supported,
+    field_required,
+)
 from harness.reference.apiserver.identity import Attributes
 
 RESOURCE_ID = f"{ACCESS_RULE_PLURAL}.{GROUP}"
@@ -55,6 +72,10 @@ SCHEMA: dict[str, Any] = {
                 "names": _STRINGS,
                 "users": _STRINGS,
                 "exceptUsers": _STRINGS,
+                "code": {"type": "integer"},
+                "retryAfterSeconds": {"type": "integer", "minimum": 0},
+                "latency": {"type": "string"},
+                "rate": {"type": "number", "minimum": 0, "maximum": 1},
             },
         },
     },
@@ -102,6 +123,43 @@ def validate(obj: dict[str, Any]) -> list[Cause]:
             elif value == WILDCARD and field in _NO_WILDCARD:
                 detail = f"wildcards are not supported: {_NO_WILDCARD[field]}"
                 causes.append(field_invalid(path, value, detail))
+    causes.extend(_fault_causes(spec))
+    return causes
+
+
+# Fault fields and the effects they belong to.
+_FAULT_FIELDS = {
+    "code": (FAIL,),
+    "retryAfterSeconds": (FAIL,),
+    "latency": (DELAY,),
+    "rate": FAULT_EFFECTS,
+}
+
+
+def _fault_causes(spec: dict[str, Any]) -> list[Cause]:
+    effect = spec.get("effect")
+    causes: list[Cause] = []
+    for name, effects in _FAULT_FIELDS.items():
+        if spec.get(name) is not None and effect not in effects:
+            detail = f"only with effect {' or '.join(effects)}"
+            causes.append(field_forbidden(f"spec.{name}", detail))
+    if effect == FAIL:
+        code = spec.get("code")
+        if code is None:
+            supported = ", ".join(str(c) for c in FAIL_CODES)
+            causes.append(field_required("spec.code", f"supported values: {supported}"))
+        elif code not in FAIL_CODES:
+            causes.append(field_not_supported("spec.code", code, list(FAIL_CODES)))
+    if effect == DELAY:
+        latency = spec.get("latency")
+        if latency is None:
+            causes.append(field_required("spec.latency", 'a duration such as "200ms" or "5s"'))
+        elif isinstance(latency, str):
+            try:
+                parse_seconds(latency, latency)
+            except FaultSpecError:
+                detail = 'must be a duration such as "200ms" or "5s"'
+                causes.append(field_invalid("spec.latency", latency, detail))
     return causes
 
 
@@ -118,6 +176,8 @@ class Rule:
     resources: frozenset[str] | None
     namespaces: frozenset[str] | None
     names: frozenset[str] | None
+    action: Effect
+    chance: Chance | None = None
 
     def applies(self, request: Attributes) -> bool:
         if self.users is not None and request.user not in self.users:
@@ -128,27 +188,45 @@ class Rule:
             return False
         if self.api_groups is not None and request.group not in self.api_groups:
             return False
-        if self.resources is not None and not self._resource_matches(request):
+        if self.resources is not None and not resource_matches(self.resources, request):
             return False
         if self.namespaces is not None and request.namespace not in self.namespaces:
             return False
         return self.names is None or request.name in self.names
 
-    def _resource_matches(self, request: Attributes) -> bool:
-        resources = self.resources
-        assert resources is not None
-        subresource = request.subresource
-        if not subresource:
-            return request.resource in resources
-        return f"{request.resource}/{subresource}" in resources or f"*/{subresource}" in resources
+    def fires(self) -> bool:
+        """Whether a matching request gets the effect this time (its `rate`)."""
+        return self.chance is None or self.chance.fires()
 
 
-def compile_rule(obj: dict[str, Any]) -> Rule:
-    """A validated AccessRule object as a `Rule`."""
+def resource_matches(resources: Collection[str], request: Attributes) -> bool:
+    """RBAC's ResourceMatches, `*` excluded (callers treat it as "any")."""
+    subresource = request.subresource
+    if not subresource:
+        return request.resource in resources
+    return f"{request.resource}/{subresource}" in resources or f"*/{subresource}" in resources
+
+
+def compile_rule(obj: dict[str, Any], seed: int = 0) -> Rule:
+    """A validated AccessRule object as a `Rule`; `seed` seeds the draws of its `rate`."""
     spec = obj["spec"]
+    name = obj["metadata"]["name"]
+    effect = spec["effect"]
+    source = f"AccessRule {name}"
+    rate = spec.get("rate")
     return Rule(
-        name=obj["metadata"]["name"],
-        effect=spec["effect"],
+        name=name,
+        effect=effect,
+        action=Effect(
+            effect,
+            source,
+            code=int(spec.get("code") or 0),
+            retry_after=spec.get("retryAfterSeconds"),
+            latency=parse_seconds(spec["latency"], source) if effect == DELAY else 0.0,
+        ),
+        chance=None
+        if effect == DENY or rate is None
+        else Chance(float(rate), f"{seed}/accessrule/{name}"),
         users=_any_or(spec.get("users")),
         except_users=frozenset(spec.get("exceptUsers") or ()),
         verbs=_any_or(spec.get("verbs")),

@@ -4,13 +4,21 @@ aiohttp's low-level `web.Server` calls `handle` for every request: no router, no
 routing is one `str.split` and a few dict lookups (`routes.py`). aiohttp sets TCP_NODELAY on
 every accepted connection (`BaseProtocol.connection_made`), keeps connections alive and streams
 watches with chunked encoding.
+
+Resource requests pass the gates (`--fault` specs, then AccessRules; `effects.py`) only while
+one is active: latency is slept first, `Deny`/`Fail` answer with their Status, `Reset` closes
+the socket with a TCP reset and no answer; on a watch, `Fail` ends the stream cleanly and
+`Reset` resets it, each after the stream's first batch of events.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
+import socket
+import struct
 import time
 from typing import Any
 
@@ -18,6 +26,7 @@ from aiohttp import web
 
 from harness.reference.apiserver import meta, openapi, selfsubjectreview
 from harness.reference.apiserver.authorization import refusal, request_attributes
+from harness.reference.apiserver.effects import DENY, RESET, Effect, Verdict
 from harness.reference.apiserver.errors import (
     ApiError,
     bad_request,
@@ -47,6 +56,16 @@ JSON_HEADERS = {"Content-Type": "application/json"}
 MAX_BODY = 16 * 1024 * 1024
 DEFAULT_WATCH_TIMEOUT = 1800.0
 PATCH_TYPES = (MERGE, JSON_PATCH, STRATEGIC, APPLY)
+# How long a reset request's handler waits for aiohttp to cancel it (it does at once).
+RESET_GRACE = 5.0
+
+
+class ConnectionReset(Exception):
+    """A `Reset` effect: answer nothing, reset the connection."""
+
+    def __init__(self, effect: Effect) -> None:
+        super().__init__(effect.source)
+        self.effect = effect
 
 
 class HttpFront:
@@ -61,6 +80,7 @@ class HttpFront:
         self.gc = server.gc
         self.tokens = server.tokens
         self.authorizer = server.authorizer
+        self.faults = server.faults
         self.request_log = server.request_log
         self.bookmark_interval = server.bookmark_interval
         self._flusher: asyncio.Task[None] | None = None
@@ -102,23 +122,27 @@ class HttpFront:
         query = dict(request.query)
         verb = _verb_for(request.method, None, query)
         details: dict[str, Any] = {}
+        reset = False
         try:
             target = resolve(request.path, self.registry)
             if isinstance(target, ResourcePath):
                 verb = _verb_for(request.method, target, query)
                 details = _resource_details(target)
-                if self.authorizer.active:
-                    self._authorize(user, verb, target, query, details)
+                drop = None
+                if self.authorizer.active or self.faults.active:
+                    drop = await self._gate(user, verb, target, query, details)
                 if not target.resource.stored:
                     response = await self._unstored(request, target, user, verb)
                 elif verb == "watch":
-                    response = await self._watch(request, target, query)
+                    response = await self._watch(request, target, query, drop)
                 else:
                     response = await self._resource(request, target, query, verb)
             else:
                 response = self._non_resource(request, target)
         except ApiError as error:
             response = _error_response(error)
+        except ConnectionReset:
+            reset = True
         except Exception:
             log.exception("internal error serving %s %s", request.method, request.path_qs)
             response = _error_response(ApiError(500, "InternalError", "internal server error"))
@@ -128,26 +152,45 @@ class HttpFront:
                 verb=verb,
                 path=request.path,
                 query=query,
-                status=response.status,
+                status=0 if reset else response.status,
                 started=started,
                 extra=details,
             )
+        if reset:
+            return await _reset_connection(request)
         return response
 
-    def _authorize(
+    async def _gate(
         self,
         user: str,
         verb: str,
         target: ResourcePath,
         query: dict[str, str],
         details: dict[str, Any],
-    ) -> None:
+    ) -> Effect | None:
+        """Apply the gates' verdict; returns the effect that will drop a watch stream."""
         attributes = request_attributes(user, verb, target, query)
-        rule = self.authorizer.decide(attributes)
-        if rule is not None:
-            details["accessRule"] = rule.name
-            log.debug("AccessRule %s refuses %s", rule.name, attributes)
-            raise refusal(rule, attributes)
+        verdict = Verdict()
+        for gate in (self.faults, self.authorizer):
+            if gate.active:
+                gate.judge(attributes, verdict)
+        if not verdict.sources:
+            return None
+        details["fault" if verdict.sources[0].startswith("fault") else "accessRule"] = ", ".join(
+            verdict.sources
+        )
+        if verdict.latency:
+            details["latencyMs"] = round(verdict.latency * 1000)
+            await asyncio.sleep(verdict.latency)
+        final = verdict.final
+        if final is None:
+            return None
+        if verb == "watch" and final.kind != DENY:
+            return final
+        log.info("%s: %s on %s %s", final.source, final.kind, verb, _describe(attributes))
+        if final.kind == RESET:
+            raise ConnectionReset(final)
+        raise refusal(final, attributes)
 
     async def _unstored(
         self, request: web.BaseRequest, target: ResourcePath, user: str, verb: str
@@ -228,7 +271,11 @@ class HttpFront:
         raise method_not_allowed()
 
     async def _watch(
-        self, request: web.BaseRequest, target: ResourcePath, query: dict[str, str]
+        self,
+        request: web.BaseRequest,
+        target: ResourcePath,
+        query: dict[str, str],
+        drop: Effect | None = None,
     ) -> web.StreamResponse:
         timeout = _watch_timeout(query.get("timeoutSeconds"))
         bookmarks = query.get("allowWatchBookmarks") in ("true", "1")
@@ -257,14 +304,22 @@ class HttpFront:
             handles.append(loop.call_later(self.bookmark_interval, bookmark))
         try:
             await response.prepare(request)
+            sent = False
             if initial:
                 await response.write(b"".join(initial))
-            while not watcher.closed:
+                sent = True
+            while not watcher.closed and not (sent and drop is not None):
                 await watcher.wakeup.wait()
                 watcher.wakeup.clear()
                 if watcher.pending:
                     await response.write(watcher.drain())
-            if watcher.pending:
+                    sent = True
+            if drop is not None and sent:
+                # Dropped early: the client must resume from the last resourceVersion it saw.
+                log.info("%s: %s drops the watch of %s", drop.source, drop.kind, request.path_qs)
+                if drop.kind == RESET:
+                    return await _reset_connection(request)
+            elif watcher.pending:
                 await response.write(watcher.drain())
             await response.write_eof()
         except (ConnectionError, asyncio.CancelledError):
@@ -314,7 +369,30 @@ def _json(status: int, body: bytes) -> web.Response:
 
 
 def _error_response(error: ApiError) -> web.Response:
-    return _json(error.code, dumps(error.status()))
+    if error.retry_after is None:
+        return _json(error.code, dumps(error.status()))
+    headers = {**JSON_HEADERS, "Retry-After": str(error.retry_after)}
+    return web.Response(status=error.code, body=dumps(error.status()), headers=headers)
+
+
+async def _reset_connection(request: web.BaseRequest) -> web.StreamResponse:
+    """Close the socket with a TCP reset (SO_LINGER 0) and no answer; aiohttp then cancels
+    this handler (`handler_cancellation`), so nothing is written after it."""
+    transport = request.transport
+    if transport is not None:
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        transport.abort()
+    await asyncio.sleep(RESET_GRACE)
+    return web.Response(status=500)
+
+
+def _describe(attributes: Any) -> str:
+    where = f"{attributes.namespace}/" if attributes.namespace else ""
+    what = attributes.resource + (f"/{attributes.subresource}" if attributes.subresource else "")
+    return f"{what} {where}{attributes.name} by {attributes.user}".replace("  ", " ")
 
 
 def _decode_json(raw: bytes) -> Any:

@@ -3,15 +3,13 @@
 `request_attributes` derives the attributes the way kube-apiserver's RequestInfoFactory does:
 a request on a namespace object (`/api/v1/namespaces/NAME[/status]`) has namespace NAME; a
 list or watch whose field selector requires `metadata.name=X` has name X; create and
-deletecollection have no name. `refusal` turns a matching rule into the error the client sees.
+deletecollection have no name. `refusal` turns a final effect (`effects.py`) into the error the
+client sees: kube-apiserver's RBAC 403 for `Deny`, an injected Status for `Fail`.
 """
 
 from __future__ import annotations
 
-from typing import Protocol
-
-from harness.contract.embedded import DENY
-from harness.reference.apiserver.accessrules import Rule
+from harness.reference.apiserver.effects import DENY, FAIL, Effect, Verdict, failure
 from harness.reference.apiserver.errors import ApiError, go_value
 from harness.reference.apiserver.identity import Attributes
 from harness.reference.apiserver.registry import NAMESPACES
@@ -22,20 +20,12 @@ from harness.reference.apiserver.selectors import exact_match
 _SANITIZE = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
 
 
-class Authorizer(Protocol):
-    """Decides per request; the HTTP layer skips building attributes while `active` is False."""
-
-    active: bool
-
-    def decide(self, request: Attributes) -> Rule | None:
-        """The rule that applies to the request, or None to let it through."""
-        ...
-
-
 class AllowAll:
+    """A `Gate` that never touches a request."""
+
     active = False
 
-    def decide(self, request: Attributes) -> Rule | None:
+    def judge(self, request: Attributes, verdict: Verdict) -> None:
         return None
 
 
@@ -62,11 +52,13 @@ def request_attributes(
     )
 
 
-def refusal(rule: Rule, request: Attributes) -> ApiError:
-    """The error a matching rule answers with (only `Deny`, HTTP 403, exists so far)."""
-    if rule.effect == DENY:
+def refusal(effect: Effect, request: Attributes) -> ApiError:
+    """The error a final `Deny` or `Fail` answers with."""
+    if effect.kind == DENY:
         return forbidden(request)
-    raise AssertionError(f"AccessRule {rule.name}: effect {rule.effect!r} is not enforced")
+    if effect.kind == FAIL:
+        return failure(effect, request)
+    raise AssertionError(f"{effect.source}: effect {effect.kind!r} is not an HTTP answer")
 
 
 def forbidden(request: Attributes) -> ApiError:

@@ -46,6 +46,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=60.0,
         help="seconds between BOOKMARK events on watches that allow them",
     )
+    parser.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        help="inject a fault, e.g. apiserver:error=503,rate=0.05 (harness/contract/faults.py)",
+    )
+    parser.add_argument("--fault-seed", type=int, default=0, help="seed of the injected faults")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     return parser.parse_args(argv)
 
@@ -114,11 +121,16 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def build_server(args: argparse.Namespace) -> Any:
+    from harness.contract.faults import FaultSpecError, parse_faults
     from harness.reference.apiserver.errors import ApiError
     from harness.reference.apiserver.identity import TokenFileError, Tokens
     from harness.reference.apiserver.requestlog import RequestLog
     from harness.reference.apiserver.server import ApiServer
 
+    try:
+        faults = parse_faults(args.fault, COMPONENT)
+    except FaultSpecError as error:
+        raise InputError(str(error)) from None
     try:
         tokens = Tokens.load(args.tokens) if args.tokens else Tokens()
     except TokenFileError as error:
@@ -136,7 +148,13 @@ def build_server(args: argparse.Namespace) -> Any:
         tokens=tokens,
         request_log=request_log,
         bookmark_interval=args.bookmark_interval,
+        faults=faults,
+        fault_seed=args.fault_seed,
     )
+    if faults:
+        logging.getLogger(COMPONENT).info(
+            "injecting faults (seed %d): %s", args.fault_seed, "; ".join(f.text for f in faults)
+        )
     for path in args.crd:
         for document in load_yaml_documents(path):
             if document.get("kind") != "CustomResourceDefinition" or not str(

@@ -32,6 +32,8 @@ class ApiError(Exception):
         group: str | None = None,
         kind: str | None = None,
         causes: list[Cause] | None = None,
+        cause_messages: list[str] | None = None,
+        retry_after: int | None = None,
     ) -> None:
         super().__init__(message)
         self.code = code
@@ -41,6 +43,9 @@ class ApiError(Exception):
         self.group = group
         self.kind = kind
         self.causes = causes or []
+        # Causes with a message only (errors.NewInternalError); `Retry-After` seconds (429).
+        self.cause_messages = cause_messages or []
+        self.retry_after = retry_after
 
     def status(self) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -61,6 +66,10 @@ class ApiError(Exception):
             details["kind"] = self.kind
         if self.causes:
             details["causes"] = [cause.to_dict() for cause in self.causes]
+        elif self.cause_messages:
+            details["causes"] = [{"message": message} for message in self.cause_messages]
+        if self.retry_after is not None:
+            details["retryAfterSeconds"] = self.retry_after
         if details:
             body["details"] = details
         return body

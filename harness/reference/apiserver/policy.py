@@ -7,18 +7,20 @@ its delete has removed it. A rule being deleted (finalizers pending) still appli
 
 from __future__ import annotations
 
-from harness.contract.embedded import ACCESS_RULE_PLURAL, GROUP
+from harness.contract.embedded import ACCESS_RULE_PLURAL, DELAY, GROUP
 from harness.reference.apiserver.accessrules import RESOURCE_ID, Rule, compile_rule
+from harness.reference.apiserver.effects import Verdict
 from harness.reference.apiserver.identity import Attributes
 from harness.reference.apiserver.watch import DELETED, Event, WatchHub
 
 
 class AccessPolicy:
-    """The `Authorizer` backed by AccessRule objects; `active` is False while there are none."""
+    """The `Gate` backed by AccessRule objects; `active` is False while there are none."""
 
-    def __init__(self, hub: WatchHub) -> None:
+    def __init__(self, hub: WatchHub, seed: int = 0) -> None:
         self._rules: dict[str, Rule] = {}
         self._ordered: tuple[Rule, ...] = ()
+        self._seed = seed
         self.active = False
         hub.add_listener(self.on_event)
 
@@ -30,15 +32,17 @@ class AccessPolicy:
         if event.type == DELETED:
             self._rules.pop(name, None)
         else:
-            self._rules[name] = compile_rule(obj)
+            self._rules[name] = compile_rule(obj, self._seed)
         self._ordered = tuple(self._rules[key] for key in sorted(self._rules))
         self.active = bool(self._ordered)
 
-    def decide(self, request: Attributes) -> Rule | None:
-        """The first matching rule in name order, or None. AccessRules are never refused."""
+    def judge(self, request: Attributes, verdict: Verdict) -> None:
+        """Rules in name order: a matching `Delay` adds its latency; the first matching `Deny`,
+        or `Fail`/`Reset` whose rate fires, answers the request. AccessRules are never touched."""
         if request.resource == ACCESS_RULE_PLURAL and request.group == GROUP:
-            return None
+            return
         for rule in self._ordered:
-            if rule.applies(request):
-                return rule
-        return None
+            if rule.applies(request) and rule.fires():
+                verdict.add(rule.action)
+                if rule.effect != DELAY:
+                    return

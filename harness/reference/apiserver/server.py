@@ -6,7 +6,11 @@ fast on bad input) before the HTTP stack is imported.
 
 from __future__ import annotations
 
-from harness.reference.apiserver.authorization import Authorizer
+from collections.abc import Sequence
+
+from harness.contract.faults import FaultSpec
+from harness.reference.apiserver.effects import Gate
+from harness.reference.apiserver.faults import FaultInjector
 from harness.reference.apiserver.gc import GarbageCollector
 from harness.reference.apiserver.identity import Tokens
 from harness.reference.apiserver.objects import Api
@@ -25,9 +29,11 @@ class ApiServer:
         *,
         watch_window: int = 10_000,
         tokens: Tokens | None = None,
-        authorizer: Authorizer | None = None,
+        authorizer: Gate | None = None,
         request_log: RequestLog | None = None,
         bookmark_interval: float = 60.0,
+        faults: Sequence[FaultSpec] = (),
+        fault_seed: int = 0,
     ) -> None:
         self.store = MemoryStore()
         self.registry = Registry()
@@ -35,9 +41,10 @@ class ApiServer:
         self.api = Api(self.store, self.registry, self.hub)
         self.gc = GarbageCollector(self.api)
         self.tokens = tokens or Tokens()
-        # AccessRule objects, enforced unless another authorizer is passed in.
-        self.policy = AccessPolicy(self.hub)
-        self.authorizer: Authorizer = authorizer or self.policy
+        # AccessRule objects, enforced unless another authorizer is passed in; `--fault` specs.
+        self.policy = AccessPolicy(self.hub, seed=fault_seed)
+        self.authorizer: Gate = authorizer or self.policy
+        self.faults = FaultInjector(faults, fault_seed)
         self.request_log = request_log
         self.bookmark_interval = bookmark_interval
         self.server_address = "127.0.0.1:0"
