@@ -1,4 +1,5 @@
-"""`python -m harness.reference.kubevirt --kubeconfig PATH [--boot-delay S] [--shutdown-delay S]`"""
+"""`python -m harness.reference.kubevirt --kubeconfig PATH [--boot-delay S] [--shutdown-delay S]
+[--fault kubevirt:… --fault-seed N]`"""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ import argparse
 import sys
 import threading
 
+from harness.contract.faults import FaultSpecError, parse_faults
 from harness.reference.kubeclient import ApiError, KubeconfigError, load_api_client
+from harness.reference.kubevirt.faults import KubeVirtFaults
 from harness.reference.kubevirt.simulator import KubeVirtSimulator
 from harness.reference.runtime import announce_ready, configure_logging, fail, install_stop_handler
 
@@ -33,6 +36,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--shutdown-delay", type=_non_negative, default=0.2, help="seconds a deleted VMI lingers"
     )
     parser.add_argument("--namespace", help="only this namespace (default: all namespaces)")
+    parser.add_argument(
+        "--fault", action="append", default=[], help="e.g. kubevirt:never-recreate (repeatable)"
+    )
+    parser.add_argument("--fault-seed", type=int, default=0, help="seed of the injected faults")
     parser.add_argument("-v", "--verbose", action="store_true")
     return parser.parse_args(argv)
 
@@ -40,6 +47,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logger = configure_logging(COMPONENT, args.verbose)
+    try:
+        faults = parse_faults(args.fault, COMPONENT)
+    except FaultSpecError as error:
+        fail(COMPONENT, str(error))
     try:
         api_client = load_api_client(args.kubeconfig)
     except KubeconfigError as error:
@@ -49,7 +60,12 @@ def main(argv: list[str] | None = None) -> int:
         boot_delay=args.boot_delay,
         shutdown_delay=args.shutdown_delay,
         namespace=args.namespace,
+        faults=KubeVirtFaults(faults, args.fault_seed),
     )
+    if faults:
+        logger.info(
+            "injecting faults (seed %d): %s", args.fault_seed, "; ".join(f.text for f in faults)
+        )
     done = threading.Event()
     install_stop_handler(done.set)
     try:

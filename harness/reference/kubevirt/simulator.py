@@ -31,6 +31,7 @@ from harness.reference.kubeclient import (
     translated_errors,
 )
 from harness.reference.kubevirt import lifecycle as lc
+from harness.reference.kubevirt.faults import KubeVirtFaults
 from harness.reference.workqueue import WorkQueue
 
 logger = logging.getLogger(__name__)
@@ -49,6 +50,7 @@ class KubeVirtSimulator:
         workers: int = 2,
         watch_timeout: int = 30,
         wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        faults: KubeVirtFaults | None = None,
     ) -> None:
         self.api_client = api_client
         self.api = k8s.CustomObjectsApi(api_client)
@@ -57,6 +59,7 @@ class KubeVirtSimulator:
         self.namespace = namespace
         self.workers = max(1, workers)
         self.wall_clock = wall_clock
+        self.faults = faults if faults is not None and faults.active else None
         self.queue: WorkQueue[Key] = WorkQueue()
         self.vms = Informer(
             api_client,
@@ -78,6 +81,9 @@ class KubeVirtSimulator:
         self._last_deletion: dict[Key, datetime] = {}
         self._created: dict[Key, Obj] = {}
         self._last_written: dict[tuple[str, str, str], Obj] = {}
+        # With faults: VMs (by uid) that have had a VMI, and faults already logged.
+        self._had_vmi: set[str] = set()
+        self._reported: set[tuple[str, str]] = set()
         self._started_at = wall_clock()
         self._threads: list[threading.Thread] = []
         self._stopping = threading.Event()
@@ -132,6 +138,11 @@ class KubeVirtSimulator:
     def _on_vmi(self, kind: str, obj: Obj, _previous: Obj | None) -> None:
         meta = lc.metadata(obj)
         key = (str(meta.get("namespace")), str(meta.get("name")))
+        if self.faults is not None:
+            owner = lc.owner_uid(obj)
+            if owner:
+                with self._lock:
+                    self._had_vmi.add(owner)
         if kind == DELETED or meta.get("deletionTimestamp"):
             with self._lock:
                 self._last_deletion[key] = lc.deletion_time(obj, self.wall_clock())
@@ -188,6 +199,8 @@ class KubeVirtSimulator:
             delay = self._boot_remaining(vmi)
         elif vmi is None and vm is not None and not lc.is_deleting(vm) and lc.wants_running(vm):
             self._write_vm_status(vm, None)
+            if self._never_recreated(vm):
+                return None
             wait = self._seconds_until_creation_allowed(key)
             if wait > 0:
                 return wait
@@ -215,6 +228,35 @@ class KubeVirtSimulator:
     @staticmethod
     def _owned(vmi: Obj | None, vm: Obj) -> bool:
         return vmi is not None and lc.owner_uid(vmi) == str(lc.metadata(vm).get("uid") or "")
+
+    def _never_recreated(self, vm: Obj) -> bool:
+        """`never-recreate`: a VM that has had a VMI gets no replacement."""
+        if self.faults is None:
+            return False
+        meta = lc.metadata(vm)
+        uid, name = str(meta.get("uid") or ""), str(meta.get("name"))
+        with self._lock:
+            replacement = uid in self._had_vmi
+        spec = self.faults.never_recreate(name, uid) if replacement else None
+        if spec is not None:
+            namespace = meta.get("namespace")
+            self._report(spec, uid, f"{namespace}/{name}: fault {spec}: no replacement VMI")
+        return spec is not None
+
+    def _report(self, spec: str, uid: str, message: str) -> None:
+        """Log an injected fault once per object."""
+        with self._lock:
+            if (spec, uid) in self._reported:
+                return
+            self._reported.add((spec, uid))
+        logger.info("%s", message)
+
+    def _boot_delay(self, vmi: Obj) -> float:
+        if self.faults is None:
+            return self.boot_delay
+        meta = lc.metadata(vmi)
+        uid = str(meta.get("uid") or "")
+        return self.faults.boot_delay(str(meta.get("name")), uid, self.boot_delay)
 
     def _seconds_until_creation_allowed(self, key: Key) -> float:
         with self._lock:
@@ -261,7 +303,7 @@ class KubeVirtSimulator:
         uid = str(lc.metadata(vmi).get("uid") or "")
         with self._lock:
             started = self._boot_started.setdefault(uid, time.monotonic())
-        target = lc.boot_phase(time.monotonic() - started, self.boot_delay)
+        target = lc.boot_phase(time.monotonic() - started, self._boot_delay(vmi))
         current = (vmi.get("status") or {}).get("phase")
         if lc.phase_rank(target) > lc.phase_rank(current) or current is None:
             logger.info("%s/%s: VMI %s → %s", *self._key(vmi), current, target)
@@ -274,7 +316,7 @@ class KubeVirtSimulator:
             started = self._boot_started.get(uid)
         if started is None:
             return None
-        return lc.next_boot_step(time.monotonic() - started, self.boot_delay)
+        return lc.next_boot_step(time.monotonic() - started, self._boot_delay(vmi))
 
     def _shut_down(self, vmi: Obj) -> float | None:
         uid = str(lc.metadata(vmi).get("uid") or "")
@@ -291,6 +333,13 @@ class KubeVirtSimulator:
         if ready.get("reason") != lc.REASON_POD_TERMINATING:
             phase = (vmi.get("status") or {}).get("phase") or lc.PENDING
             vmi = self._write_vmi_status(vmi, phase)
+        if self.faults is not None:
+            namespace, name = self._key(vmi)
+            spec = self.faults.hang_deletion(name, uid)
+            if spec is not None:
+                message = f"{namespace}/{name}: fault {spec}: VMI {uid} keeps its finalizers"
+                self._report(spec, uid, message)
+                return None
         remaining = started + self.shutdown_delay - time.monotonic()
         if remaining > 0:
             return remaining
