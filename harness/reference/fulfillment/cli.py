@@ -2,7 +2,8 @@
 
     python -m harness.reference.fulfillment --kubeconfig PATH --profile osac|cloudkit
         [--host 127.0.0.1] [--port 0] --hub-namespace NS --tokens PATH
-        [--tls-cert PATH --tls-key PATH] [--full-replace-update] [-v]
+        [--tls-cert PATH --tls-key PATH] [--full-replace-update]
+        [--fault fulfillment:… --fault-seed N] [-v]
 
 Prints `READY {"component": "fulfillment", "address": "HOST:PORT", "port": PORT}` once it serves.
 Bad input gives one line `fulfillment: error: ...` and exit code 2.
@@ -16,6 +17,7 @@ import threading
 from pathlib import Path
 from typing import NoReturn
 
+from harness.contract.faults import FaultSpecError, parse_faults
 from harness.contract.profiles import PROFILES, UnknownProfileError, get_profile
 from harness.reference.fulfillment.server import ServerError, ServerOptions, start_server
 from harness.reference.fulfillment.tokens import TokenFileError, load_tokens
@@ -52,6 +54,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         action="store_true",
         help="ignore update masks and replace the whole spec (fulfillment-service before 0cff9a06)",
     )
+    parser.add_argument(
+        "--fault", action="append", default=[], help="e.g. fulfillment:error=UNAVAILABLE,rate=0.1"
+    )
+    parser.add_argument("--fault-seed", type=int, default=0, help="seed of the injected faults")
     parser.add_argument("-v", "--verbose", action="store_true")
     return parser.parse_args(argv)
 
@@ -66,7 +72,15 @@ def main(argv: list[str] | None = None) -> int:
         fail(COMPONENT, f"--port: {args.port} is not a port number (0-65535)")
     if len(args.hub_namespace) > 63 or not _NAMESPACE.match(args.hub_namespace):
         fail(COMPONENT, f"--hub-namespace: {args.hub_namespace!r} is not a namespace name")
+    try:
+        faults = parse_faults(args.fault, COMPONENT)
+    except FaultSpecError as error:
+        fail(COMPONENT, str(error))
     logger = configure_logging(COMPONENT, args.verbose)
+    if faults:
+        logger.info(
+            "injecting faults (seed %d): %s", args.fault_seed, "; ".join(f.text for f in faults)
+        )
     try:
         tokens = load_tokens(args.tokens)
         running = start_server(
@@ -80,6 +94,8 @@ def main(argv: list[str] | None = None) -> int:
                 tls_cert=args.tls_cert,
                 tls_key=args.tls_key,
                 full_replace_update=args.full_replace_update,
+                faults=faults,
+                fault_seed=args.fault_seed,
             )
         )
     except (TokenFileError, KubeconfigError, ServerError) as error:

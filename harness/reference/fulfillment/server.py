@@ -16,9 +16,11 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from harness.contract.faults import FaultSpec
 from harness.contract.profiles import Profile
 from harness.contract.wire import load_wire
 from harness.reference.fulfillment.auth import Authenticator, AuthInterceptor
+from harness.reference.fulfillment.faults import FaultInterceptor
 from harness.reference.fulfillment.service import ComputeInstancesService
 from harness.reference.fulfillment.store import InstanceStore
 from harness.reference.fulfillment.tokens import Identity
@@ -42,6 +44,8 @@ class ServerOptions:
     tls_cert: Path | None = None
     tls_key: Path | None = None
     full_replace_update: bool = False
+    faults: tuple[FaultSpec, ...] = ()
+    fault_seed: int = 0
 
 
 @dataclass
@@ -104,9 +108,14 @@ def start_server(options: ServerOptions) -> RunningServer:
         options.hub_namespace,
     )
     authenticator = Authenticator(options.tokens, admin_services=[profile.grpc.private_service])
+    services = [profile.grpc.public_service, profile.grpc.private_service]
+    interceptors: list[grpc.ServerInterceptor] = [AuthInterceptor(authenticator)]
+    if options.faults:
+        # Outermost: a fault answers before authentication, as a proxy in front would.
+        interceptors.insert(0, FaultInterceptor(options.faults, options.fault_seed, services))
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="rpc"),
-        interceptors=[AuthInterceptor(authenticator)],
+        interceptors=interceptors,
         # Without this a second server could share a port that is already taken.
         options=[("grpc.so_reuseport", 0)],
     )
@@ -127,7 +136,6 @@ def start_server(options: ServerOptions) -> RunningServer:
     wire.private_grpc.add_ComputeInstancesServicer_to_server(private, server)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    services = [profile.grpc.public_service, profile.grpc.private_service]
     for name in ["", *services]:
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     reflection.enable_server_reflection(
