@@ -9,10 +9,15 @@ contract itself documents as hazards; they are reported, not failed.
 from __future__ import annotations
 
 import contextlib
+import time
 import warnings
+from dataclasses import replace
+from typing import Any
 
 from harness.contract.timestamps import normalize_rfc3339, parse_rfc3339
 from harness.instances import ComputeInstanceUnderTest, RestartRequest, RestartResult
+from harness.recording import Observation
+from harness.waits import WaitTimeout, condition
 
 
 class ContractFinding(UserWarning):
@@ -189,3 +194,230 @@ def history_violations(instance: ComputeInstanceUnderTest) -> list[str]:
                     f"reasons are {sorted(reasons)} (§7.3)"
                 )
     return list(dict.fromkeys(violations))
+
+
+def await_restart(
+    instance: ComputeInstanceUnderTest,
+    request: RestartRequest,
+    timeout: float,
+    failure_expected: bool = False,
+) -> RestartResult:
+    """`instance.wait_restart_completed`, but a history that already breaks the contract on
+    the way fails at once, naming the clause: lastRestartedAt set to anything but the request
+    (§7.4), RestartInProgress removed without completing (§7.4), RestartFailed where the
+    scenario admits no failure (§7.3; `failure_expected` for the scenarios that provoke one).
+    A timeout says what the operator did and did not do, then what was last seen."""
+    __tracebackhide__ = True
+
+    def done() -> bool:
+        cr, vmi = instance.cr_observation(), instance.running_vmi()
+        return bool(
+            cr is not None
+            and cr.exists
+            and vmi is not None
+            and vmi.uid != request.old_vmi_uid
+            and (cr.object.get("status") or {}).get("lastRestartedAt") == request.requested_at
+        )
+
+    def verdict() -> str | bool:
+        return _restart_violation(instance, request, failure_expected) or done()
+
+    started = time.monotonic()
+    outcome = instance.timeline.wait(
+        lambda: verdict() or _recorded_early(instance, request), timeout
+    )
+    if outcome == _RECORDED_EARLY:
+        # Completion was declared while the old VMI still runs: give its deletion's watch event
+        # a moment to arrive (watches of two resources are not ordered), then judge.
+        grace = min(RECORDED_GRACE, max(0.0, timeout - (time.monotonic() - started)))
+        outcome = instance.timeline.wait(verdict, grace)
+        if not outcome and _recorded_early(instance, request):
+            outcome = _why_no_completion(instance, request)
+    if isinstance(outcome, str):
+        raise AssertionError(f"{outcome}; {instance.describe()}")
+    if not outcome:
+        raise WaitTimeout(
+            f"{_why_no_completion(instance, request)} — waited {timeout:.0f} s for the restart "
+            f"requested at {request.requested_at} to complete; last seen: {instance.describe()}"
+        )
+    return instance.wait_restart_completed(request, timeout)
+
+
+RECORDED_GRACE = 3.0
+_RECORDED_EARLY = "recorded-early"
+
+
+def _recorded_early(instance: ComputeInstanceUnderTest, request: RestartRequest) -> str | None:
+    """lastRestartedAt is the request while the VMI that ran before it was never deleted."""
+    old = request.old_vmi_uid
+    if not old or instance.status().get("lastRestartedAt") != request.requested_at:
+        return None
+    return None if instance.vmi_deleted(old) is not None else _RECORDED_EARLY
+
+
+def _restart_violation(
+    instance: ComputeInstanceUnderTest, request: RestartRequest, failure_expected: bool
+) -> str | None:
+    """What in the CR's history since `request` already breaks the contract (one object only,
+    so no race between watches can make a correct operator look wrong)."""
+    types = instance.profile.conditions
+    before = request.status_before.get("lastRestartedAt")
+    in_progress_seen = completed_seen = False
+    for observation in instance.cr_observations(request.seq_before):
+        if not observation.exists:
+            continue
+        obj = observation.object
+        status = obj.get("status") or {}
+        last = status.get("lastRestartedAt")
+        if last not in (before, request.requested_at):
+            return (
+                f"lastRestartedAt was {last}, expected the requested {request.requested_at} "
+                "(contract §7.4: an exact copy of spec.restartRequestedAt, not the VMI's "
+                "creation time or now)"
+            )
+        failed = condition(obj, types.restart_failed)
+        if failed and failed.get("status") == "True" and not failure_expected:
+            return (
+                f"{types.restart_failed}=True ({failed.get('reason')}: "
+                f"{failed.get('message')!r}) during a restart the contract lets succeed "
+                "(contract §7.3: only a missing VM reference or a refused VMI delete fail)"
+            )
+        progress = condition(obj, types.restart_in_progress)
+        same_request = (obj.get("spec") or {}).get("restartRequestedAt") == request.requested_at
+        if progress and progress.get("status") == "True":
+            if completed_seen and same_request:
+                return (
+                    f"{types.restart_in_progress} became True again after the restart requested "
+                    f"at {request.requested_at} had completed (lastRestartedAt == the request; "
+                    "contract §7.2 step 3: a request not strictly after lastRestartedAt is "
+                    "already handled — one request, one restart)"
+                )
+            in_progress_seen = True
+        elif in_progress_seen and last != request.requested_at and same_request:
+            return (
+                f"{types.restart_in_progress} was removed while lastRestartedAt is {last}, not "
+                f"the requested {request.requested_at} (contract §7.4: completion writes "
+                "lastRestartedAt = the request and removes the condition in one status update)"
+            )
+        elif last == request.requested_at:
+            completed_seen = True
+    return None
+
+
+def _why_no_completion(instance: ComputeInstanceUnderTest, request: RestartRequest) -> str:
+    """The restart did not complete: what the recorded history says the operator did."""
+    types = instance.profile.conditions
+    requested = request.requested_at
+    old = request.old_vmi_uid
+    deleted = bool(old) and instance.vmi_deleted(old) is not None
+    in_progress = [
+        c
+        for _, c in instance.conditions_seen(types.restart_in_progress, request.seq_before)
+        if c.get("status") == "True"
+    ]
+    last = instance.status().get("lastRestartedAt")
+    if old and not deleted and last == requested:
+        return (
+            f"lastRestartedAt was set to the request {requested}, but the VMI that ran before it "
+            f"(uid {old[:8]}…) was never deleted (contract §7.3: a restart deletes the VMI; §7.4: "
+            "lastRestartedAt is written only once a VMI created after the request exists)"
+        )
+    if old and not deleted and not in_progress:
+        return (
+            f"the operator never acted on the request {requested}: the VMI (uid {old[:8]}…) was "
+            f"not deleted and {types.restart_in_progress} never became True (contract §7.2 step "
+            "4, §7.3: a request newer than lastRestartedAt, or the first, restarts at once — "
+            "there is no comparison with the wall clock)"
+        )
+    vmi = instance.running_vmi()
+    created = (vmi.object["metadata"].get("creationTimestamp") if vmi else None) or ""
+    if vmi is not None and vmi.uid != old and created and _after(created, requested):
+        current = condition({"status": instance.status()}, types.restart_in_progress)
+        state = str(current.get("status")) if current else "absent"
+        return (
+            f"a VMI created at {created}, strictly after the request {requested}, is Running, "
+            f"but lastRestartedAt is {last or '<none>'} and {types.restart_in_progress} is "
+            f"{state} (contract §7.4: the completion check then copies the request into "
+            "lastRestartedAt and removes both restart conditions)"
+        )
+    return f"the restart requested at {requested} did not complete (contract §7.3–7.4)"
+
+
+def _after(created: str, requested: str) -> bool:
+    try:
+        return parse_rfc3339(created) > parse_rfc3339(requested)
+    except ValueError:
+        return False
+
+
+def await_restart_in_progress(instance: ComputeInstanceUnderTest, timeout: float) -> dict[str, Any]:
+    """RestartInProgress=True; fails at once, naming the clause, if RestartFailed turns True
+    instead (for scenarios where the contract has the operator wait, not fail: §7.3 row 2)."""
+    __tracebackhide__ = True
+    types = instance.profile.conditions
+
+    def either() -> tuple[str, dict[str, Any]] | None:
+        cr = instance.cr()
+        for type_name in (types.restart_failed, types.restart_in_progress):
+            found = condition(cr, type_name)
+            if found and found.get("status") == "True":
+                return type_name, found
+        return None
+
+    outcome = instance.timeline.wait(either, timeout)
+    if not outcome:
+        raise WaitTimeout(
+            f"waited {timeout:.0f} s for condition {types.restart_in_progress}=True "
+            f"(contract §7.3); last seen: {instance.describe()}"
+        )
+    type_name, found = outcome
+    assert type_name == types.restart_in_progress, (
+        f"{type_name}=True ({found.get('reason')}: {found.get('message')!r}) where the contract "
+        f"has the operator wait: {types.restart_in_progress}=True, no {types.restart_failed} "
+        "(contract §7.3 row 2, §7.6 row 7: a VM without a VMI)"
+    )
+    return found
+
+
+def assert_request_ignored(
+    instance: ComputeInstanceUnderTest, request: RestartRequest, window: float, clause: str
+) -> None:
+    """`instance.expect_no_restart`, its failure prefixed with the clause that says why the
+    request must change nothing."""
+    __tracebackhide__ = True
+    try:
+        instance.expect_no_restart(request, window)
+    except AssertionError as error:
+        raise AssertionError(f"{clause}: {error}") from None
+
+
+def await_last_restarted_at(
+    instance: ComputeInstanceUnderTest, request: RestartRequest, expected: str, timeout: float
+) -> Observation:
+    """lastRestartedAt == `expected` (the current request, once a newer VMI exists); fails at
+    once, naming the clause, when it takes any other value after `request` was sent (§7.4)."""
+    __tracebackhide__ = True
+    before = request.status_before.get("lastRestartedAt")
+
+    def outcome() -> Observation | str | None:
+        for observation in instance.cr_observations(request.seq_before):
+            last = (observation.object.get("status") or {}).get("lastRestartedAt")
+            if observation.exists and last not in (before, expected):
+                return (
+                    f"lastRestartedAt was {last}, expected the requested {expected} (contract "
+                    "§7.4: an exact copy of the current spec.restartRequestedAt, not an earlier "
+                    "request, the VMI's creation time or now)"
+                )
+        latest = instance.cr_observation()
+        status = (latest.object.get("status") or {}) if latest and latest.exists else {}
+        return latest if status.get("lastRestartedAt") == expected else None
+
+    found = instance.timeline.wait(outcome, timeout)
+    if isinstance(found, str):
+        raise AssertionError(f"{found}; {instance.describe()}")
+    if not found:
+        raise WaitTimeout(
+            f"{_why_no_completion(instance, replace(request, requested_at=expected))} — waited "
+            f"{timeout:.0f} s for lastRestartedAt == {expected}; last seen: {instance.describe()}"
+        )
+    return found

@@ -21,7 +21,11 @@ def test_delete_during_a_restart_removes_everything(
     seq = instance.last_seq()
 
     instance.delete()
-    assert instance.wait_gone(provision_timeout), f"the CR was not removed; {instance.describe()}"
+    assert instance.wait_gone(provision_timeout), (
+        f"the CR was not removed {provision_timeout:.0f} s after its deletion (contract §9.5: "
+        "the operator deprovisions — the VM goes, the …-aap finalizer is removed — and then "
+        f"drops its own finalizer); {instance.describe()}"
+    )
     instance.wait_no_orphans(provision_timeout)
     assert instance.api_lists_it() in (False, None), "the API still lists the deleted instance"
 
@@ -45,6 +49,9 @@ def test_delete_during_provisioning_leaves_no_orphans(compute_instance, provisio
     no VM or VMI labelled for it survives anywhere."""
     instance = compute_instance(wait="cr")
     instance.delete()
-    assert instance.wait_gone(provision_timeout), f"the CR was not removed; {instance.describe()}"
+    assert instance.wait_gone(provision_timeout), (
+        f"the CR was not removed {provision_timeout:.0f} s after its deletion (contract §9.5); "
+        f"{instance.describe()}"
+    )
     instance.wait_no_orphans(provision_timeout)
     assert instance.api_lists_it() in (False, None), "the API still lists the deleted instance"

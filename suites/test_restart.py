@@ -9,6 +9,7 @@ from harness.checks import (
     assert_clean_restart,
     assert_last_restarted_monotonic,
     assert_restart_failed_never_seen,
+    await_restart,
 )
 from harness.contract.timestamps import parse_rfc3339
 
@@ -20,7 +21,7 @@ def test_restart_now_replaces_the_vmi_and_records_the_request(compute_instance, 
     restart conditions (§7.4). `RestartInProgress` shows in between; `RestartFailed` never."""
     instance = compute_instance()
     request = instance.request_restart()
-    result = instance.wait_restart_completed(request, restart_timeout)
+    result = await_restart(instance, request, restart_timeout)
 
     assert_clean_restart(instance, result)
     assert_restart_failed_never_seen(instance)
@@ -35,7 +36,7 @@ def test_past_request_newer_than_the_last_restart_restarts_at_once(
     lastRestartedAt is that past value. There is no comparison with the wall clock (§7.2)."""
     instance = compute_instance()
     request = instance.request_restart(instance.server_now() - timedelta(minutes=10))
-    result = instance.wait_restart_completed(request, restart_timeout)
+    result = await_restart(instance, request, restart_timeout)
 
     assert_clean_restart(instance, result)
     assert_restart_failed_never_seen(instance)
@@ -53,7 +54,7 @@ def test_repeated_restarts_each_replace_the_vmi_once_and_move_forward(
             # A request must be strictly newer than lastRestartedAt, which has 1 s resolution.
             instance.wait_for_server_time(parse_rfc3339(previous.requested_at))
         request = instance.request_restart()
-        result = instance.wait_restart_completed(request, restart_timeout)
+        result = await_restart(instance, request, restart_timeout)
         assert_clean_restart(instance, result)
         previous = request
 
@@ -70,6 +71,6 @@ def test_many_instances_restart_concurrently(compute_instance, provision_timeout
         instance.wait_provisioned(provision_timeout)
     requests = [instance.request_restart() for instance in instances]
     for instance, request in zip(instances, requests, strict=True):
-        result = instance.wait_restart_completed(request, restart_timeout)
+        result = await_restart(instance, request, restart_timeout)
         assert_clean_restart(instance, result)
         assert_restart_failed_never_seen(instance)

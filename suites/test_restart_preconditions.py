@@ -7,7 +7,12 @@ from datetime import timedelta
 import pytest
 
 from harness.api import InstanceSpec
-from harness.checks import assert_clean_restart, assert_restart_failed_never_seen
+from harness.checks import (
+    assert_clean_restart,
+    assert_restart_failed_never_seen,
+    await_restart,
+    await_restart_in_progress,
+)
 
 
 def test_restart_before_the_vm_exists_fails_then_recovers(
@@ -22,17 +27,29 @@ def test_restart_before_the_vm_exists_fails_then_recovers(
     instance = compute_instance(wait="cr", restart_requested_at=server_now() - timedelta(seconds=5))
     restart, types = profile.restart, profile.conditions
     failed = instance.wait_condition(types.restart_failed, "True", provision_timeout)
-    assert failed["reason"] == restart.reason_no_vm_reference, f"RestartFailed: {failed}"
-    assert failed["message"] == restart.message_no_vm_reference, f"RestartFailed: {failed}"
+    assert failed["reason"] == restart.reason_no_vm_reference, (
+        f"{types.restart_failed} reason was {failed['reason']!r}, expected "
+        f"{restart.reason_no_vm_reference!r} (contract §7.3: no VM reference); {failed}"
+    )
+    assert failed["message"] == restart.message_no_vm_reference, (
+        f"{types.restart_failed} message was {failed['message']!r}, expected "
+        f"{restart.message_no_vm_reference!r} (contract §7.3: no VM reference)"
+    )
 
     instance.wait_vm_reference(provision_timeout)
     request = instance.creation_request()
-    result = instance.wait_restart_completed(request, restart_timeout)
+    result = await_restart(instance, request, restart_timeout, failure_expected=True)
 
     assert result.completed.object["status"]["lastRestartedAt"] == request.requested_at
-    final = {c["type"] for c in result.completed.object["status"].get("conditions", [])}
-    assert types.restart_failed not in final, "RestartFailed must go once the restart completes"
-    assert types.restart_in_progress not in final
+    final = {c["type"]: c for c in result.completed.object["status"].get("conditions", [])}
+    assert types.restart_failed not in final, (
+        f"{types.restart_failed} should be removed once the restart recovered and completed "
+        f"(contract §7.3, §7.4, §7.6 row 6), found {final[types.restart_failed]}"
+    )
+    assert types.restart_in_progress not in final, (
+        f"{types.restart_in_progress} should be removed when the restart completes "
+        f"(contract §7.4), found {final[types.restart_in_progress]}"
+    )
     uids = instance.vmi_uids_seen()
     assert len(uids) <= 2, f"one request, at most one deletion: VMI UIDs seen {uids}"
 
@@ -50,15 +67,16 @@ def test_restart_of_a_halted_vm_waits_for_a_vmi_and_completes_when_started(
     # is not strictly newer (the §7.4 same-second trap) and the restart would never complete.
     request = instance.request_restart(instance.server_now() - timedelta(seconds=5))
     restart = profile.restart
-    in_progress = instance.wait_condition(
-        profile.conditions.restart_in_progress, "True", restart_timeout
+    in_progress = await_restart_in_progress(instance, restart_timeout)
+    assert in_progress["reason"] == restart.reason_in_progress, (
+        f"RestartInProgress reason was {in_progress['reason']!r}, expected "
+        f"{restart.reason_in_progress!r} (contract §7.3)"
     )
-    assert in_progress["reason"] == restart.reason_in_progress
     assert in_progress["message"] == restart.message_waiting_for_vmi.format(
         requested=request.requested_at
     ), f"message was {in_progress['message']!r} (§7.3)"
 
     instance.set_run_strategy("Always")
-    result = instance.wait_restart_completed(request, restart_timeout)
+    result = await_restart(instance, request, restart_timeout)
     assert_clean_restart(instance, result, waiting_for_vmi=True)
     assert_restart_failed_never_seen(instance)

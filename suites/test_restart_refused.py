@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from harness.checks import assert_clean_restart
+from harness.checks import assert_clean_restart, await_restart
 
 
 def test_refused_vmi_deletion_sets_restart_failed_then_recovers(
@@ -31,7 +31,7 @@ def test_refused_vmi_deletion_sets_restart_failed_then_recovers(
     assert instance.running_vmi().uid == request.old_vmi_uid
 
     allow()
-    result = instance.wait_restart_completed(request, restart_timeout)
+    result = await_restart(instance, request, restart_timeout, failure_expected=True)
     assert_clean_restart(instance, result)
 
 
@@ -51,7 +51,7 @@ def test_lost_status_write_after_the_delete_is_recovered(
     ), "status was written although every status write was refused"
 
     allow()
-    result = instance.wait_restart_completed(request, restart_timeout)
+    result = await_restart(instance, request, restart_timeout)
     assert result.completed.object["status"]["lastRestartedAt"] == request.requested_at
     final = {c["type"] for c in result.completed.object["status"].get("conditions", [])}
     assert profile.conditions.restart_in_progress not in final

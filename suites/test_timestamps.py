@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from harness.checks import report_finding, restart_loop
+from harness.checks import await_restart, report_finding, restart_loop
 from harness.contract.timestamps import format_rfc3339, parse_rfc3339
 
 
@@ -39,7 +39,7 @@ def test_fractional_request_through_the_api_is_truncated(compute_instance, via, 
     asked = instance.server_now() + timedelta(milliseconds=500)
     request = instance.request_restart(asked)
     assert request.requested_at == format_rfc3339(asked), "the CR should hold whole seconds"
-    result = instance.wait_restart_completed(request, restart_timeout)
+    result = await_restart(instance, request, restart_timeout)
     assert result.completed.object["status"]["lastRestartedAt"] == request.requested_at
     assert parse_rfc3339(request.requested_at) < asked
     report_finding(
