@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import threading
 
 from harness.contract.profiles import PROFILES, get_profile
 from harness.reference.controller.manager import ControllerManager
-from harness.reference.controller.reconciler import DEFAULT_POLL_INTERVAL
+from harness.reference.controller.mutants import MUTANTS, UnknownMutantError, select
+from harness.reference.controller.reconciler import DEFAULT_POLL_INTERVAL, Reconciler
+from harness.reference.controller.restart import REFERENCE
 from harness.reference.kubeclient import ApiError, KubeconfigError, load_api_client
 from harness.reference.runtime import announce_ready, configure_logging, fail, install_stop_handler
 
@@ -27,6 +30,15 @@ def _positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be >= 1, got {text}")
     return value
+
+
+class _ListMutants(argparse.Action):
+    """`--list-mutants`: the gallery as JSON on stdout (name, deviation, breaks, killed_by)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *_args: object, **_kwargs: object) -> None:
+        json.dump([MUTANTS[name].describe() for name in sorted(MUTANTS)], sys.stdout, indent=1)
+        sys.stdout.write("\n")
+        parser.exit(0)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -54,6 +66,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=DEFAULT_POLL_INTERVAL,
         help="job status poll interval (s)",
     )
+    parser.add_argument(
+        "--mutant", metavar="NAME", help="run a deliberately broken variant (see --list-mutants)"
+    )
+    parser.add_argument(
+        "--list-mutants", nargs=0, action=_ListMutants, help="print the mutant gallery and exit"
+    )
     parser.add_argument("-v", "--verbose", action="store_true")
     return parser.parse_args(argv)
 
@@ -64,6 +82,10 @@ def main(argv: list[str] | None = None) -> int:
     profile = get_profile(args.profile)
     hub = args.namespace or profile.hub_namespace
     tenant_namespace = args.tenant_namespace or hub
+    try:
+        mutant = select(args.mutant) if args.mutant else None
+    except UnknownMutantError as error:
+        fail(COMPONENT, str(error))
     try:
         api_client = load_api_client(args.kubeconfig)
     except KubeconfigError as error:
@@ -76,6 +98,8 @@ def main(argv: list[str] | None = None) -> int:
         provision_delay=args.provision_delay,
         workers=args.workers,
         poll_interval=args.poll_interval or DEFAULT_POLL_INTERVAL,
+        restart=mutant.restart if mutant else REFERENCE,
+        reconciler_class=mutant.reconciler_class if mutant else Reconciler,
     )
     done = threading.Event()
     install_stop_handler(done.set)
@@ -84,6 +108,8 @@ def main(argv: list[str] | None = None) -> int:
     except (TimeoutError, ApiError) as error:
         manager.stop()
         fail(COMPONENT, f"cannot reach the API server: {error}", exit_code=1)
+    if mutant is not None:
+        logger.warning("MUTANT %s: %s", mutant.name, mutant.deviation)
     logger.info(
         "watching %s in %s (tenants in %s), profile %s",
         profile.crd_name,

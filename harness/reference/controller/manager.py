@@ -21,6 +21,7 @@ from harness.contract.profiles import KUBEVIRT_GROUP, KUBEVIRT_VERSION, VM_PLURA
 from harness.reference.controller.kube import KubeCluster
 from harness.reference.controller.reconciler import DEFAULT_POLL_INTERVAL, Reconciler
 from harness.reference.controller.reference_provider import ReferenceProvider
+from harness.reference.controller.restart import REFERENCE, RestartAlgorithm
 from harness.reference.kubeclient import Informer, Obj, Resource
 from harness.reference.workqueue import WorkQueue
 
@@ -40,7 +41,10 @@ class ControllerManager:
         workers: int = 4,
         poll_interval: float = DEFAULT_POLL_INTERVAL,
         watch_timeout: int = 30,
+        restart: RestartAlgorithm = REFERENCE,
+        reconciler_class: type[Reconciler] = Reconciler,
     ) -> None:
+        """`restart` and `reconciler_class` are the reference ones unless a mutant is chosen."""
         self.profile = profile
         self.hub_namespace = hub_namespace
         self.tenant_namespace = tenant_namespace
@@ -75,8 +79,8 @@ class ControllerManager:
         self.provider = ReferenceProvider(
             profile, self.cluster, self.vms, self._enqueue, provision_delay
         )
-        self.reconciler = Reconciler(
-            profile, self.cluster, tenant_namespace, self.provider, poll_interval
+        self.reconciler = reconciler_class(
+            profile, self.cluster, tenant_namespace, self.provider, poll_interval, restart=restart
         )
         self._threads: list[threading.Thread] = []
         self._stopping = threading.Event()

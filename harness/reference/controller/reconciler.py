@@ -40,7 +40,7 @@ from harness.reference.controller.provider import (
     ProvisionStatus,
     RateLimitError,
 )
-from harness.reference.controller.restart import VmiAccess, handle_restart
+from harness.reference.controller.restart import REFERENCE, RestartAlgorithm, VmiAccess
 from harness.reference.kubeclient import ApiError, NotFoundError
 
 logger = logging.getLogger(__name__)
@@ -120,8 +120,10 @@ class Reconciler:
         poll_interval: float = DEFAULT_POLL_INTERVAL,
         max_job_history: int = jobs.DEFAULT_MAX_JOB_HISTORY,
         clock: Callable[[], datetime] = now_utc,
+        restart: RestartAlgorithm = REFERENCE,
     ) -> None:
         self.profile = profile
+        self.restart = restart
         self.cluster = cluster
         self.tenant_namespace = tenant_namespace
         self.provider = provider
@@ -139,8 +141,7 @@ class Reconciler:
             return Outcome(error=error)
         if ci is None:
             return DONE
-        state = (ci.get("metadata") or {}).get("annotations") or {}
-        if state.get(self.profile.management_state_annotation) == MANAGEMENT_UNMANAGED:
+        if self.is_unmanaged(ci):
             logger.info("ignoring %s/%s due to management-state annotation", namespace, name)
             return DONE
         logger.debug("start reconcile %s/%s", namespace, name)
@@ -161,6 +162,11 @@ class Reconciler:
             except ApiError as error:
                 return Outcome(requeue_after=outcome.requeue_after, error=error)
         return outcome
+
+    def is_unmanaged(self, ci: dict[str, Any]) -> bool:
+        """`management-state: unmanaged`: the operator ignores the CR (contract §6)."""
+        annotations = (ci.get("metadata") or {}).get("annotations") or {}
+        return annotations.get(self.profile.management_state_annotation) == MANAGEMENT_UNMANAGED
 
     # update path
 
@@ -191,7 +197,7 @@ class Reconciler:
         else:
             self.rules.observe_no_vm(work.ci, work.now)
 
-        handle_restart(work.ci, profile, self.cluster, work.now)
+        self.restart.handle_restart(work.ci, profile, self.cluster, work.now)
 
         status = work.status
         status["desiredConfigVersion"] = desired_config_version(
