@@ -23,6 +23,17 @@ Effects (one per spec) and the keys that scope them, per component:
 - fulfillment: `error=UNAVAILABLE|DEADLINE_EXCEEDED` or `latency=DURATION`; scope `rate`,
   `methods` (`Get`, `List`, `Create`, `Update`, `Delete`, `Signal`).
 
+What they do (details in each component's `faults.py`):
+
+- apiserver: resource requests only (never discovery, `/version`, health or AccessRules); codes
+  answer a Kubernetes Status (429 with `Retry-After`), `reset` closes the socket with a TCP
+  reset and no answer, nothing is done; on a watch an error drops the stream after its first
+  batch of events. AccessRule effects `Fail`, `Delay`, `Reset` do the same at run time.
+- kubevirt: a selected VMI boots in `boot-delay`; a selected VM gets no VMI again once its VMI
+  was deleted; a selected deleted VMI keeps its finalizers for ever. Decided once per object.
+- fulfillment: `ComputeInstances` methods only, before authentication; an error runs nothing.
+
+Several specs may act on one request: latencies add up, the first firing error answers.
 `rate` is 0..1 (default 1); DURATION is `200ms`, `5s` or plain seconds. `verbs` are Kubernetes
 verbs (`get list watch create update patch delete deletecollection`), `resources` plurals as
 RBAC writes them (`virtualmachineinstances`, `computeinstances/status`), `users` user names.
