@@ -23,9 +23,12 @@ TRANSIENT_HTTP_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 
 def is_transient(error: BaseException) -> bool:
-    # Imported lazily: this module is imported by code that needs neither client.
+    # Matched by name, not imported: this module is used by code that needs neither client.
+    # Client 37 raises subclasses by status (ServiceException for 5xx, NotFoundException, …).
     status = getattr(error, "status", None)
-    if type(error).__name__ == "ApiException" and isinstance(status, int):
+    if isinstance(status, int) and any(
+        cls.__name__ == "ApiException" for cls in type(error).__mro__
+    ):
         return status in TRANSIENT_HTTP_STATUSES
     code = getattr(error, "code", None)
     if callable(code):
