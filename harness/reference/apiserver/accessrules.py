@@ -39,7 +39,7 @@ from harness.contract.embedded import (
     WILDCARD,
 )
 from harness.contract.faults import FaultSpecError, parse_seconds
-from harness.reference.apiserver.effects import Chance, Effect
+from harness.reference.apiserver.effects import ACCESS_RULE, Chance, Effect
 from harness.reference.apiserver.errors import (
     Cause,
     field_forbidden,
@@ -212,17 +212,17 @@ def compile_rule(obj: dict[str, Any], seed: int = 0) -> Rule:
     spec = obj["spec"]
     name = obj["metadata"]["name"]
     effect = spec["effect"]
-    source = f"AccessRule {name}"
     rate = spec.get("rate")
     return Rule(
         name=name,
         effect=effect,
         action=Effect(
             effect,
-            source,
+            ACCESS_RULE,
+            name,
             code=int(spec.get("code") or 0),
             retry_after=spec.get("retryAfterSeconds"),
-            latency=parse_seconds(spec["latency"], source) if effect == DELAY else 0.0,
+            latency=parse_seconds(spec["latency"], name) if effect == DELAY else 0.0,
         ),
         chance=None
         if effect == DENY or rate is None

@@ -26,7 +26,14 @@ from aiohttp import web
 
 from harness.reference.apiserver import meta, openapi, selfsubjectreview
 from harness.reference.apiserver.authorization import refusal, request_attributes
-from harness.reference.apiserver.effects import DENY, RESET, Effect, Verdict
+from harness.reference.apiserver.effects import (
+    ACCESS_RULE,
+    DENY,
+    FAULT,
+    RESET,
+    Effect,
+    Verdict,
+)
 from harness.reference.apiserver.errors import (
     ApiError,
     bad_request,
@@ -174,11 +181,12 @@ class HttpFront:
         for gate in (self.faults, self.authorizer):
             if gate.active:
                 gate.judge(attributes, verdict)
-        if not verdict.sources:
+        if not verdict.effects:
             return None
-        details["fault" if verdict.sources[0].startswith("fault") else "accessRule"] = ", ".join(
-            verdict.sources
-        )
+        for origin in (FAULT, ACCESS_RULE):
+            names = [effect.name for effect in verdict.effects if effect.origin == origin]
+            if names:
+                details[origin] = names
         if verdict.latency:
             details["latencyMs"] = round(verdict.latency * 1000)
             await asyncio.sleep(verdict.latency)

@@ -19,27 +19,49 @@ from harness.contract.faults import Chance
 from harness.reference.apiserver.errors import ApiError
 from harness.reference.apiserver.identity import Attributes
 
-__all__ = ["DELAY", "DENY", "FAIL", "RESET", "Chance", "Effect", "Gate", "Verdict", "failure"]
+__all__ = [
+    "ACCESS_RULE",
+    "DELAY",
+    "DENY",
+    "FAIL",
+    "FAULT",
+    "RESET",
+    "Chance",
+    "Effect",
+    "Gate",
+    "Verdict",
+    "failure",
+]
+
+
+FAULT = "fault"  # origin of an effect: a `--fault` spec (its name is the spec) ...
+ACCESS_RULE = "accessRule"  # ... or an AccessRule (its name); also the request-log keys
 
 
 @dataclass(frozen=True, slots=True)
 class Effect:
     kind: str  # DENY, FAIL, RESET or DELAY
-    source: str  # for logs: "AccessRule NAME" or "fault SPEC"
+    origin: str  # FAULT or ACCESS_RULE
+    name: str  # the spec's text or the rule's name
     code: int = 0
     retry_after: int | None = None
     latency: float = 0.0
+
+    @property
+    def source(self) -> str:
+        """For messages: "fault SPEC" or "AccessRule NAME"."""
+        return f"fault {self.name}" if self.origin == FAULT else f"AccessRule {self.name}"
 
 
 @dataclass(slots=True)
 class Verdict:
     latency: float = 0.0
     final: Effect | None = None
-    sources: list[str] = field(default_factory=list)
+    effects: list[Effect] = field(default_factory=list)
 
     def add(self, effect: Effect) -> None:
         """Delays add up; the first final effect stays."""
-        self.sources.append(effect.source)
+        self.effects.append(effect)
         if effect.kind == DELAY:
             self.latency += effect.latency
         elif self.final is None:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from harness.contract.embedded import ACCESS_RULE_PLURAL, DELAY, FAIL, GROUP, RESET, WILDCARD
 from harness.contract.faults import DEFAULT_RETRY_AFTER, FaultSpec
 from harness.reference.apiserver.accessrules import resource_matches
-from harness.reference.apiserver.effects import Chance, Effect, Verdict
+from harness.reference.apiserver.effects import FAULT, Chance, Effect, Verdict
 from harness.reference.apiserver.identity import Attributes
 
 
@@ -40,16 +40,19 @@ class Fault:
 
 
 def compile_fault(spec: FaultSpec, seed: int, position: int) -> Fault:
-    source = f"fault {spec.text}"
     error = spec.settings.get("error")
     if error is None:
-        action = Effect(DELAY, source, latency=spec.seconds("latency"))
+        action = Effect(DELAY, FAULT, spec.text, latency=spec.seconds("latency"))
     elif error == "reset":
-        action = Effect(RESET, source)
+        action = Effect(RESET, FAULT, spec.text)
     else:
         retry_after = int(spec.settings.get("retry-after", DEFAULT_RETRY_AFTER))
         action = Effect(
-            FAIL, source, code=int(error), retry_after=retry_after if error == "429" else None
+            FAIL,
+            FAULT,
+            spec.text,
+            code=int(error),
+            retry_after=retry_after if error == "429" else None,
         )
     return Fault(
         action=action,
