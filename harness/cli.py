@@ -1,6 +1,7 @@
 """`python -m harness …` — the command line.
 
-Subcommands: `up` runs the embedded stack in the foreground. Bad input gets one line on stderr
+Subcommands: `up` runs the embedded stack in the foreground; `mutants` runs the suites against
+every deliberately broken controller and prints the kill matrix. Bad input gets one line on stderr
 and exit code 4 (usage error), never a traceback.
 """
 
@@ -136,6 +137,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="seconds the reference provisioner takes to create a VM",
     )
     up.add_argument("-v", "--verbose", action="store_true", help="debug logs from components")
+
+    from harness import mutation
+
+    mutants = commands.add_parser(
+        "mutants",
+        help="run the suites against every mutant controller; print the kill matrix",
+        description="Run the suites against the unmutated controller and every mutant, each on "
+        "its own embedded stack, and print which tests killed which mutant.",
+    )
+    mutation.add_arguments(mutants)
     return parser
 
 
@@ -183,7 +194,16 @@ def cmd_up(args: argparse.Namespace) -> int:
         return ExitCode.ENVIRONMENT_NOT_READY
 
 
-COMMANDS = {"up": cmd_up}
+def cmd_mutants(args: argparse.Namespace) -> int:
+    from harness import mutation
+
+    try:
+        return mutation.main(args, print, _err)
+    except mutation.BadInput as error:
+        raise UsageError(f"harness mutants: {error}") from None
+
+
+COMMANDS = {"up": cmd_up, "mutants": cmd_mutants}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

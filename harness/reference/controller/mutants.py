@@ -2,10 +2,11 @@
 """Deliberately broken variants of the reference controller: proof that the suites can fail.
 
 Each mutant is one small, named deviation from contract §7 (and §6, §9.5): a subclass of
-`RestartAlgorithm` or `Reconciler` that overrides exactly one method. Its docstring says what it
-does wrong (first line), which clause that breaks (`Breaks:`), and which suite test is expected
-to kill it (`Killed by: suites/test_x.py::test_y`); `python -m harness mutants` checks that it
-does. The controller picks one at start-up (`--mutant NAME`); the reference path is untouched.
+`RestartAlgorithm` or `Reconciler` that overrides exactly one method. Its docstring says what
+it does wrong (first paragraph), which clause that breaks (`Breaks:`), and which suite test is
+expected to kill it (`Killed by: suites/test_x.py::test_y`); `python -m harness mutants` checks
+that it does. The controller picks one at start-up (`--mutant NAME`); the reference path is
+untouched.
 """
 
 from __future__ import annotations
@@ -64,10 +65,11 @@ _FIELD = re.compile(r"^\s*(Breaks|Killed by):\s*(.+?)\s*$", re.MULTILINE)
 def _docstring_fields(cls: type) -> tuple[str, str, str]:
     doc = cls.__doc__ or ""
     fields = dict(_FIELD.findall(doc))
-    deviation = doc.strip().splitlines()[0] if doc.strip() else ""
+    paragraph = doc.strip().split("\n\n")[0]
+    deviation = " ".join(line.strip() for line in paragraph.splitlines())
     if not deviation or "Breaks" not in fields or "Killed by" not in fields:
         raise TypeError(
-            f"{cls.__name__}: a mutant's docstring needs a first line, Breaks:, Killed by:"
+            f"{cls.__name__}: a mutant's docstring needs a deviation, Breaks:, Killed by:"
         )
     return deviation, fields["Breaks"], fields["Killed by"]
 
