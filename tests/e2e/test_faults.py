@@ -41,15 +41,6 @@ SUBSET = [
 TIMEOUTS = ["--provision-timeout", "60", "--restart-timeout", "60", "--quiet-window", "2"]
 
 
-def _retries_server_errors() -> bool:
-    """Whether the harness classifies the official client's 5xx exception as transient."""
-    from kubernetes.client.exceptions import ServiceException
-
-    from harness.retrying import is_transient
-
-    return is_transient(ServiceException(status=503, reason="Service Unavailable"))
-
-
 def _run_subset(state: Path, faults: tuple[str, ...]) -> tuple[dict[str, str], str]:
     stack = launch(StackOptions(state_dir=state, faults=faults, fault_seed=SEED))
     env = stack.start()
@@ -75,11 +66,6 @@ def _injected(state: Path) -> list[dict]:
     return [r for r in map(json.loads, path.read_text().splitlines()) if "fault" in r]
 
 
-@pytest.mark.xfail(
-    not _retries_server_errors(),
-    reason="harness/retrying.py is_transient does not retry kubernetes' ServiceException (5xx)",
-    strict=False,
-)
 def test_api_errors_and_latency_leave_the_verdicts_unchanged(tmp_path):
     plain, plain_output = _run_subset(tmp_path / "plain", ())
     faulty, faulty_output = _run_subset(tmp_path / "faulty", FAULTS)
