@@ -12,6 +12,7 @@ import logging
 import socket
 import ssl
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -21,9 +22,9 @@ import grpc
 from google.protobuf import field_mask_pb2, timestamp_pb2
 
 from harness.config import Settings
-from harness.contract.profiles import Profile
+from harness.contract.profiles import CREATE_ATTEMPT_LABEL, Profile
 from harness.contract.wire import WireModules, load_wire
-from harness.retrying import retry_transient
+from harness.retrying import note_retry, retry_transient
 
 log = logging.getLogger("harness.api")
 
@@ -64,6 +65,7 @@ class ApiInstance:
     ip_address: str
     template: str
     run_strategy: str | None
+    labels: dict[str, str] = field(default_factory=dict)
 
     def condition(self, type_name: str) -> ApiCondition | None:
         return self.conditions.get(type_name)
@@ -234,20 +236,44 @@ class FulfillmentClient:
         message = self._spec_message(spec)
         if restart_requested_at is not None:
             message.restart_requested_at.CopyFrom(timestamp_from_rfc3339(restart_requested_at))
-        request = self.wire.service.ComputeInstancesCreateRequest(
-            object=self.wire.types.ComputeInstance(spec=message)
-        )
-        response = self._call("Create", self.public.Create, request, idempotent=False)
-        return self._view(response.object)
+        instance = self.wire.types.ComputeInstance(spec=message)
+        # A label only this attempt carries makes Create safe to retry: before a retry, the
+        # harness looks for an instance that already carries it.
+        attempt = str(uuid.uuid4())
+        instance.metadata.labels[CREATE_ATTEMPT_LABEL] = attempt
+        request = self.wire.service.ComputeInstancesCreateRequest(object=instance)
+
+        def create() -> ApiInstance:
+            response = self._call("Create", self.public.Create, request, idempotent=False)
+            return self._view(response.object)
+
+        def find_or_create() -> ApiInstance:
+            for item in self.list():
+                if item.labels.get(CREATE_ATTEMPT_LABEL) == attempt:
+                    return item
+            return create()
+
+        try:
+            return create()
+        except ApiError as error:
+            if error.code != "UNAVAILABLE":
+                raise
+            note_retry(f"retry of gRPC Create ({error}) after checking it is absent")
+            return retry_transient(find_or_create, "gRPC Create (checked)")
 
     def get(self, instance_id: str) -> ApiInstance:
         request = self.wire.service.ComputeInstancesGetRequest(id=instance_id)
         return self._view(self._call("Get", self.public.Get, request, idempotent=True).object)
 
-    def list(self) -> list[ApiInstance]:
-        request = self.wire.service.ComputeInstancesListRequest()
-        response = self._call("List", self.public.List, request, idempotent=True)
-        return [self._view(item) for item in response.items]
+    def list(self, page: int = 100) -> list[ApiInstance]:
+        """Every instance the token sees, page by page (offset/limit)."""
+        items: list[ApiInstance] = []
+        while True:
+            request = self.wire.service.ComputeInstancesListRequest(offset=len(items), limit=page)
+            response = self._call("List", self.public.List, request, idempotent=True)
+            items += [self._view(item) for item in response.items]
+            if not response.items or len(items) >= response.total:
+                return items
 
     def delete(self, instance_id: str) -> None:
         request = self.wire.service.ComputeInstancesDeleteRequest(id=instance_id)
@@ -334,6 +360,7 @@ class FulfillmentClient:
             ip_address=status.ip_address,
             template=spec.template,
             run_strategy=spec.run_strategy if _has(spec, "run_strategy") else None,
+            labels=dict(message.metadata.labels) if message.HasField("metadata") else {},
         )
 
 

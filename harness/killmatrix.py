@@ -78,11 +78,14 @@ class Verdict(enum.Enum):
     KILLED = "killed"  # a mutant failed tests, its intended one among them
     KILLED_ELSEWHERE = "NOT KILLED BY ITS INTENDED TEST"
     SURVIVED = "SURVIVED"  # no test failed
+    # No test failed, but the intended test was skipped in this profile/mode (its reason is
+    # shown): the suites cannot judge this mutant here; reported, not a failure of the run.
+    NOT_JUDGED = "not judged"
     ERROR = "ERROR"  # the run could not be carried out
 
     @property
     def ok(self) -> bool:
-        return self in (Verdict.PASSED, Verdict.KILLED)
+        return self in (Verdict.PASSED, Verdict.KILLED, Verdict.NOT_JUDGED)
 
 
 @dataclass
@@ -107,14 +110,26 @@ class Row:
         return any(_same_test(o.nodeid, self.info.killed_by) for o in self.failed)
 
     @property
+    def intended_skip(self) -> str | None:
+        """Why the intended test was skipped in this run, if it was."""
+        if self.info is None:
+            return None
+        for outcome in self.outcomes:
+            if outcome.outcome == "skipped" and _same_test(outcome.nodeid, self.info.killed_by):
+                return outcome.message or "skipped"
+        return None
+
+    @property
     def verdict(self) -> Verdict:
         if self.error or not self.outcomes:
             return Verdict.ERROR
         if self.info is None:
             return Verdict.REFERENCE_FAILED if self.failed else Verdict.PASSED
-        if not self.failed:
-            return Verdict.SURVIVED
-        return Verdict.KILLED if self.killed_by_intended else Verdict.KILLED_ELSEWHERE
+        if self.killed_by_intended:
+            return Verdict.KILLED
+        if self.intended_skip is not None and not self.failed:
+            return Verdict.NOT_JUDGED
+        return Verdict.KILLED_ELSEWHERE if self.failed else Verdict.SURVIVED
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -156,6 +171,8 @@ def render(rows: list[Row], width: int = 160) -> str:
             lines.append(f"{head} — {row.info.deviation} ({tally})")
             lines.append(f"  breaks {row.info.breaks}")
             lines.append(f"  intended: {_short(row.info.killed_by)} — killed by it: {intended}")
+            if row.intended_skip is not None:
+                lines.append(f"  the intended test was skipped here: {row.intended_skip}")
         if row.error:
             lines.append(f"  error: {row.error}")
         for outcome in row.failed:
@@ -177,6 +194,7 @@ def summary(rows: list[Row]) -> str:
         f"{len(mutants)} mutants: {by[Verdict.KILLED]} killed by their intended test",
         f"{by[Verdict.KILLED_ELSEWHERE]} killed only by other tests",
         f"{by[Verdict.SURVIVED]} survived",
+        f"{by[Verdict.NOT_JUDGED]} not judged (intended test skipped here)",
         f"{by[Verdict.ERROR]} could not run",
     ]
     if reference is not None:

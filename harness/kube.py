@@ -117,16 +117,21 @@ class KubeClient:
     @classmethod
     def from_kubeconfig(cls, path: Path | None, context: str | None = None) -> KubeClient:
         where = str(path) if path else "the default kubeconfig"
+        configuration = k8s.Configuration()
         try:
-            api_client = k8s_config.new_client_from_config(
-                config_file=str(path) if path else None, context=context
+            k8s_config.load_kube_config(
+                config_file=str(path) if path else None,
+                context=context,
+                client_configuration=configuration,
             )
         except (ConfigException, OSError, ValueError, TypeError) as error:
             first_line = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
             raise KubeError(f"cannot use kubeconfig {where}: {first_line}") from None
         except Exception as error:  # the YAML parser raises its own hierarchy
             raise KubeError(f"cannot read kubeconfig {where}: {type(error).__name__}") from None
-        return cls(api_client, f"{api_client.configuration.host} (kubeconfig {where})")
+        # The watches and requests of several instances at once share this pool.
+        configuration.connection_pool_maxsize = 32
+        return cls(k8s.ApiClient(configuration), f"{configuration.host} (kubeconfig {where})")
 
     def close(self) -> None:
         with contextlib.suppress(Exception):

@@ -12,7 +12,9 @@ the fast form CI uses. The kill matrix is `killmatrix.py`.
 Exit codes: 0 every mutant killed by its intended test and the unmutated controller passed;
 1 a mutant survived or was not killed by its intended test, or the unmutated controller failed a
 test; 3 a run could not be carried out (a stack did not start, pytest crashed or timed out);
-4 bad input.
+4 bad input. A mutant no test killed while its intended test was skipped in this profile or
+mode (e.g. `halted-fails` under `--profile cloudkit`, which has no Halted VM) is reported as
+"not judged" and does not change the exit code.
 """
 
 from __future__ import annotations

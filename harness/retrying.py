@@ -81,6 +81,14 @@ class RetryLedger:
 LEDGER = RetryLedger()
 
 
+def describe(error: BaseException | None) -> str:
+    """One line: the HTTP status and reason of a Kubernetes error (its repr is empty)."""
+    status = getattr(error, "status", None)
+    if isinstance(status, int):
+        return f"{type(error).__name__} HTTP {status} {getattr(error, 'reason', '') or ''}".strip()
+    return repr(error)
+
+
 def retry_transient(
     action: Callable[[], T], what: str, attempts: int = 6, max_wait: float = 2.0
 ) -> T:
@@ -91,7 +99,7 @@ def retry_transient(
 
     def before_sleep(state: tenacity.RetryCallState) -> None:
         error = state.outcome.exception() if state.outcome else None
-        entry = f"retry {state.attempt_number}/{attempts - 1} of {what}: {error!r}"
+        entry = f"retry {state.attempt_number}/{attempts - 1} of {what}: {describe(error)}"
         log.warning(entry)
         LEDGER.record(entry)
 

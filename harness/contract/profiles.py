@@ -189,6 +189,10 @@ VMI_PLURAL = "virtualmachineinstances"
 VM_KIND = "VirtualMachine"
 VMI_KIND = "VirtualMachineInstance"
 
+# The harness's own label (not an era's): marks one Create attempt so a retried Create can find
+# an instance the first attempt may have made.
+CREATE_ATTEMPT_LABEL = "harness.osac.io/create-attempt"
+
 CONDITION_STATUS_NAMES = {
     "True": "CONDITION_STATUS_TRUE",
     "False": "CONDITION_STATUS_FALSE",
