@@ -31,6 +31,8 @@ def is_transient(error: BaseException) -> bool:
     ):
         return status in TRANSIENT_HTTP_STATUSES
     code = getattr(error, "code", None)
+    if code == "UNAVAILABLE":  # harness.api.ApiError carries the gRPC code by name
+        return True
     if callable(code):
         try:
             import grpc

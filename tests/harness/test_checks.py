@@ -115,3 +115,12 @@ def test_the_retry_budget_stops_a_crawl():
     ledger.record("two")
     with pytest.raises(RetryBudgetExhausted, match="more than 2 transport retries"):
         ledger.record("three")
+
+
+def test_grpc_unavailable_is_transient_and_other_codes_are_not():
+    from harness.api import ApiError
+    from harness.retrying import is_transient
+
+    assert is_transient(ApiError("Create", "UNAVAILABLE", "connection refused"))
+    assert not is_transient(ApiError("Update", "INVALID_ARGUMENT", "cores is immutable"))
+    assert not is_transient(ApiError("Get", "NOT_FOUND", "no such instance"))
