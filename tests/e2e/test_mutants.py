@@ -119,13 +119,16 @@ def test_verdicts_and_exit_codes():
     clean = row(CaseOutcome("suites/test_a.py::test_one", "passed"), info=None)
     broken = row(CaseOutcome("suites/test_a.py::test_one", "error", "teardown"), info=None)
     crashed = row(info=INFO, error="the stack did not start")
+    unjudged = row(CaseOutcome("suites/test_a.py::test_one", "skipped", "profile cloudkit: …"))
     assert killed.verdict is Verdict.KILLED and killed.killed_by_intended
     assert elsewhere.verdict is Verdict.KILLED_ELSEWHERE
     assert survived.verdict is Verdict.SURVIVED
     assert clean.verdict is Verdict.PASSED
     assert broken.verdict is Verdict.REFERENCE_FAILED
     assert crashed.verdict is Verdict.ERROR
+    assert unjudged.verdict is Verdict.NOT_JUDGED and unjudged.intended_skip.startswith("profile")
     assert exit_code([clean, killed]) == 0
+    assert exit_code([clean, killed, unjudged]) == 0
     for bad in (elsewhere, survived):
         assert exit_code([clean, killed, bad]) == 1
     assert exit_code([broken, killed]) == 1
