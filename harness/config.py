@@ -108,6 +108,12 @@ OPTIONS: tuple[Option, ...] = (
         "where the embedded stack keeps its files "
         "(default: a fresh directory under pytest's temporary directory)",
     ),
+    Option(
+        "--results-dir",
+        "HARNESS_RESULTS_DIR",
+        "write the results layout (timeline, diagnostics, metrics, summary) here; "
+        "`python -m harness run` and run-local.sh default to ./results",
+    ),
 )
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -138,6 +144,7 @@ class Settings:
     restart_timeout: float
     quiet_window: float
     state_dir: Path | None
+    results_dir: Path | None = None
     sources: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -317,6 +324,9 @@ def load_settings(flags: Mapping[str, Any], environ: Mapping[str, str] | None = 
         restart_timeout=_seconds(values, "--restart-timeout", 60.0 if embedded else 300.0),
         quiet_window=_seconds(values, "--quiet-window", 2.0 if embedded else 10.0),
         state_dir=Path(values["--state-dir"]).expanduser() if values.get("--state-dir") else None,
+        results_dir=(
+            Path(values["--results-dir"]).expanduser() if values.get("--results-dir") else None
+        ),
         sources=sources,
     )
     if not embedded:

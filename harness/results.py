@@ -1,0 +1,73 @@
+"""The one results layout every way of running writes (local, CI, in-cluster Job).
+
+```
+<results-dir>/
+  junit.xml            pytest's JUnit report
+  allure-results/      allure-pytest's raw results (input of `python -m harness report`)
+  allure-report/       the HTML report Allure Report 3 builds from them
+  timeline/            one JSON-lines file per test: watched events and fulfillment API calls
+  diagnostics/         one folder per failing test: objects, events, logs, timeline, request log
+  metrics.json         restart latency per phase (p50/p90/p99/max) over every restart of the run
+  summary.json         counts, verdict, exit code, durations
+  environment.json     target, profile, versions, image digests where known
+```
+
+Paths are built here and nowhere else, so writers and readers (merge, report, CI) agree.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def safe_stem(nodeid: str) -> str:
+    """A file-system-safe, stable name for a test id (`suites/test_a.py::test_b[x]`)."""
+    stem = _UNSAFE.sub("_", nodeid.replace("::", "__").replace("/", "."))
+    return stem.strip("._")[:180] or "test"
+
+
+@dataclass(frozen=True)
+class ResultsLayout:
+    root: Path
+
+    @property
+    def junit(self) -> Path:
+        return self.root / "junit.xml"
+
+    @property
+    def allure_results(self) -> Path:
+        return self.root / "allure-results"
+
+    @property
+    def allure_report(self) -> Path:
+        return self.root / "allure-report"
+
+    @property
+    def timeline_dir(self) -> Path:
+        return self.root / "timeline"
+
+    @property
+    def diagnostics_dir(self) -> Path:
+        return self.root / "diagnostics"
+
+    @property
+    def metrics(self) -> Path:
+        return self.root / "metrics.json"
+
+    @property
+    def summary(self) -> Path:
+        return self.root / "summary.json"
+
+    @property
+    def environment(self) -> Path:
+        return self.root / "environment.json"
+
+    def timeline_file(self, nodeid: str) -> Path:
+        return self.timeline_dir / f"{safe_stem(nodeid)}.jsonl"
+
+    def diagnostics_for(self, nodeid: str) -> Path:
+        return self.diagnostics_dir / safe_stem(nodeid)
