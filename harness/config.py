@@ -127,6 +127,39 @@ class ApiTls:
     ca_file: Path | None = None
 
 
+SERVICE_ACCOUNT_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
+# Tests stand in a temporary directory for the pod's service-account mount.
+SERVICE_ACCOUNT_DIR_ENV = "HARNESS_SERVICE_ACCOUNT_DIR"
+
+
+@dataclass(frozen=True)
+class InCluster:
+    """Inside a pod: the API server from the service environment, the service account's token."""
+
+    host: str
+    port: str
+    token_file: Path
+    ca_file: Path
+    namespace: str | None
+
+    @property
+    def environ(self) -> dict[str, str]:
+        return {"KUBERNETES_SERVICE_HOST": self.host, "KUBERNETES_SERVICE_PORT": self.port}
+
+
+def detect_in_cluster(environ: Mapping[str, str]) -> InCluster | None:
+    """In-cluster settings when running in a pod (service host set, token mounted), else None."""
+    host = environ.get("KUBERNETES_SERVICE_HOST", "")
+    port = environ.get("KUBERNETES_SERVICE_PORT", "")
+    directory = Path(environ.get(SERVICE_ACCOUNT_DIR_ENV) or SERVICE_ACCOUNT_DIR)
+    token_file = directory / "token"
+    if not host or not port or not token_file.is_file():
+        return None
+    namespace_file = directory / "namespace"
+    namespace = namespace_file.read_text().strip() if namespace_file.is_file() else None
+    return InCluster(host, port, token_file, directory / "ca.crt", namespace or None)
+
+
 @dataclass(frozen=True)
 class Settings:
     target: str
@@ -146,6 +179,7 @@ class Settings:
     state_dir: Path | None
     results_dir: Path | None = None
     sources: dict[str, str] = field(default_factory=dict)
+    in_cluster: InCluster | None = None
 
     @property
     def embedded(self) -> bool:
@@ -292,6 +326,13 @@ def load_settings(flags: Mapping[str, Any], environ: Mapping[str, str] | None = 
             )
         values = {flag: value for flag, value in values.items() if flag not in CONNECTION_FLAGS}
     kubeconfig = _readable_file(values, "--kubeconfig")
+    # Inside a pod with no kubeconfig given, the pod's service account is the identity, for the
+    # Kubernetes API and (unless a token is given) for the fulfillment API, which accepts it.
+    in_cluster = None if embedded or kubeconfig else detect_in_cluster(environ)
+    api_token = _token(values)
+    if in_cluster is not None and api_token is None:
+        api_token = in_cluster.token_file.read_text().strip() or None
+        sources["--api-token"] = f"service account token {in_cluster.token_file}"
 
     tls = ApiTls(
         plaintext=_switch(values, "--api-plaintext"),
@@ -317,7 +358,7 @@ def load_settings(flags: Mapping[str, Any], environ: Mapping[str, str] | None = 
         namespace=str(values.get("--namespace") or profile.hub_namespace),
         tenant=values.get("--tenant"),
         api_address=address,
-        api_token=_token(values),
+        api_token=api_token,
         admin_token=values.get("--admin-token"),
         api_tls=tls,
         provision_timeout=_seconds(values, "--provision-timeout", 60.0 if embedded else 900.0),
@@ -328,6 +369,7 @@ def load_settings(flags: Mapping[str, Any], environ: Mapping[str, str] | None = 
             Path(values["--results-dir"]).expanduser() if values.get("--results-dir") else None
         ),
         sources=sources,
+        in_cluster=in_cluster,
     )
     if not embedded:
         _require_cluster_connection(settings)
@@ -343,7 +385,7 @@ def _check_address(address: str) -> None:
 
 
 def _require_cluster_connection(settings: Settings) -> None:
-    if settings.kubeconfig is None:
+    if settings.kubeconfig is None and settings.in_cluster is None:
         default = Path.home() / ".kube" / "config"
         if not default.is_file():
             raise ConfigError(

@@ -25,6 +25,7 @@ from kubernetes import watch as k8s_watch
 from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 
+from harness.config import InCluster, Settings
 from harness.contract import embedded
 from harness.contract.profiles import (
     KUBEVIRT_GROUP,
@@ -132,6 +133,32 @@ class KubeClient:
         # The watches and requests of several instances at once share this pool.
         configuration.connection_pool_maxsize = 32
         return cls(k8s.ApiClient(configuration), f"{configuration.host} (kubeconfig {where})")
+
+    @classmethod
+    def in_cluster(cls, where: InCluster) -> KubeClient:
+        """The pod's own identity: the service environment's API server, the mounted token
+        (re-read when the kubelet rotates it) and the cluster CA."""
+        configuration = k8s.Configuration()
+        try:
+            loader = k8s_config.incluster_config.InClusterConfigLoader(
+                token_filename=str(where.token_file),
+                cert_filename=str(where.ca_file),
+                environ=where.environ,
+            )
+            loader.load_and_set(configuration)
+        except (ConfigException, OSError) as error:
+            raise KubeError(f"cannot use the in-cluster configuration: {error}") from None
+        configuration.connection_pool_maxsize = 32
+        return cls(
+            k8s.ApiClient(configuration),
+            f"{configuration.host} (in-cluster, service account token {where.token_file})",
+        )
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> KubeClient:
+        if settings.in_cluster is not None:
+            return cls.in_cluster(settings.in_cluster)
+        return cls.from_kubeconfig(settings.kubeconfig, settings.kube_context)
 
     def close(self) -> None:
         with contextlib.suppress(Exception):

@@ -159,7 +159,7 @@ def harness_context(
             _not_ready(f"the embedded stack did not start: {error}")
     try:
         try:
-            kube = KubeClient.from_kubeconfig(settings.kubeconfig, settings.kube_context)
+            kube = KubeClient.from_settings(settings)
             api = FulfillmentClient(settings) if settings.via == "api" else None
             _preflight(settings, kube, api)
         except (KubeError, ApiUnusable) as error:

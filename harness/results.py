@@ -10,6 +10,8 @@
   metrics.json         restart latency per phase (p50/p90/p99/max) over every restart of the run
   summary.json         counts, verdict, exit code, durations
   environment.json     target, profile, versions, image digests where known
+  doctor.json          the environment doctor's checks (run-local.sh --target cluster)
+  done.json            written last by an in-cluster Job: exit code and end time
 ```
 
 Paths are built here and nowhere else, so writers and readers (merge, report, CI) agree.
@@ -65,6 +67,14 @@ class ResultsLayout:
     @property
     def environment(self) -> Path:
         return self.root / "environment.json"
+
+    @property
+    def doctor(self) -> Path:
+        return self.root / "doctor.json"
+
+    @property
+    def done(self) -> Path:
+        return self.root / "done.json"
 
     def timeline_file(self, nodeid: str) -> Path:
         return self.timeline_dir / f"{safe_stem(nodeid)}.jsonl"

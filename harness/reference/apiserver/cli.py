@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import ssl
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
@@ -37,6 +38,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seed", action="append", default=[], type=Path, help="objects to load")
     parser.add_argument("--tokens", type=Path, help='JSON {"tokens": [{"token", "user"}]}')
     parser.add_argument("--request-log", type=Path, help="append one JSON line per request")
+    parser.add_argument("--tls-cert", type=Path, help="serve HTTPS with this PEM certificate")
+    parser.add_argument("--tls-key", type=Path, help="PEM private key of --tls-cert")
     parser.add_argument(
         "--watch-window", type=_positive, default=10_000, help="events kept for watch replay"
     )
@@ -115,9 +118,24 @@ def main(argv: list[str] | None = None) -> None:
         fail(COMPONENT, str(error))
         return
     try:
-        asyncio.run(serve(server, args.host, args.port))
+        tls = tls_context(args.tls_cert, args.tls_key)
+        asyncio.run(serve(server, args.host, args.port, tls))
     except InputError as error:
         fail(COMPONENT, str(error))
+
+
+def tls_context(cert: Path | None, key: Path | None) -> ssl.SSLContext | None:
+    """HTTPS like a cluster's API server (in-cluster clients insist on https); None: plain HTTP."""
+    if cert is None and key is None:
+        return None
+    if cert is None or key is None:
+        raise InputError("--tls-cert and --tls-key go together")
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    try:
+        context.load_cert_chain(cert, key)
+    except (OSError, ssl.SSLError) as error:
+        raise InputError(f"cannot load --tls-cert {cert} / --tls-key {key}: {error}") from None
+    return context
 
 
 def build_server(args: argparse.Namespace) -> Any:
@@ -194,7 +212,7 @@ def seed(server: Any, document: dict[str, Any]) -> None:
     server.api.create(resource, namespace, document, keep_status=True)
 
 
-async def serve(server: Any, host: str, port: int) -> None:
+async def serve(server: Any, host: str, port: int, tls: ssl.SSLContext | None = None) -> None:
     from aiohttp import web
 
     from harness.reference.apiserver.app import HttpFront
@@ -202,7 +220,7 @@ async def serve(server: Any, host: str, port: int) -> None:
     front = HttpFront(server)
     runner = front.runner()
     await runner.setup()
-    site = web.TCPSite(runner, host, port, reuse_address=True)
+    site = web.TCPSite(runner, host, port, reuse_address=True, ssl_context=tls)
     try:
         await site.start()
     except OSError as error:
@@ -210,7 +228,7 @@ async def serve(server: Any, host: str, port: int) -> None:
         raise InputError(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
     await front.started()
     actual_port = runner.addresses[0][1]
-    url = f"http://{host}:{actual_port}"
+    url = f"{'https' if tls else 'http'}://{host}:{actual_port}"
     server.server_address = f"{host}:{actual_port}"
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()

@@ -1,0 +1,97 @@
+"""The Job's entry point: it runs the harness, keeps its exit code, writes the done-file and
+carries the results layout out of the pod in the log, where `unpack` finds it again."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from harness import jobrun
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _jobrun(*args, env=None, stdin=None):
+    return subprocess.run(
+        [sys.executable, "-m", "harness.jobrun", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        input=stdin,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_run_keeps_the_exit_code_writes_done_and_exports_through_the_log(tmp_path):
+    results, export = tmp_path / "results", tmp_path / "export"
+    export.mkdir()
+    results.mkdir()
+    (results / "junit.xml").write_text("<testsuites/>")
+    env = {
+        "HARNESS_RESULTS_DIR": str(results),
+        "HARNESS_EXPORT_DIR": str(export),
+        "HARNESS_JOB_NAME": "osac-harness",
+        "JOB_COMPLETION_INDEX": "2",
+    }
+    # A bad option: the harness answers with its usage-error exit code, which the Job keeps.
+    run = _jobrun("run", "--", "--no-such-option", env=env)
+    assert run.returncode == 4, run.stderr
+    done = json.loads((results / "done.json").read_text())
+    assert done["exitCode"] == 4 and done["exitName"] == "USAGE_ERROR"
+    assert re.search(r"^----- BEGIN OSAC HARNESS RESULTS osac-harness-2 -----$", run.stdout, re.M)
+    assert (export / "osac-harness-2.tar.gz").is_file()
+
+    log = tmp_path / "pod.log"
+    log.write_text("some harness output\n" + run.stdout + "trailing line\n")
+    unpacked = _jobrun("unpack", str(tmp_path / "out"), str(log))
+    assert unpacked.returncode == 0, unpacked.stderr
+    assert (tmp_path / "out" / "results" / "junit.xml").read_text() == "<testsuites/>"
+    assert json.loads((tmp_path / "out" / "results" / "done.json").read_text())["exitCode"] == 4
+
+
+def test_unpack_of_several_shards_from_prefixed_logs_keeps_them_apart(tmp_path):
+    lines = []
+    for index in range(2):
+        root = tmp_path / f"shard{index}"
+        root.mkdir()
+        (root / "summary.json").write_text(json.dumps({"shard": index}))
+        for line in jobrun.armoured(f"osac-harness-{index}", jobrun.pack(root)):
+            lines.append(f"[pod/osac-harness-{index}-x/harness] {line}")
+    unpacked = _jobrun("unpack", str(tmp_path / "out"), stdin="\n".join(lines) + "\n")
+    assert unpacked.returncode == 0, unpacked.stderr
+    for index in range(2):
+        summary = tmp_path / "out" / f"osac-harness-{index}" / "results" / "summary.json"
+        assert json.loads(summary.read_text()) == {"shard": index}
+
+
+def test_a_cut_log_or_no_results_is_one_line_and_exit_4(tmp_path):
+    root = tmp_path / "r"
+    root.mkdir()
+    lines = list(jobrun.armoured("results", jobrun.pack(root)))
+    cut = _jobrun("unpack", str(tmp_path / "out"), stdin="\n".join(lines[:-1]))
+    assert cut.returncode == 4
+    assert cut.stderr.strip().count("\n") == 0 and "END marker" in cut.stderr
+    empty = _jobrun("unpack", str(tmp_path / "out"), stdin="nothing here\n")
+    assert empty.returncode == 4 and "no results found" in empty.stderr
+    missing = _jobrun("unpack", str(tmp_path / "out"), str(tmp_path / "absent.log"))
+    assert missing.returncode == 4 and "no such log file" in missing.stderr
+
+
+def test_containerfile_copies_what_exists_and_runs_the_job_entry_point():
+    text = (ROOT / "jobs" / "Containerfile").read_text()
+    sources = [
+        part
+        for line in text.splitlines()
+        if line.startswith("COPY")
+        for part in line.split()[1:-1]
+        if not part.startswith("--")
+    ]
+    assert sources
+    for source in sources:
+        assert (ROOT / source).exists(), f"Containerfile copies missing {source}"
+    assert '"harness.jobrun"' in text
