@@ -1,15 +1,22 @@
-"""Throughput and latency of the embedded API server, at 100 and at 10 000 stored objects.
+"""Throughput and latency of the embedded API server at 100, 1 000 and 10 000 stored objects.
 
-    python bench/apiserver_throughput.py [--json results.json] [--objects 10000] [--quick]
+    python bench/apiserver_throughput.py [--sizes 100,1000,10000] [--ops 2000] [--clients 3]
+        [--watchers 50] [--out FILE]
 
-Two columns, because the official Python client alone costs about 0.66 ms of CPU per call:
+For each size, a fresh server is filled to that many ComputeInstances (the project's real CRD:
+schema plus seven CEL transition rules) and measured two ways:
 (a) the official client, sequential, in this process (comparable with the floor table of
-embedded-apiserver.md section 5); (b) server capacity, measured from a separate load-generator
-process with a lean keep-alive aiohttp client (8 connections). The same load generator against
-a trivial aiohttp echo server gives the transport ceiling of this machine. Objects are
-ComputeInstances of the project's real CRD (schema plus seven CEL transition rules).
+embedded-apiserver.md section 5; client-bound near 500-1 000 calls/s);
+(b) server capacity: `--clients` load-generator processes started on a shared signal, each a
+lean keep-alive HTTP/1.1 client on 8 connections; rates are all their operations over the span
+from the first start to the last end, with the server's CPU time per request.
+The same load generators against a trivial aiohttp echo server give the transport ceiling of
+this machine (the same-run baseline). At the largest size: watch delivery latency to 1 and to
+`--watchers` concurrent streams (from the writer's send time, taken just before the request,
+to the line being read by the watcher process), and RSS. Start-up: spawn to READY and to the
+first answered GET /version.
 
-This is a script, not a test: it prints a table and optionally writes JSON.
+This is a script, not a test: it prints a table and writes JSON (bench/results/ by default).
 """
 
 from __future__ import annotations
@@ -25,6 +32,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from benchlib import cpu_seconds, percentile, print_table, rss_mb, write_json
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -81,11 +90,6 @@ def status_body(index: int) -> dict[str, Any]:
     }
 
 
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
-
-
 # --- (b) the lean load generator, run as a separate process ------------------------------
 
 
@@ -134,7 +138,8 @@ def build_request(plan: dict[str, Any], step: dict[str, Any], index: int) -> Req
     """The request number `index` of a throughput step."""
     kind, names, offset = step["op"], plan.get("names", []), plan.get("offset", 0)
     if kind == "create":
-        body = json.dumps(instance(f"{plan['prefix']}-{step.get('tag', 'c')}-{index}")).encode()
+        tag = f"{step.get('tag', 'c')}{plan.get('client', '')}"
+        body = json.dumps(instance(f"{plan['prefix']}-{tag}-{index}")).encode()
         return "POST", BASE, body, "application/json", 201
     target = f"{BASE}/{names[index % len(names)]}" if names else BASE
     if kind == "patch":
@@ -165,13 +170,24 @@ async def call(connection: LeanConnection, request: Request) -> bytes:
     return payload
 
 
-async def _loadgen(url: str, plan: dict[str, Any]) -> dict[str, Any]:
+async def _loadgen(url: str, plan: dict[str, Any], go: Any = None) -> dict[str, Any]:
+    """One load-generator process: its share of each step, on CONNECTIONS connections.
+
+    Throughput steps report {count, start, end} (wall clock), so the parent can add up several
+    processes that ran at the same time; list and create+get run in client 0 only."""
     host, port = url.removeprefix("http://").split(":")
+    client, clients = plan.get("client", 0), plan.get("clients", 1)
     connections = [LeanConnection(host, int(port)) for _ in range(CONNECTIONS)]
+    for connection in connections:
+        await connection.request("GET", "/version")
+    if go is not None:
+        await go()
     results: dict[str, Any] = {}
     for step in plan["steps"]:
         kind, count = step["op"], step.get("count", 0)
         if kind == "list":
+            if client:
+                continue
             timings, body = [], b""
             for _ in range(step.get("repeat", 3)):
                 began = time.perf_counter()
@@ -179,9 +195,10 @@ async def _loadgen(url: str, plan: dict[str, Any]) -> dict[str, Any]:
                 timings.append((time.perf_counter() - began) * 1000)
             results[step["key"]] = {"ms": statistics.median(timings), "bytes": len(body)}
         elif kind == "create_get":
-            results[step["key"]] = await _create_get(connections[0], plan, step)
+            if not client:
+                results[step["key"]] = await _create_get(connections[0], plan, step)
         else:
-            counter = iter(range(count))
+            counter = iter(range(client, count, clients))
 
             async def worker(
                 connection: LeanConnection, step: dict[str, Any] = step, counter: Any = counter
@@ -189,9 +206,10 @@ async def _loadgen(url: str, plan: dict[str, Any]) -> dict[str, Any]:
                 for index in counter:
                     await call(connection, build_request(plan, step, index))
 
-            began = time.perf_counter()
+            began = time.time()
             await asyncio.gather(*(worker(connection) for connection in connections))
-            results[step["key"]] = count / (time.perf_counter() - began)
+            share = len(range(client, count, clients))
+            results[step.get("key", kind)] = {"count": share, "start": began, "end": time.time()}
     for connection in connections:
         connection.close()
     return results
@@ -214,20 +232,68 @@ async def _create_get(
     return {"p50_ms": percentile(latencies, 0.5), "p95_ms": percentile(latencies, 0.95)}
 
 
-def loadgen(url: str, plan: dict[str, Any]) -> dict[str, Any]:
-    """Run a plan in a separate process, so its CPU is not this process's."""
-    completed = subprocess.run(
-        [sys.executable, __file__, "--loadgen", url],
-        input=json.dumps(plan),
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    if completed.returncode != 0:
-        raise RuntimeError(f"load generator failed:\n{completed.stderr[-3000:]}")
-    result: dict[str, Any] = json.loads(completed.stdout)
-    return result
+def loadgen(url: str, plan: dict[str, Any], clients: int = 1) -> dict[str, Any]:
+    """Run a plan in `clients` separate processes at once (none of them is this process).
+
+    Each process connects, says ready, and starts on a shared "go"; a throughput step's rate
+    is the operations of all processes over the span from the first start to the last end."""
+    processes = [
+        subprocess.Popen(
+            [sys.executable, __file__, "--loadgen", url],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(clients)
+    ]
+    try:
+        for index, process in enumerate(processes):
+            assert process.stdin is not None
+            process.stdin.write(json.dumps({**plan, "client": index, "clients": clients}) + "\n")
+            process.stdin.flush()
+        for process in processes:
+            assert process.stdout is not None
+            if process.stdout.readline().strip() != "ready":
+                raise RuntimeError(f"load generator failed:\n{process.communicate()[1][-3000:]}")
+        for process in processes:
+            assert process.stdin is not None
+            process.stdin.write("go\n")
+            process.stdin.flush()
+        outputs = []
+        for process in processes:
+            out, err = process.communicate(timeout=900)
+            if process.returncode != 0:
+                raise RuntimeError(f"load generator failed:\n{err[-3000:]}")
+            outputs.append(json.loads(out))
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    merged: dict[str, Any] = {}
+    for output in outputs:
+        for key, value in output.items():
+            if isinstance(value, dict) and "count" in value:
+                spans = merged.setdefault(key, [])
+                spans.append(value)
+            else:
+                merged.setdefault(key, value)
+    for key, spans in list(merged.items()):
+        if isinstance(spans, list):
+            wall = max(s["end"] for s in spans) - min(s["start"] for s in spans)
+            merged[key] = sum(s["count"] for s in spans) / wall
+    return merged
+
+
+def _loadgen_main(url: str) -> None:
+    plan = json.loads(sys.stdin.readline())
+
+    async def go() -> None:
+        print("ready", flush=True)
+        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+
+    print(json.dumps(asyncio.run(_loadgen(url, plan, go))))
 
 
 # --- the trivial echo server: the transport ceiling --------------------------------------
@@ -317,20 +383,13 @@ def official_list_ms(custom: Any) -> float:
     return statistics.median(timings)
 
 
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def startup_seconds(state: Path, repeats: int = 3) -> float:
-    """Spawn to first successful GET /version, with the ComputeInstance CRD loaded."""
+def startup_seconds(state: Path, repeats: int = 3) -> dict[str, float]:
+    """Spawn to the READY line, and spawn to the first answered GET /version (CRD loaded)."""
     import urllib.request
 
     from harness.reference.process import ComponentProcess
 
-    timings = []
+    ready, answered = [], []
     for attempt in range(repeats):
         process = ComponentProcess(
             "apiserver",
@@ -341,20 +400,17 @@ def startup_seconds(state: Path, repeats: int = 3) -> float:
         began = time.perf_counter()
         process.start()
         info = process.wait_ready(30)
+        ready.append(time.perf_counter() - began)
         with urllib.request.urlopen(f"{info['url']}/version", timeout=5) as response:
             response.read()
-        timings.append(time.perf_counter() - began)
+        answered.append(time.perf_counter() - began)
         process.stop()
-    return statistics.median(timings)
+    return {"ready_s": statistics.median(ready), "first_version_s": statistics.median(answered)}
 
 
-def cpu_seconds(pid: int) -> float:
-    """User plus system CPU time of a process so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def lean_phase(server: Any, names: list[str], prefix: str, offset: int, ops: int) -> dict[str, Any]:
+def lean_phase(
+    server: Any, names: list[str], prefix: str, offset: int, ops: int, clients: int
+) -> dict[str, Any]:
     """Each measurement in its own load-generator run, with the server's CPU time per request."""
     results: dict[str, Any] = {}
     steps = [
@@ -367,70 +423,201 @@ def lean_phase(server: Any, names: list[str], prefix: str, offset: int, ops: int
     for step in steps:
         before = cpu_seconds(server.pid)
         plan = {"prefix": prefix, "names": names, "offset": offset, "steps": [step]}
-        results.update(loadgen(server.url, plan))
+        results.update(loadgen(server.url, plan, 1 if step["op"] == "create_get" else clients))
         cpu_ms = (cpu_seconds(server.pid) - before) * 1000 / step["count"]
         results[step["key"].replace("_per_s", "") + "_server_cpu_ms"] = cpu_ms
     return results
 
 
-def run(args: argparse.Namespace) -> dict[str, Any]:
+# --- watch delivery: N concurrent watchers, latency from the write's send to each delivery ---
+
+DELIVERY_NAMESPACE = "delivery"
+SENT = b'"bench.osac.dev/sent":"'
+
+
+async def _watchers(url: str, count: int, expected: int, go: Any) -> list[float]:
+    """`count` watch streams on the delivery namespace; per delivered line, now - sent."""
+    import aiohttp
+
+    path = f"/apis/{GROUP}/{VERSION}/namespaces/{DELIVERY_NAMESPACE}/{PLURAL}"
+    latencies: list[float] = []
+    timeout = aiohttp.ClientTimeout(total=None, sock_read=120)
+    async with aiohttp.ClientSession(url, timeout=timeout) as session:
+        async with session.get(path) as response:
+            rv = (await response.json())["metadata"]["resourceVersion"]
+        responses = [
+            await session.get(path, params={"watch": "true", "resourceVersion": rv})
+            for _ in range(count)
+        ]
+
+        async def read(response: aiohttp.ClientResponse) -> None:
+            seen = 0
+            async for line in response.content:
+                now = time.time()
+                at = line.find(SENT)
+                if at < 0:
+                    continue
+                sent = float(line[at + len(SENT) : line.index(b'"', at + len(SENT))])
+                latencies.append((now - sent) * 1000)
+                seen += 1
+                if seen == expected:
+                    break
+            response.close()
+
+        await go()
+        await asyncio.wait_for(asyncio.gather(*(read(r) for r in responses)), 300)
+    return latencies
+
+
+def _watchers_main(url: str) -> None:
+    count, expected = map(int, sys.stdin.readline().split())
+
+    async def go() -> None:
+        print("ready", flush=True)
+        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+
+    print(json.dumps(asyncio.run(_watchers(url, count, expected, go))))
+
+
+async def _stamped_writes(url: str, writes: int, interval: float, prefix: str) -> None:
+    """Paced creates carrying their send time, as the writer of the delivery measurement."""
+    host, port = url.removeprefix("http://").split(":")
+    connection = LeanConnection(host, int(port))
+    path = f"/apis/{GROUP}/{VERSION}/namespaces/{DELIVERY_NAMESPACE}/{PLURAL}"
+    began = time.perf_counter()
+    for index in range(writes):
+        body = instance(f"{prefix}-{index}")
+        body["metadata"]["annotations"]["bench.osac.dev/sent"] = repr(time.time())
+        await call(connection, ("POST", path, json.dumps(body).encode(), "application/json", 201))
+        pause = began + (index + 1) * interval - time.perf_counter()
+        if pause > 0:
+            await asyncio.sleep(pause)
+    connection.close()
+
+
+def watch_delivery(
+    server: Any, watchers: int, processes: int, writes: int, interval: float, prefix: str
+) -> dict[str, Any]:
+    """Delivery latency to `watchers` streams spread over `processes` watcher processes."""
+    shares = [
+        watchers // processes + (1 if i < watchers % processes else 0) for i in range(processes)
+    ]
+    children = [
+        subprocess.Popen(
+            [sys.executable, __file__, "--watchers-child", server.url],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for share in shares
+        if share
+    ]
+    try:
+        for child, share in zip(children, [s for s in shares if s], strict=True):
+            assert child.stdin is not None and child.stdout is not None
+            child.stdin.write(f"{share} {writes}\n")
+            child.stdin.flush()
+        for child in children:
+            assert child.stdout is not None
+            if child.stdout.readline().strip() != "ready":
+                raise RuntimeError(f"watcher process failed:\n{child.communicate()[1][-3000:]}")
+        for child in children:
+            assert child.stdin is not None
+            child.stdin.write("go\n")
+            child.stdin.flush()
+        asyncio.run(_stamped_writes(server.url, writes, interval, prefix))
+        latencies: list[float] = []
+        for child in children:
+            out, err = child.communicate(timeout=300)
+            if child.returncode != 0:
+                raise RuntimeError(f"watcher process failed:\n{err[-3000:]}")
+            latencies += json.loads(out)
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.kill()
+                child.wait()
+    return {
+        "watchers": watchers,
+        "writes": writes,
+        "deliveries": len(latencies),
+        "p50_ms": percentile(latencies, 0.5),
+        "p99_ms": percentile(latencies, 0.99),
+        "max_ms": max(latencies),
+    }
+
+
+def measure_size(
+    args: argparse.Namespace, state: Path, number: int, size: int, last: bool
+) -> dict[str, Any]:
+    """A fresh server filled to `size` objects, then every measurement of one column."""
     from kubernetes import client, config
 
     from harness.reference.apiserver.testing import start_apiserver
 
-    total = args.objects
+    server = start_apiserver(
+        state / f"server-{size}", crds=[CRD], extra_args=["--watch-window", "10000"]
+    )
+    try:
+        api_client = config.new_client_from_config(str(server.kubeconfig))
+        custom = client.CustomObjectsApi(api_client)
+        core = client.CoreV1Api(api_client)
+        for namespace in (NAMESPACE, DELIVERY_NAMESPACE):
+            core.create_namespace({"metadata": {"name": namespace}})
+        seed = [f"s-c0-{index}" for index in range(100)]
+        loadgen(server.url, {"prefix": "s", "steps": [{"op": "create", "count": 100}]})
+        if size > 100:
+            plan = {"prefix": "f", "steps": [{"op": "create", "count": size - 100}]}
+            loadgen(server.url, plan, args.clients)
+        phase: dict[str, Any] = {"stored_at_start": max(size, 100)}
+        phase["lean"] = loadgen(
+            server.url, {"prefix": "l", "steps": [{"op": "list", "key": "list"}]}
+        )
+        phase["official_list_ms"] = official_list_ms(custom)
+        phase["official"] = official_client_phase(custom, server.pid, "o", 0, seed)
+        phase["lean"].update(lean_phase(server, seed, "b", 50_000, args.ops, args.clients))
+        phase["stored_at_end"] = phase["stored_at_start"] + 20 + 100 + 500 + args.ops + 200
+        phase["rss_mb_at_end"] = rss_mb(server.pid or 0)
+        if last:
+            phase["delivery"] = [
+                watch_delivery(
+                    server,
+                    count,
+                    min(count, args.watcher_processes),
+                    args.writes,
+                    0.01,
+                    f"w{count}",
+                )
+                for count in (1, args.watchers)
+            ]
+        return phase
+    finally:
+        server.stop()
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
     results: dict[str, Any] = {
-        "objects": total,
-        "connections": CONNECTIONS,
-        "python": sys.version.split()[0],
+        "sizes": args.sizes,
+        "clients": args.clients,
+        "connections_per_client": CONNECTIONS,
     }
     with tempfile.TemporaryDirectory(prefix="apiserver-bench-") as tmp:
         state = Path(tmp)
-        results["startup_to_version_s"] = startup_seconds(state)
-        server = start_apiserver(
-            state / "server", crds=[CRD], extra_args=["--watch-window", "10000"]
-        )
-        try:
-            api_client = config.new_client_from_config(str(server.kubeconfig))
-            custom = client.CustomObjectsApi(api_client)
-            client.CoreV1Api(api_client).create_namespace({"metadata": {"name": NAMESPACE}})
-            seed = [f"s-c-{index}" for index in range(100)]
-            loadgen(
-                server.url,
-                {"prefix": "s", "steps": [{"op": "create", "count": 100, "key": "seed"}]},
-            )
-            small: dict[str, Any] = {"stored_at_start": 100}
-            small["lean"] = loadgen(
-                server.url, {"prefix": "a", "steps": [{"op": "list", "key": "list"}]}
-            )
-            small["official_list_ms"] = official_list_ms(custom)
-            small["official"] = official_client_phase(custom, server.pid, "oa", 0, seed)
-            small["lean"].update(lean_phase(server, seed, "la", 10_000, args.ops))
-            stored = 100 + 20 + 100 + 500 + args.ops + 200
-            fill = max(0, total - stored)
-            if fill:
-                loadgen(
-                    server.url,
-                    {"prefix": "f", "steps": [{"op": "create", "count": fill, "key": "fill"}]},
-                )
-            large: dict[str, Any] = {"stored_at_start": stored + fill}
-            large["lean"] = loadgen(
-                server.url, {"prefix": "b", "steps": [{"op": "list", "key": "list"}]}
-            )
-            large["official_list_ms"] = official_list_ms(custom)
-            large["official"] = official_client_phase(custom, server.pid, "ob", 20_000, seed)
-            large["lean"].update(lean_phase(server, seed, "lb", 30_000, args.ops))
-            results["rss_mb_at_end"] = rss_mb(server.pid or 0)
-            results["stored_at_end"] = large["stored_at_start"] + 20 + 100 + 500 + args.ops + 200
-            results["small"], results["large"] = small, large
-        finally:
-            server.stop()
-        results["echo"] = echo_baseline(args.ops)
-    results["load_average"] = Path("/proc/loadavg").read_text().split()[:3]
+        results["startup"] = startup_seconds(state)
+        phases = [
+            measure_size(args, state, number, size, number == len(args.sizes) - 1)
+            for number, size in enumerate(args.sizes)
+        ]
+        results["phases"] = phases
+        results["delivery"] = phases[-1].pop("delivery")
+        results["rss_mb_at_end"] = phases[-1]["rss_mb_at_end"]
+        results["stored_at_end"] = phases[-1]["stored_at_end"]
+        results["echo"] = echo_baseline(args.ops, args.clients)
     return results
 
 
-def echo_baseline(ops: int) -> dict[str, Any]:
+def echo_baseline(ops: int, clients: int) -> dict[str, Any]:
     process = subprocess.Popen(
         [sys.executable, __file__, "--echo-server"],
         stdout=subprocess.PIPE,
@@ -449,131 +636,129 @@ def echo_baseline(ops: int) -> dict[str, Any]:
                     {"op": "echo_post", "count": ops, "key": "posts_per_s"},
                 ],
             },
+            clients,
         )
     finally:
         process.terminate()
         process.wait(timeout=10)
 
 
-def print_table(results: dict[str, Any]) -> None:
-    small, large, echo = results["small"], results["large"], results["echo"]
+def table_rows(results: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
+    phases = results["phases"]
+    header = ["measure", *[f"@{p['stored_at_start']:,}" for p in phases]]
+    rows: list[list[Any]] = []
 
-    def row(label: str, a_small: str, a_large: str, b_small: str, b_large: str) -> None:
-        print(f"{label:<26}{a_small:>14}{a_large:>14}{b_small:>14}{b_large:>14}")
+    def add(label: str, pick: Any) -> None:
+        rows.append([label, *[pick(p) for p in phases]])
 
-    def ops(value: float) -> str:
-        return f"{value:,.0f}/s"
-
-    print()
-    print(
-        "stored objects at start of phase:",
-        small["stored_at_start"],
-        "and",
-        large["stored_at_start"],
-    )
-    row("", "(a) official", "(a) official", "(b) server", "(b) server")
-    row(
-        "",
-        f"@{small['stored_at_start']}",
-        f"@{large['stored_at_start']}",
-        f"@{small['stored_at_start']}",
-        f"@{large['stored_at_start']}",
-    )
-    oa, ob, la, lb = small["official"], large["official"], small["lean"], large["lean"]
-    row(
-        "creates",
-        ops(oa["creates_per_s"]),
-        ops(ob["creates_per_s"]),
-        ops(la["creates_per_s"]),
-        ops(lb["creates_per_s"]),
-    )
-    row(
-        "merge patches",
-        ops(oa["merge_patches_per_s"]),
-        ops(ob["merge_patches_per_s"]),
-        ops(la["merge_patches_per_s"]),
-        ops(lb["merge_patches_per_s"]),
-    )
-    row(
-        "status patches",
-        ops(oa["status_patches_per_s"]),
-        ops(ob["status_patches_per_s"]),
-        ops(la["status_patches_per_s"]),
-        ops(lb["status_patches_per_s"]),
-    )
-    row("gets", "", "", ops(la["gets_per_s"]), ops(lb["gets_per_s"]))
-    for key, label in (("creates", "create"), ("merge_patches", "merge patch")):
-        row(
-            f"  client CPU/{label} (ms)",
-            f"{oa[f'{key}_client_cpu_ms']:.3f}",
-            f"{ob[f'{key}_client_cpu_ms']:.3f}",
-            "",
-            "",
-        )
+    clients = results["clients"]
+    for key, label in (
+        ("creates", "creates/s"),
+        ("merge_patches", "merge patches/s"),
+        ("status_patches", "status patches/s"),
+        ("gets", "gets/s"),
+    ):
+        add(f"(b) {label}, {clients} client processes", lambda p, k=key: p["lean"][f"{k}_per_s"])
     for key, label in (
         ("creates", "create"),
         ("merge_patches", "merge patch"),
         ("status_patches", "status patch"),
         ("gets", "get"),
     ):
-        official = [
-            f"{o[f'{key}_server_cpu_ms']:.3f}" if f"{key}_server_cpu_ms" in o else ""
-            for o in (oa, ob)
-        ]
-        cpu_small, cpu_large = la[f"{key}_server_cpu_ms"], lb[f"{key}_server_cpu_ms"]
-        row(f"  server CPU/{label} (ms)", *official, f"{cpu_small:.3f}", f"{cpu_large:.3f}")
-    row(
-        "create+get p50 (ms)",
-        f"{oa['create_get_p50_ms']:.2f}",
-        f"{ob['create_get_p50_ms']:.2f}",
-        f"{la['create_get']['p50_ms']:.2f}",
-        f"{lb['create_get']['p50_ms']:.2f}",
-    )
-    row(
-        "create+get p95 (ms)",
-        f"{oa['create_get_p95_ms']:.2f}",
-        f"{ob['create_get_p95_ms']:.2f}",
-        f"{la['create_get']['p95_ms']:.2f}",
-        f"{lb['create_get']['p95_ms']:.2f}",
-    )
-    row(
-        "list all (ms)",
-        f"{small['official_list_ms']:.1f}",
-        f"{large['official_list_ms']:.1f}",
-        f"{la['list']['ms']:.1f}",
-        f"{lb['list']['ms']:.1f}",
-    )
-    print()
+        add(f"(b) server CPU ms/{label}", lambda p, k=key: p["lean"][f"{k}_server_cpu_ms"])
+    add("(b) create+get p50 ms, 1 connection", lambda p: p["lean"]["create_get"]["p50_ms"])
+    add("(b) create+get p95 ms, 1 connection", lambda p: p["lean"]["create_get"]["p95_ms"])
+    add("(b) list of the namespace ms", lambda p: p["lean"]["list"]["ms"])
+    for key, label in (
+        ("creates", "creates/s"),
+        ("merge_patches", "merge patches/s"),
+        ("status_patches", "status patches/s"),
+    ):
+        add(f"(a) official client {label}", lambda p, k=key: p["official"][f"{k}_per_s"])
+    add("(a) client CPU ms/create", lambda p: p["official"]["creates_client_cpu_ms"])
+    add("(a) create+get p50 ms", lambda p: p["official"]["create_get_p50_ms"])
+    add("(a) create+get p95 ms", lambda p: p["official"]["create_get_p95_ms"])
+    add("(a) list via the client ms", lambda p: p["official_list_ms"])
+    return header, rows
+
+
+def print_results(results: dict[str, Any]) -> None:
+    header, rows = table_rows(results)
+    print_table("Embedded API server (stored objects at the start of each phase)", header, rows)
+    echo = results["echo"]
     print(
-        "transport ceiling (aiohttp echo, same load generator):",
-        f"GET {ops(echo['gets_per_s'])}, POST {ops(echo['posts_per_s'])}",
+        f"\ntransport ceiling (aiohttp echo, same {results['clients']} load generators): "
+        f"GET {echo['gets_per_s']:,.0f}/s, POST {echo['posts_per_s']:,.0f}/s"
     )
-    print(f"startup to first /version: {results['startup_to_version_s']:.3f} s")
-    print(f"load average during the run: {results['load_average']}")
-    print(f"RSS with {results['stored_at_end']} objects: {results['rss_mb_at_end']:.1f} MB")
+    print_table(
+        f"Watch delivery, {results['stored_at_end']:,} objects stored (write sent → line read)",
+        ["watchers", "deliveries", "p50 ms", "p99 ms", "max ms"],
+        [
+            [d["watchers"], d["deliveries"], d["p50_ms"], d["p99_ms"], d["max_ms"]]
+            for d in results["delivery"]
+        ],
+    )
+    startup = results["startup"]
+    print(
+        f"\nstartup: spawn → READY {startup['ready_s']:.3f} s, "
+        f"spawn → first /version answered {startup['first_version_s']:.3f} s"
+    )
+    print(f"RSS with {results['stored_at_end']:,} objects: {results['rss_mb_at_end']:.1f} MB")
+    phases = results["phases"]
+    worst = min(
+        p["lean"][f"{k}_per_s"]
+        for p in phases
+        for k in ("creates", "merge_patches", "status_patches")
+    )
+    delivery = results["delivery"][-1]["p99_ms"]
+    results["goals"] = {
+        "min_write_ops_per_s": worst,
+        "writes_met": worst >= 1500,
+        "delivery_p99_ms": delivery,
+        "delivery_met": delivery <= 20,
+        "startup_s": startup["first_version_s"],
+        "startup_met": startup["first_version_s"] <= 0.3,
+    }
+    goals = results["goals"]
+    print(
+        f"goals: >= 1500 writes/s at every size: {worst:,.0f} "
+        f"({'met' if goals['writes_met'] else 'NOT met'}); delivery p99 <= 20 ms: "
+        f"{delivery:.1f} ({'met' if goals['delivery_met'] else 'NOT met'}); startup <= 0.3 s: "
+        f"{goals['startup_s']:.3f} ({'met' if goals['startup_met'] else 'NOT met'})"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--json", type=Path, help="write the results here")
-    parser.add_argument("--objects", type=int, default=10_000, help="store size of the large phase")
+    parser.add_argument("--out", "--json", type=Path, help="JSON file (default bench/results/…)")
     parser.add_argument(
-        "--ops", type=int, default=2000, help="operations per lean-client measurement"
+        "--sizes",
+        type=lambda text: [int(part) for part in text.split(",")],
+        default=[100, 1_000, 10_000],
+        help="store sizes to measure at, comma-separated (default 100,1000,10000)",
     )
+    parser.add_argument("--ops", type=int, default=2000, help="operations per (b) measurement")
+    parser.add_argument("--clients", type=int, default=3, help="load-generator processes for (b)")
+    parser.add_argument("--watchers", type=int, default=50, help="concurrent watch streams")
+    parser.add_argument("--watcher-processes", type=int, default=2)
+    parser.add_argument("--writes", type=int, default=300, help="paced writes (100/s) watched")
     parser.add_argument("--loadgen", metavar="URL", help=argparse.SUPPRESS)
+    parser.add_argument("--watchers-child", metavar="URL", help=argparse.SUPPRESS)
     parser.add_argument("--echo-server", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.loadgen:
-        print(json.dumps(asyncio.run(_loadgen(args.loadgen, json.loads(sys.stdin.read())))))
+        _loadgen_main(args.loadgen)
+        return
+    if args.watchers_child:
+        _watchers_main(args.watchers_child)
         return
     if args.echo_server:
         echo_server_main()
         return
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
     results = run(args)
-    print_table(results)
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=2))
+    print_results(results)
+    write_json("apiserver_throughput", args.out, results)
 
 
 if __name__ == "__main__":
