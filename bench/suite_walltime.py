@@ -1,0 +1,208 @@
+"""Suite wall time: the embedded suite serial and on 2 workers; harness overhead of one restart.
+
+    python bench/suite_walltime.py [--workers 2] [--overhead-runs 3] [--out FILE]
+
+1. `pytest suites` serial, then `pytest suites -n WORKERS` (each a fresh process with its own
+   embedded stack per worker): wall time of each and the speed-up (serial is the baseline).
+2. Harness overhead over the system under test's own time, for one restart:
+   `pytest suites/test_baseline.py <the restart-now test> --state-dir D --durations=0`, the
+   baseline test first so the stack start-up lands in its setup, not the restart test's.
+   Harness time: the restart test's setup + call (to its verdict; the cleanup in teardown is
+   shown apart). SUT time, from the API server's request log: from the fulfillment API creating
+   the test's ComputeInstance to the controller's last write to it before the harness deletes
+   it (provisioning plus the restart, as the SUT did them). Also shown: the SUT's restart alone,
+   from the restart request reaching the CR to that last write.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from calendar import timegm
+from pathlib import Path
+from typing import Any
+
+from benchlib import REPO, print_table, write_json
+
+RESTART_TEST = "suites/test_restart.py::test_restart_now_replaces_the_vmi_and_records_the_request"
+FULFILLMENT_USER = "fulfillment-controller"
+CONTROLLER_USER = "controller-manager"
+
+
+def run_pytest(args: list[str], timeout: float) -> tuple[float, subprocess.CompletedProcess[str]]:
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args]
+    began = time.perf_counter()
+    completed = subprocess.run(
+        command, cwd=REPO, capture_output=True, text=True, timeout=timeout, check=False
+    )
+    elapsed = time.perf_counter() - began
+    if completed.returncode != 0:
+        tail = "\n".join(completed.stdout.splitlines()[-30:])
+        raise SystemExit(f"pytest {' '.join(args)} failed (exit {completed.returncode}):\n{tail}")
+    return elapsed, completed
+
+
+def last_line(completed: subprocess.CompletedProcess[str]) -> str:
+    return (completed.stdout.strip().splitlines() or [""])[-1]
+
+
+def _log_time(text: str) -> float:
+    whole, _, fraction = text.rstrip("Z").partition(".")
+    return timegm(time.strptime(whole, "%Y-%m-%dT%H:%M:%S")) + int(fraction or 0) / 1000
+
+
+def sut_times(request_log: Path) -> dict[str, float]:
+    """Create → last SUT write before the harness's delete, for the restarted ComputeInstance."""
+    entries = [json.loads(line) for line in request_log.read_text().splitlines()]
+    writes = [
+        e
+        for e in entries
+        if "/computeinstances" in e["path"] and e["verb"] in {"create", "patch", "update", "delete"}
+    ]
+    restart = next(
+        e
+        for e in writes
+        if e["verb"] == "patch"
+        and FULFILLMENT_USER in e["user"]
+        and not e["path"].endswith("status")
+    )
+    name = restart["path"].rsplit("/", 1)[1]
+    index = writes.index(restart)
+    created = next(
+        e
+        for e in reversed(writes[:index])
+        if e["verb"] == "create" and FULFILLMENT_USER in e["user"]
+    )
+    deleted = next(
+        e
+        for e in writes[index:]
+        if e["verb"] == "delete"
+        and e["path"].endswith(f"/{name}")
+        and FULFILLMENT_USER in e["user"]
+    )
+    last_sut = max(
+        (
+            e
+            for e in writes
+            if CONTROLLER_USER in e["user"]
+            and f"/{name}" in e["path"]
+            and _log_time(e["time"]) <= _log_time(deleted["time"])
+        ),
+        key=lambda e: _log_time(e["time"]),
+    )
+    end = _log_time(last_sut["time"])
+    return {
+        "sut_create_to_done_s": end - _log_time(created["time"]),
+        "sut_restart_s": end - _log_time(restart["time"]),
+    }
+
+
+DURATION = re.compile(r"^\s*([\d.]+)s (setup|call|teardown)\s+(\S+)")
+
+
+def phase_times(output: str, test: str) -> dict[str, float]:
+    times = {"setup": 0.0, "call": 0.0, "teardown": 0.0}
+    for line in output.splitlines():
+        match = DURATION.match(line)
+        if match and match.group(3) == test:
+            times[match.group(2)] = float(match.group(1))
+    return times
+
+
+def overhead_run(scratch: Path, index: int, timeout: float) -> dict[str, Any]:
+    state = scratch / f"overhead-{index}"
+    _, completed = run_pytest(
+        [
+            "suites/test_baseline.py",
+            RESTART_TEST,
+            "--state-dir",
+            str(state),
+            "--durations=0",
+            "--durations-min=0",
+            "-vv",
+        ],
+        timeout,
+    )
+    phases = phase_times(completed.stdout, RESTART_TEST)
+    sut = sut_times(state / "logs" / "apiserver-requests.jsonl")
+    harness = phases["setup"] + phases["call"]
+    return {
+        "harness_setup_s": phases["setup"],
+        "harness_call_s": phases["call"],
+        "harness_teardown_s": phases["teardown"],
+        "harness_s": harness,
+        **sut,
+        "overhead_fraction": (harness - sut["sut_create_to_done_s"]) / sut["sut_create_to_done_s"],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--overhead-runs", type=int, default=3)
+    parser.add_argument("--skip-suite", action="store_true", help="only the overhead part")
+    parser.add_argument("--suite", default="suites", help="what `pytest` runs (default suites)")
+    parser.add_argument("--timeout", type=float, default=900.0)
+    parser.add_argument("--out", type=Path, help="JSON file (default bench/results/…)")
+    args = parser.parse_args()
+    results: dict[str, Any] = {}
+    if not args.skip_suite:
+        serial, completed = run_pytest([args.suite], args.timeout)
+        print(f"serial: {serial:.1f} s ({last_line(completed)})", flush=True)
+        parallel, completed = run_pytest([args.suite, "-n", str(args.workers)], args.timeout)
+        print(f"-n {args.workers}: {parallel:.1f} s ({last_line(completed)})", flush=True)
+        results["suite"] = {
+            "serial_s": serial,
+            "parallel_s": parallel,
+            "workers": args.workers,
+            "speedup": serial / parallel,
+            "goal_serial_met": serial <= 60,
+            "goal_speedup_met": serial / parallel >= 1.6,
+        }
+        print_table(
+            "Embedded suite wall time",
+            ("run", "seconds", "speed-up"),
+            [("serial", serial, 1.0), (f"-n {args.workers}", parallel, serial / parallel)],
+        )
+    with tempfile.TemporaryDirectory(prefix="suite-bench-") as tmp:
+        runs = [overhead_run(Path(tmp), i, args.timeout) for i in range(args.overhead_runs)]
+    results["overhead_runs"] = runs
+    keys = (
+        "harness_s",
+        "harness_setup_s",
+        "harness_call_s",
+        "harness_teardown_s",
+        "sut_create_to_done_s",
+        "sut_restart_s",
+        "overhead_fraction",
+    )
+    median = {key: statistics.median(run[key] for run in runs) for key in keys}
+    results["overhead_median"] = median
+    results["goal_overhead_met"] = median["overhead_fraction"] <= 0.10
+    print_table(
+        f"One restart test: harness vs the SUT's own time (median of {len(runs)})",
+        ("measure", "seconds"),
+        [
+            ("test setup + call (harness)", median["harness_s"]),
+            ("  setup / call", f"{median['harness_setup_s']:.3f} / {median['harness_call_s']:.3f}"),
+            ("  teardown (cleanup, not counted)", median["harness_teardown_s"]),
+            ("SUT: CR created → last write before cleanup", median["sut_create_to_done_s"]),
+            ("SUT: restart request → last write", median["sut_restart_s"]),
+            ("harness overhead over the SUT", f"{median['overhead_fraction'] * 100:.1f} %"),
+        ],
+    )
+    write_json(
+        "suite_walltime",
+        args.out,
+        {"parameters": vars(args) | {"out": str(args.out) if args.out else None}, **results},
+    )
+
+
+if __name__ == "__main__":
+    main()
