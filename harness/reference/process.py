@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 from typing import IO, Any
 
+from harness.reference.forking import ForkedProcess, can_fork, fork_component
 from harness.reference.runtime import parse_ready_line
 
 _PR_SET_PDEATHSIG = 1
@@ -42,23 +43,37 @@ class ComponentProcess:
         args: list[str],
         log_path: Path,
         env: dict[str, str] | None = None,
+        fork: bool = False,
     ) -> None:
         self.name = name
+        # Fork this (warm) process instead of spawning an interpreter, where that is safe.
+        self.fork = fork
         self.module = module
         self.args = args
         self.log_path = log_path
         self.env = env
-        self.process: subprocess.Popen[bytes] | None = None
+        self.process: subprocess.Popen[bytes] | ForkedProcess | None = None
         self.info: dict[str, Any] = {}
         self._log_file: IO[bytes] | None = None
+        self._terminated = False
 
     @property
     def pid(self) -> int | None:
         return self.process.pid if self.process else None
 
     def start(self) -> None:
+        self._terminated = False
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log_file = self.log_path.open("ab")
+        if self.fork and can_fork():
+            self.process = fork_component(
+                self.module,
+                self.args,
+                self._log_file.fileno(),
+                {"PYTHONUNBUFFERED": "1", **(self.env or {})},
+                _die_with_parent,
+            )
+            return
         env = dict(os.environ)
         env.update(self.env or {})
         env.setdefault("PYTHONUNBUFFERED", "1")
@@ -107,14 +122,21 @@ class ComponentProcess:
     def poll(self) -> int | None:
         return self.process.poll() if self.process else None
 
+    def terminate(self) -> None:
+        """Send SIGTERM by PID without waiting, so several components can stop at once."""
+        process = self.process
+        if process is not None and not self._terminated and process.poll() is None:
+            self._terminated = True
+            with contextlib.suppress(ProcessLookupError):
+                process.send_signal(signal.SIGTERM)
+
     def stop(self, grace: float = 5.0) -> None:
         """SIGTERM the child by PID, wait `grace` seconds, then SIGKILL its process group."""
         process = self.process
         if process is None:
             return
         if process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                process.send_signal(signal.SIGTERM)
+            self.terminate()
             try:
                 process.wait(timeout=grace)
             except subprocess.TimeoutExpired:
