@@ -15,6 +15,8 @@ from dataclasses import replace
 from typing import Any
 
 from harness.contract.timestamps import normalize_rfc3339, parse_rfc3339
+from harness.evidence.progress import waiting
+from harness.evidence.steps import step
 from harness.instances import ComputeInstanceUnderTest, RestartRequest, RestartResult
 from harness.recording import Observation
 from harness.waits import WaitTimeout, condition
@@ -28,6 +30,7 @@ def report_finding(message: str) -> None:
     warnings.warn(ContractFinding(message), stacklevel=2)
 
 
+@step("check: one new VMI replaced the old, lastRestartedAt copied, conditions right (§7.3-7.4)")
 def assert_clean_restart(
     instance: ComputeInstanceUnderTest,
     result: RestartResult,
@@ -104,6 +107,7 @@ def assert_clean_restart(
         )
 
 
+@step("check: RestartFailed never appeared (§7.3)")
 def assert_restart_failed_never_seen(
     instance: ComputeInstanceUnderTest, since_seq: int = 0
 ) -> None:
@@ -116,6 +120,7 @@ def assert_restart_failed_never_seen(
     )
 
 
+@step("check: lastRestartedAt only moved forward (§7.2)")
 def assert_last_restarted_monotonic(instance: ComputeInstanceUnderTest) -> None:
     __tracebackhide__ = True
     history = instance.last_restarted_history()
@@ -126,6 +131,7 @@ def assert_last_restarted_monotonic(instance: ComputeInstanceUnderTest) -> None:
     )
 
 
+@step("check: the API reports the same lastRestartedAt (§10)")
 def assert_api_reports(instance: ComputeInstanceUnderTest, last_restarted_at: str) -> None:
     """With --via api, the API's view carries the same lastRestartedAt (contract §10)."""
     __tracebackhide__ = True
@@ -196,6 +202,7 @@ def history_violations(instance: ComputeInstanceUnderTest) -> list[str]:
     return list(dict.fromkeys(violations))
 
 
+@step("await the restart")
 def await_restart(
     instance: ComputeInstanceUnderTest,
     request: RestartRequest,
@@ -223,9 +230,10 @@ def await_restart(
         return _restart_violation(instance, request, failure_expected) or done()
 
     started = time.monotonic()
-    outcome = instance.timeline.wait(
-        lambda: verdict() or _recorded_early(instance, request), timeout
-    )
+    with waiting(f"the restart requested at {request.requested_at} to complete", timeout):
+        outcome = instance.timeline.wait(
+            lambda: verdict() or _recorded_early(instance, request), timeout
+        )
     if outcome == _RECORDED_EARLY:
         # Completion was declared while the old VMI still runs: give its deletion's watch event
         # a moment to arrive (watches of two resources are not ordered), then judge.
@@ -350,6 +358,7 @@ def _after(created: str, requested: str) -> bool:
         return False
 
 
+@step("await RestartInProgress=True")
 def await_restart_in_progress(instance: ComputeInstanceUnderTest, timeout: float) -> dict[str, Any]:
     """RestartInProgress=True; fails at once, naming the clause, if RestartFailed turns True
     instead (for scenarios where the contract has the operator wait, not fail: §7.3 row 2)."""
@@ -364,7 +373,8 @@ def await_restart_in_progress(instance: ComputeInstanceUnderTest, timeout: float
                 return type_name, found
         return None
 
-    outcome = instance.timeline.wait(either, timeout)
+    with waiting(f"{types.restart_in_progress}=True", timeout):
+        outcome = instance.timeline.wait(either, timeout)
     if not outcome:
         raise WaitTimeout(
             f"waited {timeout:.0f} s for condition {types.restart_in_progress}=True "
@@ -379,6 +389,7 @@ def await_restart_in_progress(instance: ComputeInstanceUnderTest, timeout: float
     return found
 
 
+@step("check: the request changes nothing (quiet window)")
 def assert_request_ignored(
     instance: ComputeInstanceUnderTest, request: RestartRequest, window: float, clause: str
 ) -> None:
@@ -391,6 +402,7 @@ def assert_request_ignored(
         raise AssertionError(f"{clause}: {error}") from None
 
 
+@step("await lastRestartedAt")
 def await_last_restarted_at(
     instance: ComputeInstanceUnderTest, request: RestartRequest, expected: str, timeout: float
 ) -> Observation:
@@ -412,7 +424,8 @@ def await_last_restarted_at(
         status = (latest.object.get("status") or {}) if latest and latest.exists else {}
         return latest if status.get("lastRestartedAt") == expected else None
 
-    found = instance.timeline.wait(outcome, timeout)
+    with waiting(f"lastRestartedAt == {expected}", timeout):
+        found = instance.timeline.wait(outcome, timeout)
     if isinstance(found, str):
         raise AssertionError(f"{found}; {instance.describe()}")
     if not found:

@@ -1,7 +1,8 @@
 """`python -m harness …` — the command line.
 
 Subcommands: `up` runs the embedded stack in the foreground; `mutants` runs the suites against
-every deliberately broken controller and prints the kill matrix. Bad input gets one line on stderr
+every deliberately broken controller and prints the kill matrix; `report` builds the HTML
+report from a results directory. Bad input gets one line on stderr
 and exit code 4 (usage error), never a traceback.
 """
 
@@ -147,6 +148,22 @@ def build_parser() -> argparse.ArgumentParser:
         "its own embedded stack, and print which tests killed which mutant.",
     )
     mutation.add_arguments(mutants)
+
+    report = commands.add_parser(
+        "report",
+        help="build the HTML report (Allure Report 3) from a results directory",
+        description="Build <results-dir>/allure-report from <results-dir>/allure-results with "
+        "Allure Report 3 (npm package allure, installed on first use; needs Node.js and npm).",
+    )
+    report.add_argument(
+        "--results-dir",
+        type=Path,
+        default=None,
+        help="the results directory (default: $HARNESS_RESULTS_DIR or ./results)",
+    )
+    report.add_argument(
+        "--open", action="store_true", help="then serve it on 127.0.0.1 and open a browser"
+    )
     return parser
 
 
@@ -203,7 +220,27 @@ def cmd_mutants(args: argparse.Namespace) -> int:
         raise UsageError(f"harness mutants: {error}") from None
 
 
-COMMANDS = {"up": cmd_up, "mutants": cmd_mutants}
+def cmd_report(args: argparse.Namespace) -> int:
+    import os
+
+    from harness.evidence import report
+    from harness.results import ResultsLayout
+
+    root = args.results_dir or Path(os.environ.get("HARNESS_RESULTS_DIR") or "results")
+    layout = ResultsLayout(root)
+    cache = report.default_cache()
+    try:
+        index = report.build(layout, cache, _err)
+        print(f"harness report: {index}")
+        return report.serve(layout, cache) if args.open else ExitCode.PASSED
+    except report.BadInput as error:
+        raise UsageError(f"harness report: {error}") from None
+    except report.ReportError as error:
+        _err(f"harness report: {error}")
+        return ExitCode.ENVIRONMENT_NOT_READY
+
+
+COMMANDS = {"up": cmd_up, "mutants": cmd_mutants, "report": cmd_report}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

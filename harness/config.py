@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.contract.profiles import DEFAULT_PROFILE, PROFILES, Profile, get_profile
+from harness.evidence.phases import PHASES, TOTAL
 
 
 class ConfigError(ValueError):
@@ -29,6 +30,7 @@ class Option:
     default: str | None = None
     choices: tuple[str, ...] | None = None
     is_switch: bool = False
+    repeatable: bool = False  # a flag given several times; the variable holds a comma list
 
     @property
     def dest(self) -> str:
@@ -114,6 +116,19 @@ OPTIONS: tuple[Option, ...] = (
         "write the results layout (timeline, diagnostics, metrics, summary) here; "
         "`python -m harness run` and run-local.sh default to ./results",
     ),
+    Option(
+        "--max-restart-seconds",
+        "HARNESS_MAX_RESTART_SECONDS",
+        "fail the run when any restart takes longer, from the acknowledged request to the "
+        "conditions cleared (default: no limit)",
+    ),
+    Option(
+        "--max-phase-seconds",
+        "HARNESS_MAX_PHASE_SECONDS",
+        f"PHASE=SECONDS, repeatable: fail the run when a restart phase takes longer; phases: "
+        f"{', '.join(PHASES)}",
+        repeatable=True,
+    ),
 )
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -178,6 +193,8 @@ class Settings:
     quiet_window: float
     state_dir: Path | None
     results_dir: Path | None = None
+    # Restart latency limits in seconds per phase (`total`: the whole restart); empty: none.
+    latency_limits: dict[str, float] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)
     in_cluster: InCluster | None = None
 
@@ -268,6 +285,32 @@ def _seconds(values: Mapping[str, Any], flag: str, default: float) -> float:
     if seconds <= 0:
         raise ConfigError(f"{describe(_option(flag))} must be positive, got {value!r}")
     return seconds
+
+
+def _latency_limits(values: Mapping[str, Any]) -> dict[str, float]:
+    limits: dict[str, float] = {}
+    if values.get("--max-restart-seconds") is not None:
+        limits[TOTAL] = _seconds(values, "--max-restart-seconds", 0.0)
+    raw = values.get("--max-phase-seconds")
+    items = raw if isinstance(raw, (list, tuple)) else str(raw or "").split(",")
+    where = describe(_option("--max-phase-seconds"))
+    for item in (str(i).strip() for i in items):
+        if not item:
+            continue
+        phase, sep, seconds = item.partition("=")
+        phase = phase.strip()
+        if not sep or phase not in PHASES:
+            raise ConfigError(
+                f"{where} takes PHASE=SECONDS with PHASE one of {', '.join(PHASES)}, got {item!r}"
+            )
+        try:
+            limit = float(seconds)
+        except ValueError:
+            limit = -1.0
+        if not limit > 0:
+            raise ConfigError(f"{where}: {phase} needs a positive number of seconds, got {item!r}")
+        limits[phase] = limit
+    return limits
 
 
 def _readable_file(values: Mapping[str, Any], flag: str) -> Path | None:
@@ -368,6 +411,7 @@ def load_settings(flags: Mapping[str, Any], environ: Mapping[str, str] | None = 
         results_dir=(
             Path(values["--results-dir"]).expanduser() if values.get("--results-dir") else None
         ),
+        latency_limits=_latency_limits(values),
         sources=sources,
         in_cluster=in_cluster,
     )

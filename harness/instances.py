@@ -16,10 +16,12 @@ from typing import Any
 from harness.api import ApiInstance, FulfillmentClient, InstanceSpec
 from harness.config import Settings
 from harness.contract import embedded
-from harness.contract.profiles import Profile
+from harness.contract.profiles import LAUNCHER_VMI_LABEL, Profile
 from harness.contract.timestamps import parse_rfc3339, truncate_to_second
 from harness.drivers import Driver, Rejection
-from harness.kube import VM, VMI, KubeClient, instance_resource
+from harness.evidence.progress import waiting
+from harness.evidence.steps import step
+from harness.kube import POD, VM, VMI, KubeClient, instance_resource
 from harness.recording import Observation, ResourceWatcher, Timeline
 from harness.waits import (
     WaitTimeout,
@@ -186,6 +188,14 @@ class ComputeInstanceUnderTest:
         field = f"metadata.name={self.vm_name}"
         self._watch(VMI, self.vm_namespace, field_selector=field)
         self._watch(VM, self.vm_namespace, field_selector=field)
+        if not self.context.settings.embedded:
+            # virt-launcher pods: evidence only, a cluster may not let us see them.
+            self._watch(
+                POD,
+                self.vm_namespace,
+                label_selector=f"{LAUNCHER_VMI_LABEL}={self.vm_name}",
+                optional=True,
+            )
 
     def wait_provisioned(self, timeout: float) -> Observation:
         """Phase running, a VM reference, and a Running VMI (watch-based)."""
@@ -252,6 +262,7 @@ class ComputeInstanceUnderTest:
         namespace: str,
         label_selector: str | None = None,
         field_selector: str | None = None,
+        optional: bool = False,
     ) -> None:
         watcher = ResourceWatcher(
             self.context.kube,
@@ -260,6 +271,7 @@ class ComputeInstanceUnderTest:
             self.timeline,
             label_selector=label_selector,
             field_selector=field_selector,
+            optional=optional,
         )
         self._watchers.append(watcher.start())
 
@@ -272,6 +284,7 @@ class ComputeInstanceUnderTest:
     def wait_for_server_time(self, moment: datetime) -> None:
         wait_for_server_time(self.context.kube.server_now, moment)
 
+    @step("request a restart")
     def request_restart(self, at: datetime | str | None = None) -> RestartRequest:
         """Ask for a restart at `at` (default: the API server's clock now, whole seconds).
 
@@ -527,7 +540,10 @@ class ComputeInstanceUnderTest:
                     return f"{in_progress} became True ({found.get('message')})"
             return None
 
-        violation = self.timeline.wait(sign, window)
+        with waiting(
+            f"a quiet window: no restart after the request {request.requested_at}", window
+        ):
+            violation = self.timeline.wait(sign, window)
         if violation:
             raise AssertionError(
                 f"the request {request.requested_at} should have been ignored, but {violation}; "
@@ -575,6 +591,10 @@ class ComputeInstanceUnderTest:
 
     def wait_gone(self, timeout: float) -> Observation | None:
         """The CR is deleted; None on timeout."""
+        with waiting(f"instance {self.id} to be deleted", timeout):
+            return self._wait_gone(timeout)
+
+    def _wait_gone(self, timeout: float) -> Observation | None:
         return self.timeline.wait(
             lambda: (
                 (obs := self.timeline.latest(self.profile.kind)) is not None

@@ -63,6 +63,8 @@ def instance_resource(profile: Profile) -> Resource:
 
 VM = Resource(KUBEVIRT_GROUP, KUBEVIRT_VERSION, VM_PLURAL, VM_KIND)
 VMI = Resource(KUBEVIRT_GROUP, KUBEVIRT_VERSION, VMI_PLURAL, VMI_KIND)
+# The only core resource the harness watches: virt-launcher pods on a real cluster.
+POD = Resource("", "v1", "pods", "Pod")
 
 # A watch call never outlives this many seconds on the server side; the client read timeout
 # is a little longer so a silent connection cannot hang a test.
@@ -114,6 +116,7 @@ class KubeClient:
         self.api_client = api_client
         self.description = description
         self.custom = k8s.CustomObjectsApi(api_client)
+        self.core = k8s.CoreV1Api(api_client)
 
     @classmethod
     def from_kubeconfig(cls, path: Path | None, context: str | None = None) -> KubeClient:
@@ -297,6 +300,12 @@ class KubeClient:
                 kwargs["label_selector"] = label_selector
             if field_selector:
                 kwargs["field_selector"] = field_selector
+            if resource == POD:
+                assert namespace is not None, "pods are listed per namespace"
+                response = self.core.list_namespaced_pod(
+                    namespace, _preload_content=False, **kwargs
+                )
+                return dict(json.loads(response.data))
             if namespace is None:
                 return self.custom.list_cluster_custom_object(
                     resource.group, resource.version, resource.plural, **kwargs
@@ -329,9 +338,13 @@ class KubeClient:
             kwargs["label_selector"] = label_selector
         if field_selector:
             kwargs["field_selector"] = field_selector
-        if namespace is None:
+        if resource == POD:
+            assert namespace is not None, "pods are watched per namespace"
+            func: Any = self.core.list_namespaced_pod
+            args: tuple[str, ...] = (namespace,)
+        elif namespace is None:
             func = self.custom.list_cluster_custom_object
-            args: tuple[str, ...] = (resource.group, resource.version, resource.plural)
+            args = (resource.group, resource.version, resource.plural)
         else:
             func = self.custom.list_namespaced_custom_object
             args = (resource.group, resource.version, namespace, resource.plural)
@@ -436,6 +449,49 @@ class KubeClient:
                 return False
             raise
         return True
+
+    # --- diagnostics (best effort: a None answer means not served or not allowed) ---------
+
+    def events_about(self, namespace: str, name: str) -> list[dict[str, Any]] | None:
+        """Core events whose involvedObject is `name` in `namespace`."""
+        try:
+            response = self.core.list_namespaced_event(
+                namespace,
+                field_selector=f"involvedObject.name={name}",
+                _preload_content=False,
+                _request_timeout=15,
+            )
+            return list(json.loads(response.data).get("items", []))
+        except (ApiException, urllib3.exceptions.HTTPError, ValueError):
+            return None
+
+    def pods(
+        self, namespace: str, label_selector: str | None = None
+    ) -> list[dict[str, Any]] | None:
+        try:
+            items, _ = self.list(POD, namespace, label_selector)
+        except (ApiException, urllib3.exceptions.HTTPError, ValueError, KubeError):
+            return None
+        return items
+
+    def pod_log(self, namespace: str, name: str, since_seconds: int) -> str | None:
+        """All containers' logs of a pod for the last `since_seconds`."""
+        try:
+            pod = self.core.read_namespaced_pod(namespace=namespace, name=name, _request_timeout=15)
+            texts = []
+            for container in pod.spec.containers or []:
+                text = self.core.read_namespaced_pod_log(
+                    name,
+                    namespace,
+                    container=container.name,
+                    since_seconds=max(1, since_seconds),
+                    timestamps=True,
+                    _request_timeout=30,
+                )
+                texts.append(f"--- container {container.name}\n{text}")
+            return "\n".join(texts)
+        except (ApiException, urllib3.exceptions.HTTPError, ValueError):
+            return None
 
     def remove_finalizers(self, resource: Resource, namespace: str, name: str) -> None:
         with contextlib.suppress(ApiException):

@@ -25,6 +25,8 @@ from harness.checks import history_violations
 from harness.config import OPTIONS, ConfigError, Settings, load_settings
 from harness.contract.profiles import Profile, UnknownProfileError
 from harness.drivers import ApiDriver, CrDriver, Driver
+from harness.evidence import hooks as evidence
+from harness.evidence.steps import step
 from harness.exitcodes import ExitCode
 from harness.instances import ComputeInstanceUnderTest, HarnessContext
 from harness.kube import VMI, KubeClient, KubeError, instance_resource
@@ -47,6 +49,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         }
         if option.is_switch:
             kwargs["action"] = "store_true"
+        if option.repeatable:
+            kwargs["action"] = "append"
         if option.choices:
             kwargs["choices"] = option.choices
         group.addoption(option.flag, **kwargs)
@@ -58,6 +62,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.stash[SETTINGS_KEY] = load_settings(flags)
     except (ConfigError, UnknownProfileError) as error:
         raise pytest.UsageError(str(error)) from None
+    evidence.register(config, config.stash[SETTINGS_KEY])
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
@@ -154,7 +159,7 @@ def harness_context(
         state_dir = settings.state_dir or tmp_path_factory.mktemp("stack")
         stack = launch(StackOptions(state_dir=Path(state_dir), profile=settings.profile.name))
         try:
-            settings = settings.connected_to(stack.start())
+            settings = replace(settings.connected_to(stack.start()), state_dir=Path(state_dir))
         except (StackError, ConfigError) as error:
             _not_ready(f"the embedded stack did not start: {error}")
     try:
@@ -240,6 +245,7 @@ def compute_instance(
     `wait`: "running" (phase running + Running VMI), "stopped" (a Halted instance), "cr" (the
     CR exists), "none". `restart_requested_at` is sent with the create itself."""
     created: list[ComputeInstanceUnderTest] = []
+    evidence.track(request.node, created)
 
     def make(
         spec: InstanceSpec | None = None,
@@ -256,53 +262,30 @@ def compute_instance(
             context = replace(context, driver=driver)
         instance = ComputeInstanceUnderTest(context, spec or InstanceSpec(), timeline)
         created.append(instance)
-        instance.create(restart_requested_at)
-        if wait == "running":
-            instance.wait_provisioned(provision_timeout)
-        elif wait == "stopped":
-            instance.wait_stopped(provision_timeout)
-        elif wait == "cr":
-            instance.wait_cr(provision_timeout)
+        with step(f"create an instance ({context.via})"):
+            instance.create(restart_requested_at)
+        if wait != "none":
+            with step(f"wait until provisioned ({wait})"):
+                if wait == "running":
+                    instance.wait_provisioned(provision_timeout)
+                elif wait == "stopped":
+                    instance.wait_stopped(provision_timeout)
+                elif wait == "cr":
+                    instance.wait_cr(provision_timeout)
         return instance
 
     yield make
 
     reports = request.node.stash.get(REPORTS_KEY, {})
     failed = any(report.failed for report in reports.values())
-    violations = [v for instance in created for v in history_violations(instance)]
-    leaks = [leak for instance in created if (leak := instance.cleanup(provision_timeout))]
-    if failed:
-        for instance in created:
-            request.node.add_report_section("call", "timeline", _timeline_text(instance))
+    evidence.diagnose_before_cleanup(request.node)
+    with step("check the recorded history"):
+        violations = [v for instance in created for v in history_violations(instance)]
+    with step("clean up"):
+        leaks = [leak for instance in created if (leak := instance.cleanup(provision_timeout))]
     if violations and not failed:
         pytest.fail(
             "the recorded history breaks the contract: " + "; ".join(violations), pytrace=False
         )
     if leaks and not failed:
         pytest.fail("cleanup left objects behind: " + "; ".join(leaks), pytrace=False)
-
-
-def _timeline_text(instance: ComputeInstanceUnderTest) -> str:
-    """The test's history in the order it happened (by sequence number), one line per event."""
-    from harness.waits import describe_instance, describe_vmi
-
-    lines: list[tuple[int, str]] = []
-    for observation in instance.timeline.observations():
-        if observation.kind == instance.profile.kind:
-            text = describe_instance(observation)
-        elif observation.kind == VMI.kind:
-            text = describe_vmi(observation)
-        else:
-            continue
-        lines.append(
-            (observation.seq, f"+{observation.elapsed:7.3f}s {observation.event:8} {text}")
-        )
-    for call in instance.timeline.calls():
-        lines.append(
-            (
-                call.seq,
-                f"+{call.elapsed:7.3f}s API      {call.method} -> {call.code} "
-                f"({call.duration * 1000:.0f} ms) {call.request[:160]}",
-            )
-        )
-    return "\n".join(line for _, line in sorted(lines))

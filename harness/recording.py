@@ -213,8 +213,12 @@ class ResourceWatcher:
         timeline: Timeline,
         label_selector: str | None = None,
         field_selector: str | None = None,
+        optional: bool = False,
     ) -> None:
         self.kube = kube
+        # An optional watch (virt-launcher pods, which a cluster may not let us see) that fails
+        # just stops; it never fails the waits.
+        self.optional = optional
         self.resource = resource
         self.namespace = namespace
         self.timeline = timeline
@@ -318,6 +322,9 @@ class ResourceWatcher:
                 message = f"watch of {self.resource.plural} in {self.namespace} failed: {error!r}"
                 if isinstance(error, KubeError):
                     message = str(error)
-                self.timeline.record_failure(message)
+                if self.optional:
+                    log.info("optional %s; going on without it", message)
+                else:
+                    self.timeline.record_failure(message)
                 self._synced.set()
                 return

@@ -8,6 +8,8 @@
   timeline/            one JSON-lines file per test: watched events and fulfillment API calls
   diagnostics/         one folder per failing test: objects, events, logs, timeline, request log
   metrics.json         restart latency per phase (p50/p90/p99/max) over every restart of the run
+  latency.png          the same as a chart
+  report-screenshot.png  the HTML report as headless Chromium showed it (tests/e2e)
   summary.json         counts, verdict, exit code, durations
   environment.json     target, profile, versions, image digests where known
   doctor.json          the environment doctor's checks (run-local.sh --target cluster)
@@ -59,6 +61,14 @@ class ResultsLayout:
     @property
     def metrics(self) -> Path:
         return self.root / "metrics.json"
+
+    @property
+    def latency_chart(self) -> Path:
+        return self.root / "latency.png"
+
+    @property
+    def report_screenshot(self) -> Path:
+        return self.root / "report-screenshot.png"
 
     @property
     def summary(self) -> Path:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
 
+from harness.evidence.progress import waiting
 from harness.recording import Observation, Timeline
 
 T = TypeVar("T")
@@ -30,7 +31,8 @@ def wait_until(
     last_seen: Callable[[], str],
 ) -> T:
     __tracebackhide__ = True
-    result = timeline.wait(check, timeout)
+    with waiting(what, timeout):
+        result = timeline.wait(check, timeout)
     if not result:
         raise WaitTimeout(f"waited {timeout:.0f} s for {what}; last seen: {last_seen()}")
     return result
@@ -45,6 +47,14 @@ def wait_for_server_time(
     does too. Sleeps only as long as the server says is left; never a fixed pause."""
     __tracebackhide__ = True
     deadline = time.monotonic() + limit
+    with waiting(f"the API server's clock to pass {moment}", limit):
+        return _wait_for_server_time(server_now, moment, deadline, limit)
+
+
+def _wait_for_server_time(
+    server_now: Callable[[], datetime], moment: datetime, deadline: float, limit: float
+) -> datetime:
+    __tracebackhide__ = True
     while True:
         now = server_now()
         if now > moment:

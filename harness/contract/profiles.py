@@ -188,6 +188,8 @@ VM_PLURAL = "virtualmachines"
 VMI_PLURAL = "virtualmachineinstances"
 VM_KIND = "VirtualMachine"
 VMI_KIND = "VirtualMachineInstance"
+# KubeVirt labels each virt-launcher pod with the name of the VMI it runs.
+LAUNCHER_VMI_LABEL = "vm.kubevirt.io/name"
 
 # The harness's own label (not an era's): marks one Create attempt so a retried Create can find
 # an instance the first attempt may have made.

@@ -1,0 +1,35 @@
+"""Allure steps and attachments (allure-pytest), in one place.
+
+Without `--alluredir` allure-pytest records nothing and these cost next to nothing, so the
+harness marks its steps unconditionally.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import allure
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+TEXT = allure.attachment_type.TEXT
+PNG = allure.attachment_type.PNG
+JSON = allure.attachment_type.JSON
+
+
+def step(title: str) -> Any:
+    """`with step("…"):` or `@step("…")` — a step in the Allure report."""
+    return allure.step(title)
+
+
+def attach_text(name: str, text: str) -> None:
+    allure.attach(text, name=name, attachment_type=TEXT)
+
+
+def attach_json(name: str, text: str) -> None:
+    allure.attach(text, name=name, attachment_type=JSON)
+
+
+def attach_png(name: str, data: bytes) -> None:
+    allure.attach(data, name=name, attachment_type=PNG)
