@@ -323,7 +323,7 @@ def echo_server_main() -> None:
 
 
 def official_client_phase(
-    custom: Any, server_pid: int, prefix: str, offset: int, names: list[str]
+    custom: Any, server_pid: int, prefix: str, offset: int, names: list[str], calls: int = 500
 ) -> dict[str, Any]:
     """The floor-table run of embedded-apiserver.md section 5, with CPU per call on both sides."""
 
@@ -366,11 +366,11 @@ def official_client_phase(
     for key, call in (("creates", create), ("merge_patches", patch), ("status_patches", status)):
         client_cpu, server_cpu = time.process_time(), cpu_seconds(server_pid)
         began = time.perf_counter()
-        for index in range(500):
+        for index in range(calls):
             call(index)
-        results[f"{key}_per_s"] = 500 / (time.perf_counter() - began)
-        results[f"{key}_client_cpu_ms"] = (time.process_time() - client_cpu) * 2
-        results[f"{key}_server_cpu_ms"] = (cpu_seconds(server_pid) - server_cpu) * 2
+        results[f"{key}_per_s"] = calls / (time.perf_counter() - began)
+        results[f"{key}_client_cpu_ms"] = (time.process_time() - client_cpu) * 1000 / calls
+        results[f"{key}_server_cpu_ms"] = (cpu_seconds(server_pid) - server_cpu) * 1000 / calls
     return results
 
 
@@ -575,9 +575,13 @@ def measure_size(
             server.url, {"prefix": "l", "steps": [{"op": "list", "key": "list"}]}
         )
         phase["official_list_ms"] = official_list_ms(custom)
-        phase["official"] = official_client_phase(custom, server.pid, "o", 0, seed)
+        phase["official"] = official_client_phase(
+            custom, server.pid, "o", 0, seed, args.official_ops
+        )
         phase["lean"].update(lean_phase(server, seed, "b", 50_000, args.ops, args.clients))
-        phase["stored_at_end"] = phase["stored_at_start"] + 20 + 100 + 500 + args.ops + 200
+        phase["stored_at_end"] = (
+            phase["stored_at_start"] + 20 + 100 + args.official_ops + args.ops + 200
+        )
         phase["rss_mb_at_end"] = rss_mb(server.pid or 0)
         if last:
             phase["delivery"] = [
@@ -604,7 +608,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     }
     with tempfile.TemporaryDirectory(prefix="apiserver-bench-") as tmp:
         state = Path(tmp)
-        results["startup"] = startup_seconds(state)
+        results["startup"] = startup_seconds(state, args.startup_repeats)
         phases = [
             measure_size(args, state, number, size, number == len(args.sizes) - 1)
             for number, size in enumerate(args.sizes)
@@ -739,6 +743,8 @@ def main() -> None:
     )
     parser.add_argument("--ops", type=int, default=2000, help="operations per (b) measurement")
     parser.add_argument("--clients", type=int, default=3, help="load-generator processes for (b)")
+    parser.add_argument("--official-ops", type=int, default=500, help="calls per (a) measurement")
+    parser.add_argument("--startup-repeats", type=int, default=3)
     parser.add_argument("--watchers", type=int, default=50, help="concurrent watch streams")
     parser.add_argument("--watcher-processes", type=int, default=2)
     parser.add_argument("--writes", type=int, default=300, help="paced writes (100/s) watched")

@@ -36,7 +36,7 @@ def one_run(index: int, phase: str, args: argparse.Namespace, scratch: Path) -> 
         sys.executable,
         "-m",
         "pytest",
-        *SUITES,
+        *args.tests,
         "-q",
         "-p",
         "no:cacheprovider",
@@ -92,13 +92,19 @@ def main() -> None:
     parser.add_argument("--busy-runs", type=int, default=50, help="runs with a busy loop going")
     parser.add_argument("--busy-cores", type=int, default=1, help="busy-loop processes")
     parser.add_argument("--workers", type=int, default=1, help="pytest -n (1: serial)")
+    parser.add_argument(
+        "--tests",
+        nargs="+",
+        default=SUITES,
+        help="what each run runs (default: the restart suites)",
+    )
     parser.add_argument("--run-timeout", type=float, default=900.0)
     parser.add_argument("--flake-dir", type=Path, default=RESULTS / "soak-flakes")
     parser.add_argument("--out", type=Path, help="JSON file (default bench/results/…)")
     args = parser.parse_args()
     if args.runs < 0 or args.busy_runs < 0:
         parser.error("--runs and --busy-runs must not be negative")
-    print(f"soak: {args.runs} quiet + {args.busy_runs} busy runs of {' '.join(SUITES)}")
+    print(f"soak: {args.runs} quiet + {args.busy_runs} busy runs of {' '.join(args.tests)}")
     with tempfile.TemporaryDirectory(prefix="soak-") as tmp:
         records = phase("quiet", args.runs, args, Path(tmp))
         records += phase("busy", args.busy_runs, args, Path(tmp))
@@ -129,7 +135,6 @@ def main() -> None:
     params = vars(args) | {
         "out": str(args.out) if args.out else None,
         "flake_dir": str(args.flake_dir),
-        "suites": SUITES,
     }
     write_json("soak", args.out, {"parameters": params, "summary": summary, "runs": records})
     sys.exit(1 if any(r["returncode"] != 0 for r in records) else 0)
