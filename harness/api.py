@@ -230,6 +230,16 @@ class FulfillmentClient:
                 ) from None
             raise ApiUnusable(f"the fulfillment API at {self.address}: {error}") from None
 
+    def check_private(self) -> None:
+        """Private `List` with limit 1 under this client's token; raises ApiError when refused
+        (PERMISSION_DENIED: the token's subject is not an admin)."""
+        self._call(
+            "private List",
+            self.private.List,
+            self.wire.private_service.ComputeInstancesListRequest(limit=1),
+            idempotent=True,
+        )
+
     def create(
         self, spec: InstanceSpec, restart_requested_at: datetime | None = None
     ) -> ApiInstance:

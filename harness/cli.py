@@ -2,8 +2,8 @@
 
 Subcommands: `up` runs the embedded stack in the foreground; `mutants` runs the suites against
 every deliberately broken controller and prints the kill matrix; `report` builds the HTML
-report from a results directory. Bad input gets one line on stderr
-and exit code 4 (usage error), never a traceback.
+report from a results directory; `doctor` checks an environment before a run. Bad input
+gets one line on stderr and exit code 4 (usage error), never a traceback.
 """
 
 from __future__ import annotations
@@ -164,6 +164,17 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument(
         "--open", action="store_true", help="then serve it on 127.0.0.1 and open a browser"
     )
+
+    from harness.doctor import cli as doctor_cli
+
+    doctor = commands.add_parser(
+        "doctor",
+        help="check that an environment is ready for the suites",
+        description="Preflight checks of the Kubernetes API, CRDs, KubeVirt, the operator and "
+        "the fulfillment API: each with a verdict, the evidence and the fix. Exit 20 when a "
+        "blocking check fails. Settings as for the suites (flags or HARNESS_* variables).",
+    )
+    doctor_cli.add_arguments(doctor)
     return parser
 
 
@@ -240,7 +251,17 @@ def cmd_report(args: argparse.Namespace) -> int:
         return ExitCode.ENVIRONMENT_NOT_READY
 
 
-COMMANDS = {"up": cmd_up, "mutants": cmd_mutants, "report": cmd_report}
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from harness.config import ConfigError
+    from harness.doctor import cli as doctor_cli
+
+    try:
+        return doctor_cli.run_main(args)
+    except ConfigError as error:
+        raise UsageError(f"harness doctor: {error}") from None
+
+
+COMMANDS = {"up": cmd_up, "mutants": cmd_mutants, "report": cmd_report, "doctor": cmd_doctor}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -219,6 +219,62 @@ class KubeClient:
         )
         return str(review.status.user_info.username)
 
+    def access_review(
+        self,
+        verb: str,
+        group: str,
+        resource: str,
+        namespace: str = "",
+        subresource: str = "",
+        user: str | None = None,
+    ) -> tuple[bool, str]:
+        """Whether we (SelfSubjectAccessReview) or `user` (SubjectAccessReview) may do `verb`
+        on `resource`; returns (allowed, the server's reason)."""
+        attributes = {"verb": verb, "group": group, "resource": resource}
+        if namespace:
+            attributes["namespace"] = namespace
+        if subresource:
+            attributes["subresource"] = subresource
+        if user is None:
+            kind, plural = "SelfSubjectAccessReview", "selfsubjectaccessreviews"
+            spec: dict[str, Any] = {"resourceAttributes": attributes}
+        else:
+            kind, plural = "SubjectAccessReview", "subjectaccessreviews"
+            spec = {"resourceAttributes": attributes, "user": user}
+        body = {"apiVersion": "authorization.k8s.io/v1", "kind": kind, "spec": spec}
+        review = retry_transient(
+            lambda: self.custom.create_cluster_custom_object(
+                "authorization.k8s.io", "v1", plural, body, _request_timeout=10
+            ),
+            f"POST {plural}",
+        )
+        status = review.get("status") or {}
+        return bool(status.get("allowed")), str(status.get("reason") or "")
+
+    def get_cluster_scoped(self, resource: Resource, name: str) -> dict[str, Any] | None:
+        try:
+            return retry_transient(
+                lambda: self.custom.get_cluster_custom_object(
+                    resource.group, resource.version, resource.plural, name, _request_timeout=15
+                ),
+                f"GET {resource.plural} {name}",
+            )
+        except ApiException as error:
+            if error.status == 404:
+                return None
+            raise
+
+    def mint_token(self, namespace: str, service_account: str, seconds: int) -> str:
+        """A token for a service account through the TokenRequest API (what `kubectl create
+        token` calls)."""
+        request = k8s.AuthenticationV1TokenRequest(
+            spec=k8s.V1TokenRequestSpec(audiences=[], expiration_seconds=seconds)
+        )
+        answer = k8s.CoreV1Api(self.api_client).create_namespaced_service_account_token(
+            service_account, namespace, request, _request_timeout=15
+        )
+        return str(answer.status.token)
+
     def create_access_rule(self, body: dict[str, Any]) -> None:
         """An AccessRule of the embedded API server (see harness.contract.embedded); a retry
         that finds its own earlier attempt stored (409) counts as done."""

@@ -89,6 +89,53 @@ class GrpcNames:
 
 
 @dataclass(frozen=True)
+class OperatorEnv:
+    """Environment variable names one operator release reads (contract §9, operator env table)."""
+
+    release: str
+    namespace: str
+    provision_webhook: str
+    deprovision_webhook: str
+    provider: str | None = None
+    fulfillment_address: str | None = None
+
+    @property
+    def webhooks(self) -> tuple[str, str]:
+        return (self.provision_webhook, self.deprovision_webhook)
+
+
+# Every naming of the operator's environment, oldest first; a deployment that sets the names of
+# another release than its CRD's has those settings silently ignored.
+OPERATOR_ENVS: tuple[OperatorEnv, ...] = (
+    OperatorEnv(
+        "cloudkit, until 2026-02-10",
+        "CLOUDKIT_COMPUTE_INSTANCE_NAMESPACE",
+        "CLOUDKIT_COMPUTE_INSTANCE_CREATE_WEBHOOK",
+        "CLOUDKIT_COMPUTE_INSTANCE_DELETE_WEBHOOK",
+        fulfillment_address="CLOUDKIT_FULFILLMENT_SERVER_ADDRESS",
+    ),
+    OperatorEnv(
+        "cloudkit, 2026-02-11 to 02-16",
+        "CLOUDKIT_COMPUTE_INSTANCE_NAMESPACE",
+        "CLOUDKIT_COMPUTE_INSTANCE_PROVISION_WEBHOOK",
+        "CLOUDKIT_COMPUTE_INSTANCE_DEPROVISION_WEBHOOK",
+        provider="CLOUDKIT_PROVISIONING_PROVIDER",
+        fulfillment_address="CLOUDKIT_FULFILLMENT_SERVER_ADDRESS",
+    ),
+    OperatorEnv(
+        "osac, from 2026-02-17",
+        "OSAC_COMPUTE_INSTANCE_NAMESPACE",
+        "OSAC_COMPUTE_INSTANCE_PROVISION_WEBHOOK",
+        "OSAC_COMPUTE_INSTANCE_DEPROVISION_WEBHOOK",
+        provider="OSAC_PROVISIONING_PROVIDER",
+        fulfillment_address="OSAC_FULFILLMENT_SERVER_ADDRESS",
+    ),
+)
+# Names from before ComputeInstance was called that; no release of either profile reads them.
+OBSOLETE_VM_ENV_PREFIX = "CLOUDKIT_VM_"
+
+
+@dataclass(frozen=True)
 class Profile:
     name: str
     era: str
@@ -102,6 +149,8 @@ class Profile:
     state_by_phase: dict[str, str]
     condition_type_by_name: dict[str, str]
     env_prefix: str
+    # The environment names of this profile's operator release.
+    operator_env: OperatorEnv
     operator_deployment: str
     operator_namespace: str
     hub_namespace: str
@@ -249,6 +298,7 @@ OSAC = Profile(
         "RestartRequired": "COMPUTE_INSTANCE_CONDITION_TYPE_RESTART_REQUIRED",
     },
     env_prefix="OSAC_",
+    operator_env=OPERATOR_ENVS[2],
     operator_deployment="osac-operator-controller-manager",
     operator_namespace="osac-operator-system",
     hub_namespace="osac-computeinstance",
@@ -300,6 +350,7 @@ CLOUDKIT = Profile(
         "RestartFailed": "COMPUTE_INSTANCE_CONDITION_TYPE_RESTART_FAILED",
     },
     env_prefix="CLOUDKIT_",
+    operator_env=OPERATOR_ENVS[1],
     operator_deployment="cloudkit-operator-controller-manager",
     operator_namespace="cloudkit-operator-system",
     hub_namespace="cloudkit-computeinstance",

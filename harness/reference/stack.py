@@ -23,6 +23,7 @@ from typing import Any
 import yaml
 
 from harness.contract.profiles import Profile, get_profile
+from harness.reference.environment import environment_objects, operator_user
 from harness.reference.forking import can_fork, preload
 from harness.reference.process import ComponentError, ComponentProcess
 
@@ -66,9 +67,7 @@ class Identity:
 def _identities(profile: Profile) -> dict[str, Identity]:
     return {
         "harness": Identity("harness", "system:serviceaccount:harness:e2e"),
-        "controller": Identity(
-            "controller", f"system:serviceaccount:{profile.operator_namespace}:controller-manager"
-        ),
+        "controller": Identity("controller", operator_user(profile)),
         "kubevirt": Identity("kubevirt", "system:serviceaccount:kubevirt:kubevirt-controller"),
         "fulfillment": Identity(
             "fulfillment", f"system:serviceaccount:{profile.hub_namespace}:fulfillment-controller"
@@ -137,7 +136,7 @@ class EmbeddedStack:
         return process
 
     def start(self) -> dict[str, str]:
-        from harness.reference.crds import crd_paths
+        from harness.reference.crds import crd_paths, environment_crd_paths
         from harness.reference.tls import write_server_certificate
 
         options, profile, state = self.options, self.profile, self.state_dir
@@ -148,7 +147,16 @@ class EmbeddedStack:
         identities = _identities(profile)
         verbose = ["-v"] if options.verbose else []
 
-        (state / "seed.yaml").write_text(yaml.safe_dump_all(seed_objects(profile)))
+        webhook = self._component("webhook", ["--host", options.host, *verbose])
+        webhook_url = self._ready(webhook)["url"]
+        admin_subject = f"system:serviceaccount:{profile.hub_namespace}:admin"
+        seeds = [
+            *seed_objects(profile),
+            *environment_objects(
+                profile, webhook_url, [admin_subject], with_operator=options.controller != "none"
+            ),
+        ]
+        (state / "seed.yaml").write_text(yaml.safe_dump_all(seeds))
         _write_private(
             state / "kube-tokens.json",
             json.dumps(
@@ -160,7 +168,7 @@ class EmbeddedStack:
                 }
             ),
         )
-        crds = [*crd_paths(profile), *options.extra_crds]
+        crds = [*crd_paths(profile), *environment_crd_paths(), *options.extra_crds]
         started = time.monotonic()
         apiserver = self._component(
             "apiserver",
@@ -195,7 +203,7 @@ class EmbeddedStack:
                         },
                         {
                             "token": admin_token,
-                            "subject": f"system:serviceaccount:{profile.hub_namespace}:admin",
+                            "subject": admin_subject,
                             "admin": True,
                             "tenant": TENANT,
                         },

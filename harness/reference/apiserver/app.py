@@ -24,7 +24,7 @@ from typing import Any
 
 from aiohttp import web
 
-from harness.reference.apiserver import meta, openapi, selfsubjectreview
+from harness.reference.apiserver import accessreview, meta, openapi, selfsubjectreview
 from harness.reference.apiserver.authorization import refusal, request_attributes
 from harness.reference.apiserver.effects import (
     ACCESS_RULE,
@@ -203,7 +203,8 @@ class HttpFront:
     async def _unstored(
         self, request: web.BaseRequest, target: ResourcePath, user: str, verb: str
     ) -> web.Response:
-        """Resources without storage: SelfSubjectReview, the only one, answers create."""
+        """Resources without storage, which only answer create: SelfSubjectReview and the
+        access reviews."""
         resource = target.resource
         if target.name is not None:
             raise path_not_found()
@@ -212,7 +213,12 @@ class HttpFront:
                 "the server does not allow this method on the requested resource"
             )
         body = await _json_body(request)
-        review = selfsubjectreview.review(user, body, meta.now_rfc3339())
+        if resource.plural in accessreview.KINDS:
+            review = accessreview.review(
+                resource.plural, user, body, self.server.policy, meta.now_rfc3339()
+            )
+        else:
+            review = selfsubjectreview.review(user, body, meta.now_rfc3339())
         return _json(201, dumps(review))
 
     def _non_resource(self, request: web.BaseRequest, target: Any) -> web.Response:

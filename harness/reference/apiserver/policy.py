@@ -7,7 +7,7 @@ its delete has removed it. A rule being deleted (finalizers pending) still appli
 
 from __future__ import annotations
 
-from harness.contract.embedded import ACCESS_RULE_PLURAL, DELAY, GROUP
+from harness.contract.embedded import ACCESS_RULE_PLURAL, DELAY, DENY, GROUP
 from harness.reference.apiserver.accessrules import RESOURCE_ID, Rule, compile_rule
 from harness.reference.apiserver.effects import Verdict
 from harness.reference.apiserver.identity import Attributes
@@ -46,3 +46,12 @@ class AccessPolicy:
                 verdict.add(rule.action)
                 if rule.effect != DELAY:
                     return
+
+    def denying_rule(self, request: Attributes) -> str | None:
+        """The first `Deny` rule that matches, for access reviews: authorization only."""
+        if request.resource == ACCESS_RULE_PLURAL and request.group == GROUP:
+            return None
+        for rule in self._ordered:
+            if rule.effect == DENY and rule.applies(request):
+                return rule.name
+        return None

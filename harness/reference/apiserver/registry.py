@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.contract import embedded
-from harness.reference.apiserver import accessrules, selfsubjectreview
+from harness.reference.apiserver import accessreview, accessrules, selfsubjectreview
 from harness.reference.apiserver.errors import Cause
 from harness.reference.apiserver.schema import SchemaNode, compile_schema
 from harness.reference.apiserver.selectors import DEFAULT_FIELDS
@@ -148,7 +148,7 @@ def _builtin_types() -> list[ResourceType]:
     ]
     for resource in core:
         resource.strategic_merge = True
-    return [*core, _access_rules(), _self_subject_reviews()]
+    return [*core, _access_rules(), _self_subject_reviews(), *_access_reviews()]
 
 
 def _access_rules() -> ResourceType:
@@ -176,6 +176,21 @@ def _self_subject_reviews() -> ResourceType:
         verbs=("create",),
         stored=False,
     )
+
+
+def _access_reviews() -> list[ResourceType]:
+    return [
+        ResourceType(
+            accessreview.GROUP,
+            accessreview.VERSION,
+            plural,
+            kind,
+            namespaced=False,
+            verbs=("create",),
+            stored=False,
+        )
+        for plural, kind in accessreview.KINDS.items()
+    ]
 
 
 _VERSION = re.compile(r"^v(\d+)(?:(alpha|beta)(\d+))?$")

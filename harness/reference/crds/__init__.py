@@ -1,7 +1,8 @@
 """The project's own CRD files, one YAML per CRD, named `<group>_<plural>.yaml` like upstream.
 
 `crd_paths(profile)` lists what the embedded API server loads for one profile: that era's
-ComputeInstance and Tenant CRDs and the two KubeVirt CRDs.
+ComputeInstance and Tenant CRDs and the two KubeVirt CRDs. `environment_crd_paths()` adds what
+the environment doctor inspects around them: KubeVirt's install CR and Authorino's AuthConfig.
 """
 
 from __future__ import annotations
@@ -28,3 +29,7 @@ def crd_paths(profile: Profile) -> list[Path]:
     if missing:
         raise FileNotFoundError(f"CRD files missing for profile {profile.name}: {missing}")
     return paths
+
+
+def environment_crd_paths() -> list[Path]:
+    return [crd_file(KUBEVIRT_GROUP, "kubevirts"), crd_file("authorino.kuadrant.io", "authconfigs")]

@@ -1,0 +1,81 @@
+"""Every check, in the order they run; `needs` skips a check whose premise failed."""
+
+from __future__ import annotations
+
+from harness.doctor import fulfillment, kubernetes, operator
+from harness.doctor.model import Check
+
+CHECKS: tuple[Check, ...] = (
+    Check(
+        "kube.api", "Kubernetes API reachable and credentials accepted", kubernetes.api_reachable
+    ),
+    Check(
+        "kube.access",
+        "our identity may do what the suites do",
+        kubernetes.access,
+        needs=("kube.api",),
+    ),
+    Check(
+        "crd.computeinstance",
+        "ComputeInstance CRD and its era",
+        kubernetes.computeinstance_crd,
+        needs=("kube.api",),
+    ),
+    Check(
+        "crd.kubevirt", "KubeVirt VM and VMI CRDs", kubernetes.kubevirt_crds, needs=("kube.api",)
+    ),
+    Check(
+        "kubevirt.ready",
+        "KubeVirt deployed and available",
+        kubernetes.kubevirt_ready,
+        needs=("kube.api",),
+    ),
+    Check(
+        "operator.deployment",
+        "operator Deployment present and ready",
+        operator.deployment_ready,
+        needs=("kube.api",),
+    ),
+    Check(
+        "operator.images",
+        "operator images from the project, of the expected release",
+        operator.images,
+        needs=("operator.deployment",),
+        blocking=False,
+    ),
+    Check(
+        "operator.env",
+        "operator environment names of the CRD's era",
+        operator.environment_names,
+        needs=("operator.deployment",),
+    ),
+    Check(
+        "operator.webhooks",
+        "provisioning webhooks set and answering POST",
+        operator.webhooks,
+        needs=("operator.deployment",),
+    ),
+    Check(
+        "operator.vmi-delete",
+        "operator may delete VMIs",
+        operator.vmi_delete,
+        needs=("operator.deployment",),
+    ),
+    Check(
+        "operator.api-admin",
+        "operator among the fulfillment API's admins",
+        operator.api_admin,
+        needs=("operator.deployment",),
+    ),
+    Check(
+        "api.reachable",
+        "fulfillment API reachable, TLS as configured, token accepted",
+        fulfillment.reachable,
+    ),
+    Check(
+        "api.private",
+        "private API methods allowed",
+        fulfillment.private_methods,
+        needs=("api.reachable",),
+    ),
+)

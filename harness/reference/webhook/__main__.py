@@ -1,0 +1,3 @@
+from harness.reference.webhook.server import main
+
+main()
