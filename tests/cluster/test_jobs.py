@@ -202,3 +202,19 @@ def test_rbac_is_exactly_what_the_suites_use(measured, overlay, via):
     assert not missing, f"jobs/{overlay} lacks permissions the suites used: {missing}"
     unused = sorted(grant for grant in grants if not any(covered(call, {grant}) for call in calls))
     assert not unused, f"jobs/{overlay} grants what the suites never used: {unused}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("via", ["api", "cr"])
+def test_the_doctor_asks_for_exactly_the_verbs_the_suites_use(measured, via):
+    from harness.contract.profiles import OSAC
+    from harness.doctor.access import CLUSTER, HUB, required_access
+
+    asked = {(a.verb, a.group, a.resource, a.scope) for a in required_access(OSAC, via)}
+    calls = {
+        (verb, group, resource, HUB if namespace == OSAC.hub_namespace else CLUSTER)
+        for verb, group, resource, namespace in measured[via]
+    }
+    # A call in one tenant namespace is covered by asking for all namespaces.
+    assert {call[:3] for call in calls} == {a[:3] for a in asked}
+    assert all(call[3] == HUB for call in calls if call[2] == OSAC.plural)
