@@ -121,9 +121,14 @@ class ComputeInstanceUnderTest:
         return observations[-1].seq if observations else 0
 
     def describe(self) -> str:
-        vmis = self.vmi_observations()
-        last_vmi = vmis[-1] if vmis else None
-        return f"{describe_instance(self.cr_observation())}; {describe_vmi(last_vmi)}"
+        """The CR's last state, and the last state of the last two VMIs seen (during a restart:
+        the old one and its replacement)."""
+        latest: dict[str, Observation] = {}
+        for observation in self.vmi_observations():
+            latest.pop(observation.uid, None)
+            latest[observation.uid] = observation
+        vmis = "; ".join(describe_vmi(o) for o in list(latest.values())[-2:]) or describe_vmi(None)
+        return f"{describe_instance(self.cr_observation())}; {vmis}"
 
     # --- provisioning ---------------------------------------------------------------------
 

@@ -50,7 +50,13 @@ def _bars(series: dict[str, dict[str, float]], title: str) -> bytes:
             axes.set_xlabel("seconds")
             axes.grid(axis="x", alpha=0.3)
             if len(series) <= 8:
-                axes.legend(loc="lower right", fontsize="small")
+                axes.legend(
+                    loc="upper center",
+                    bbox_to_anchor=(0.5, -0.18),
+                    ncols=min(4, len(series)),
+                    fontsize="small",
+                    frameon=False,
+                )
         axes.set_title(title, fontsize="medium")
         figure.tight_layout()
         buffer = io.BytesIO()

@@ -186,11 +186,17 @@ class EvidencePlugin:
         self.violations = metrics.violations(self.samples, limits)
         if self.violations and session.exitstatus == ExitCode.PASSED:
             session.exitstatus = ExitCode.TESTS_FAILED
-        if self.layout is not None:
-            try:
-                self._write_metrics(metrics.document(self.samples, limits))
-            except Exception:
-                log.exception("writing %s failed", self.layout.metrics)
+        try:
+            document = metrics.document(self.samples, limits)
+            if self.layout is not None:
+                self._write_metrics(document)
+            if self.allure:
+                steps.attach_to_run("restart latency (run)", metrics.dumps(document), steps.JSON)
+                steps.attach_to_run(
+                    "restart latency chart (run)", chart.run_chart(document["phases"]), steps.PNG
+                )
+        except Exception:
+            log.exception("writing the run's restart latency failed")
 
     def _write_metrics(self, document: dict[str, Any]) -> None:
         assert self.layout is not None

@@ -33,3 +33,9 @@ def attach_json(name: str, text: str) -> None:
 
 def attach_png(name: str, data: bytes) -> None:
     allure.attach(data, name=name, attachment_type=PNG)
+
+
+def attach_to_run(name: str, data: bytes | str, kind: Any) -> None:
+    """A global attachment: shown once for the whole run (Allure Report 3 "Global
+    Attachments"), e.g. the run's latency chart."""
+    allure.global_attach(data, name=name, attachment_type=kind)

@@ -194,6 +194,12 @@ def test_metrics_hold_percentiles_of_every_restart_and_a_limit_fails_the_run(pas
     steps = step_names(report)
     assert "request a restart" in steps and "await the restart" in steps, steps
     assert {"timeline", "restart latency chart"} <= set(attachment_names(report))
+    run_attachments = [
+        a["name"]
+        for path in layout.allure_results.glob("*-globals.json")
+        for a in json.loads(path.read_text()).get("attachments", [])
+    ]
+    assert "restart latency chart (run)" in run_attachments
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
