@@ -623,17 +623,16 @@ class ComputeInstanceUnderTest:
         ]
         try:
 
-            def left() -> list[str]:
-                return [
-                    f"{kind} {namespace}/{name}"
-                    for kind in (VM.kind, VMI.kind)
-                    for (namespace, name) in timeline.current(kind)
-                ]
+            def left() -> list[Observation]:
+                return [o for kind in (VM.kind, VMI.kind) for o in timeline.current(kind).values()]
 
-            if timeline.wait(lambda: not left(), timeout) is None:
+            with waiting(f"no VM or VMI labelled {selector}", timeout):
+                cleared = timeline.wait(lambda: not left(), timeout)
+            if cleared is None:
                 raise AssertionError(
-                    f"orphans {timeout:.0f} s after the ComputeInstance was deleted: {left()} "
-                    "(deleting the instance must remove its VM and VMI)"
+                    f"orphans {timeout:.0f} s after the ComputeInstance was deleted (deleting "
+                    "the instance must remove its VM and VMI); last seen: "
+                    + "; ".join(_describe_orphan(o) for o in left())
                 )
         finally:
             for watcher in watchers:
@@ -664,6 +663,18 @@ class ComputeInstanceUnderTest:
             for watcher in self._watchers:
                 watcher.stop()
         return leak
+
+
+def _describe_orphan(observation: Observation) -> str:
+    if observation.kind == VMI.kind:
+        return describe_vmi(observation)
+    metadata = observation.object.get("metadata", {})
+    deleting = metadata.get("deletionTimestamp")
+    return (
+        f"{observation.kind} {observation.namespace}/{observation.name} uid {observation.uid[:8]}… "
+        f"{'deleting since ' + deleting if deleting else 'not being deleted'}, finalizers "
+        f"{metadata.get('finalizers') or []}, seen at +{observation.elapsed:.1f} s"
+    )
 
 
 def seconds_after(text: str, seconds: int) -> datetime:

@@ -197,24 +197,33 @@ def _logs(
         if requests is not None:
             kept = logs.filter_request_log(logs.read_lines(requests), window, identifiers)
             folder.write(f"logs/{requests.name}", "\n".join(kept) + "\n")
-        return
-    if not instances:
-        return
-    kube = instances[0].context.kube
+    elif instances:
+        operator_logs(folder, instances[0].context.kube, settings, window, identifiers)
+
+
+def operator_logs(
+    folder: CappedFolder,
+    kube: KubeClient,
+    settings: Settings,
+    window: logs.Window,
+    identifiers: list[str],
+) -> None:
+    """On a cluster: the operator's pod logs since the test started, lines naming the test's
+    objects; a note saying how to get them when these credentials cannot."""
     namespace = settings.profile.operator_namespace
     pods = kube.pods(namespace)
     if pods is None:
+        since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(window.start))
         folder.write(
             "logs/NOTE.txt",
             f"operator logs: cannot list pods in {namespace} with these credentials; "
-            f"read them with: kubectl logs -n {namespace} <operator pod> --since-time "
-            f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(window.start))}\n",
+            f"read them with: kubectl logs -n {namespace} <operator pod> --since-time {since}\n",
         )
         return
-    since = int(time.time() - window.start) + 2
+    since_seconds = int(time.time() - window.start) + 2
     for pod in pods:
         name = pod["metadata"]["name"]
-        text = kube.pod_log(namespace, name, since)
+        text = kube.pod_log(namespace, name, since_seconds)
         if text is None:
             folder.write(f"logs/{name}.log", "cannot read this pod's log with these credentials\n")
             continue

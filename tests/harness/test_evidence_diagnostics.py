@@ -1,0 +1,68 @@
+"""Diagnostics: stack logs cut to a test's window and objects; operator logs on a cluster."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import datetime
+
+from harness.config import load_settings
+from harness.evidence.diagnostics import CappedFolder, operator_logs
+from harness.evidence.logs import Window, filter_component_log, filter_request_log
+from harness.evidence.redaction import Redactor
+from harness.kube import KubeClient
+
+START = datetime(2026, 1, 1, 12, 0, 0).timestamp()  # the stack logs local time
+
+
+def test_component_log_keeps_the_window_and_the_tests_objects_with_their_tracebacks():
+    lines = [
+        "2026-01-01T11:59:50.000 controller INFO x: provision job for hub/vm-mine started",
+        "2026-01-01T12:00:01.000 controller INFO x: provision job for hub/vm-mine started",
+        "2026-01-01T12:00:02.000 controller INFO x: provision job for hub/vm-other started",
+        "2026-01-01T12:00:03.000 controller INFO x: New restart request detected: requestedAt=R",
+        "2026-01-01T12:00:04.000 controller ERROR x: reconcile of hub/vm-mine failed",
+        "Traceback (most recent call last):",
+        '  File "x.py", line 1',
+        "2026-01-01T12:00:05.000 controller ERROR x: reconcile of hub/vm-other failed",
+        "Traceback (most recent call last):",
+        "2026-01-01T12:09:00.000 controller INFO x: provision job for hub/vm-mine started",
+    ]
+    kept = filter_component_log(lines, Window(START, START + 60), ["vm-mine"])
+    assert kept == [lines[1], lines[3], lines[4], lines[5], lines[6]]
+
+
+def test_request_log_keeps_requests_about_the_tests_objects_in_the_window():
+    def record(seconds, path, query=None):
+        utc = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(START + seconds)) + ".000Z"
+        return json.dumps({"time": utc, "path": path, "query": query or {}})
+
+    lines = [
+        record(1, "/apis/g/v1/namespaces/hub/computeinstances/vm-mine"),
+        record(2, "/apis/g/v1/namespaces/hub/computeinstances/vm-other"),
+        record(3, "/apis/g/v1/namespaces/hub/computeinstances", {"labelSelector": "uuid=id-1"}),
+        record(-30, "/apis/g/v1/namespaces/hub/computeinstances/vm-mine"),
+        "not json",
+    ]
+    kept = filter_request_log(lines, Window(START, START + 60), ["vm-mine", "id-1"])
+    assert kept == [lines[0], lines[2]]
+
+
+def test_on_a_cluster_that_hides_the_operators_pods_a_note_says_how_to_get_its_logs(
+    start_apiserver, tmp_path
+):
+    server = start_apiserver()
+    kube = KubeClient.from_kubeconfig(server.kubeconfig)
+    settings = load_settings(
+        {"--target": "cluster", "--kubeconfig": str(server.kubeconfig), "--via": "cr"},
+        {"HARNESS_TENANT": "t"},
+    )
+    folder = CappedFolder(tmp_path, Redactor())
+    try:
+        operator_logs(folder, kube, settings, Window(START, START + 5), ["vm-mine"])
+    finally:
+        kube.close()
+    note = (tmp_path / "logs" / "NOTE.txt").read_text()
+    namespace = settings.profile.operator_namespace
+    assert f"cannot list pods in {namespace}" in note
+    assert f"kubectl logs -n {namespace}" in note and "--since-time 2026-01-01T" in note
