@@ -319,17 +319,21 @@ class ComputeInstanceUnderTest:
             requested_at=requested, old_vmi_uid="", seq_before=0, spec_before={}, status_before={}
         )
 
+    @step("change {cr_path} to {value}")
     def change(self, cr_path: str, value: Any) -> Rejection | None:
         assert self.cr_name is not None, "the CR is not known yet"
         return self.driver.change(self.id, self.cr_name, cr_path, value)
 
+    @step("set runStrategy {value}")
     def set_run_strategy(self, value: str) -> None:
         rejection = self.change("runStrategy", value)
         assert rejection is None, f"runStrategy {value} was refused: {rejection}"
 
+    @step("delete the instance")
     def delete(self) -> None:
         self.driver.delete(self.id, self.cr_name)
 
+    @step("annotate the CR: {key}={value}")
     def annotate(self, key: str, value: str | None) -> None:
         """Set (or with None remove) an annotation on the CR, as an administrator would; it is
         restored before cleanup (an unmanaged CR would otherwise never lose its finalizers)."""
@@ -348,12 +352,14 @@ class ComputeInstanceUnderTest:
         put(value)
         self._undo.append(lambda: put(previous))
 
+    @step("make the API server refuse the VMI deletion")
     def refuse_vmi_deletion(self) -> Callable[[], None]:
         """Make the embedded API server refuse to delete this instance's VMI to everyone but
         the harness (like an operator missing RBAC `delete` on VMIs); returns the undo."""
         assert self.vm_namespace and self.vm_name, "no VM reference yet"
         return self._refuse("delete", VMI.group, VMI.plural, self.vm_namespace, self.vm_name)
 
+    @step("make the API server refuse the CR status writes")
     def refuse_status_writes(self) -> Callable[[], None]:
         """Make the embedded API server refuse every write of this CR's status to everyone but
         the harness — an operator that acts and then loses its status write, as if it crashed
@@ -387,6 +393,7 @@ class ComputeInstanceUnderTest:
         self._undo.append(undo)
         return undo
 
+    @step("delete the VMI (as a node drain would)")
     def delete_vmi(self) -> None:
         """Delete the VMI as something other than the operator would (a node drain, a user)."""
         assert self.vm_namespace and self.vm_name, "no VM reference yet"
@@ -439,6 +446,7 @@ class ComputeInstanceUnderTest:
 
         return wait_until(self.timeline, check, timeout, what, self.describe)
 
+    @step("await condition {type_name}={status}")
     def wait_condition(
         self, type_name: str, status: str, timeout: float, reason: str | None = None
     ) -> dict[str, Any]:
@@ -458,6 +466,7 @@ class ComputeInstanceUnderTest:
         assert found is not None
         return found
 
+    @step("await the operator observing the request")
     def wait_request_observed(self, request: RestartRequest, timeout: float) -> Observation:
         """Proof the operator has seen the new spec: `status.desiredConfigVersion` (a hash of
         the whole spec, restartRequestedAt included; contract §4, §7.5) moved on."""
@@ -474,6 +483,7 @@ class ComputeInstanceUnderTest:
             f"(status.desiredConfigVersion to move on from {before})",
         )
 
+    @step("await the VMI deletion")
     def wait_vmi_deleted(self, uid: str, timeout: float) -> Observation:
         __tracebackhide__ = True
         return wait_until(
@@ -484,6 +494,7 @@ class ComputeInstanceUnderTest:
             self.describe,
         )
 
+    @step("await a replacement VMI Running")
     def wait_replacement_running(self, request: RestartRequest, timeout: float) -> Observation:
         """A Running VMI other than the one that ran before `request`."""
         __tracebackhide__ = True
@@ -512,6 +523,7 @@ class ComputeInstanceUnderTest:
         """`request` re-based on the present: the VMI running now is the one that must stay."""
         return replace(self.checkpoint(), requested_at=request.requested_at)
 
+    @step("watch a quiet window: no restart")
     def expect_no_restart(self, request: RestartRequest, window: float) -> None:
         """Watch `window` seconds for any sign of a restart after `request`; fail on one.
 
@@ -594,6 +606,7 @@ class ComputeInstanceUnderTest:
 
     # --- cleanup --------------------------------------------------------------------------
 
+    @step("await the CR gone")
     def wait_gone(self, timeout: float) -> Observation | None:
         """The CR is deleted; None on timeout."""
         with waiting(f"instance {self.id} to be deleted", timeout):
@@ -609,6 +622,7 @@ class ComputeInstanceUnderTest:
             timeout,
         )
 
+    @step("check: no VM or VMI left behind")
     def wait_no_orphans(self, timeout: float) -> None:
         """No VM or VMI labelled with this instance's CR name remains, in any namespace."""
         __tracebackhide__ = True
