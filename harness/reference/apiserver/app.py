@@ -24,7 +24,13 @@ from typing import Any
 
 from aiohttp import web
 
-from harness.reference.apiserver import accessreview, meta, openapi, selfsubjectreview
+from harness.reference.apiserver import (
+    accessreview,
+    meta,
+    openapi,
+    selfsubjectreview,
+    tokenrequest,
+)
 from harness.reference.apiserver.authorization import refusal, request_attributes
 from harness.reference.apiserver.effects import (
     ACCESS_RULE,
@@ -138,7 +144,9 @@ class HttpFront:
                 drop = None
                 if self.authorizer.active or self.faults.active:
                     drop = await self._gate(user, verb, target, query, details)
-                if not target.resource.stored:
+                if target.subresource == "token":
+                    response = await self._token_request(request, target, verb)
+                elif not target.resource.stored:
                     response = await self._unstored(request, target, user, verb)
                 elif verb == "watch":
                     response = await self._watch(request, target, query, drop)
@@ -221,6 +229,19 @@ class HttpFront:
             review = selfsubjectreview.review(user, body, meta.now_rfc3339())
         return _json(201, dumps(review))
 
+    async def _token_request(
+        self, request: web.BaseRequest, target: ResourcePath, verb: str
+    ) -> web.Response:
+        if verb != "create":
+            raise method_not_allowed()
+        assert target.name is not None and target.namespace is not None
+        self.api.get(target.resource, target.namespace, target.name)  # 404 unless it exists
+        body = await _json_body(request)
+        answer = tokenrequest.issue(
+            self.tokens, target.namespace, target.name, body, meta.now_rfc3339()
+        )
+        return _json(201, dumps(answer))
+
     def _non_resource(self, request: web.BaseRequest, target: Any) -> web.Response:
         if request.method != "GET":
             raise method_not_allowed()
@@ -255,6 +276,8 @@ class HttpFront:
         if verb == "list":
             return _json(200, api.list(resource, target.namespace, query))
         if verb == "create":
+            if target.name is not None:
+                raise method_not_allowed()
             if resource.namespaced and target.namespace is None:
                 raise method_not_allowed("create needs a namespace in the path")
             entry = api.create(resource, namespace, await _json_body(request))
@@ -359,6 +382,7 @@ def _verb_for(method: str, target: ResourcePath | None, query: dict[str, str]) -
         return {"POST": "create", "DELETE": "deletecollection"}.get(method, method.lower())
     return {
         "GET": "get",
+        "POST": "create",
         "PUT": "update",
         "PATCH": "patch",
         "DELETE": "delete",

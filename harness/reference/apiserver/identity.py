@@ -64,6 +64,10 @@ class Tokens:
             users[item["token"]] = item["user"]
         return cls(users)
 
+    def add(self, token: str, user: str) -> None:
+        """A token minted at run time (TokenRequest)."""
+        self._users[token] = user
+
     def user_for(self, authorization: str | None) -> str:
         """The user behind an Authorization header; never returns or logs the token itself."""
         if not authorization:

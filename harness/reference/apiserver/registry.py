@@ -51,6 +51,8 @@ class ResourceType:
     # Built-ins accept strategic merge patch (applied as a merge patch); custom resources don't.
     strategic_merge: bool = False
     verbs: tuple[str, ...] = ALL_VERBS
+    # ServiceAccounts: the `token` subresource mints tokens (TokenRequest).
+    token_subresource: bool = False
     # False: nothing is stored, the HTTP layer answers the verbs itself (SelfSubjectReview).
     stored: bool = True
     # Semantic checks after the structural schema, on create and update (AccessRule).
@@ -91,6 +93,18 @@ class ResourceType:
                     "verbs": list(STATUS_VERBS),
                 }
             )
+        if self.token_subresource:
+            entries.append(
+                {
+                    "name": f"{self.plural}/token",
+                    "singularName": "",
+                    "namespaced": self.namespaced,
+                    "group": "authentication.k8s.io",
+                    "version": "v1",
+                    "kind": "TokenRequest",
+                    "verbs": ["create"],
+                }
+            )
         return entries
 
 
@@ -125,7 +139,15 @@ def _builtin_types() -> list[ResourceType]:
         ),
         ResourceType("", "v1", "configmaps", "ConfigMap", True, short_names=("cm",)),
         ResourceType("", "v1", "secrets", "Secret", True),
-        ResourceType("", "v1", "serviceaccounts", "ServiceAccount", True, short_names=("sa",)),
+        ResourceType(
+            "",
+            "v1",
+            "serviceaccounts",
+            "ServiceAccount",
+            True,
+            short_names=("sa",),
+            token_subresource=True,
+        ),
         ResourceType(
             CRD_GROUP,
             "v1",

@@ -92,6 +92,9 @@ def _resource_path(group: str, version: str, rest: list[str], registry: Registry
 def _checked(
     resource: ResourceType, namespace: str | None, name: str | None, subresource: str | None
 ) -> ResourcePath:
-    if subresource is not None and (subresource != "status" or not resource.status_subresource):
+    if subresource is not None and not (
+        (subresource == "status" and resource.status_subresource)
+        or (subresource == "token" and resource.token_subresource)
+    ):
         raise path_not_found()
     return ResourcePath(resource, namespace, name, subresource)
