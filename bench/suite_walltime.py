@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -32,16 +33,24 @@ from benchlib import REPO, print_table, write_json
 
 RESTART_TEST = "suites/test_restart.py::test_restart_now_replaces_the_vmi_and_records_the_request"
 FULFILLMENT_USER = "fulfillment-controller"
+last_cpu_seconds = 0.0  # CPU of the last pytest run and everything it started (reaped children)
+last_load: tuple[str, str] = ("", "")
 CONTROLLER_USER = "controller-manager"
 
 
 def run_pytest(args: list[str], timeout: float) -> tuple[float, subprocess.CompletedProcess[str]]:
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args]
+    global last_cpu_seconds, last_load  # noqa: PLW0603
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    load = Path("/proc/loadavg").read_text().split()[0]
     began = time.perf_counter()
     completed = subprocess.run(
         command, cwd=REPO, capture_output=True, text=True, timeout=timeout, check=False
     )
     elapsed = time.perf_counter() - began
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    last_cpu_seconds = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    last_load = (load, Path("/proc/loadavg").read_text().split()[0])
     if completed.returncode != 0:
         tail = "\n".join(completed.stdout.splitlines()[-30:])
         raise SystemExit(f"pytest {' '.join(args)} failed (exit {completed.returncode}):\n{tail}")
@@ -154,12 +163,18 @@ def main() -> None:
     results: dict[str, Any] = {}
     if not args.skip_suite:
         serial, completed = run_pytest([args.suite], args.timeout)
+        serial_cpu, serial_load = last_cpu_seconds, last_load
         print(f"serial: {serial:.1f} s ({last_line(completed)})", flush=True)
         parallel, completed = run_pytest([args.suite, "-n", str(args.workers)], args.timeout)
+        parallel_cpu, parallel_load = last_cpu_seconds, last_load
         print(f"-n {args.workers}: {parallel:.1f} s ({last_line(completed)})", flush=True)
         results["suite"] = {
             "serial_s": serial,
             "parallel_s": parallel,
+            "serial_cpu_s": serial_cpu,
+            "parallel_cpu_s": parallel_cpu,
+            "serial_load_before_after": serial_load,
+            "parallel_load_before_after": parallel_load,
             "workers": args.workers,
             "speedup": serial / parallel,
             "goal_serial_met": serial <= 60,
@@ -167,8 +182,17 @@ def main() -> None:
         }
         print_table(
             "Embedded suite wall time",
-            ("run", "seconds", "speed-up"),
-            [("serial", serial, 1.0), (f"-n {args.workers}", parallel, serial / parallel)],
+            ("run", "seconds", "speed-up", "CPU s (all processes)", "load before/after"),
+            [
+                ("serial", serial, 1.0, serial_cpu, "/".join(serial_load)),
+                (
+                    f"-n {args.workers}",
+                    parallel,
+                    serial / parallel,
+                    parallel_cpu,
+                    "/".join(parallel_load),
+                ),
+            ],
         )
     with tempfile.TemporaryDirectory(prefix="suite-bench-") as tmp:
         runs = [overhead_run(Path(tmp), i, args.timeout) for i in range(args.overhead_runs)]

@@ -26,6 +26,7 @@ from collections.abc import Callable
 from typing import IO
 
 _SIGNALS = (signal.SIGTERM, signal.SIGINT)
+_PR_SET_NAME = 15
 
 
 def preload() -> None:
@@ -103,6 +104,18 @@ def fork_component(
     return ForkedProcess(pid, os.fdopen(read_fd, "rb", buffering=0))
 
 
+def _name_process(name: str) -> None:  # pragma: no cover - runs in the child
+    """`ps -o comm`, top and /proc/<pid>/comm show the component (its command line still
+    reads `python -m harness up …`, the process it was forked from)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(
+                _PR_SET_NAME, name.encode()[:15], 0, 0, 0
+            )
+
+
 def _run_child(  # pragma: no cover - runs in the child
     module: str,
     args: list[str],
@@ -120,6 +133,7 @@ def _run_child(  # pragma: no cover - runs in the child
             signal.signal(signum, signal.SIG_DFL)
         signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         in_child()
+        _name_process(module.rsplit(".", 1)[-1])
         os.close(read_fd)
         null = os.open(os.devnull, os.O_RDONLY)
         os.dup2(null, 0)

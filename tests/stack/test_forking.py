@@ -34,9 +34,10 @@ with urllib.request.urlopen(info["url"] + "/version", timeout=5) as response:
     version = json.loads(response.read())
 kind = type(process.process).__name__
 pid = process.pid
+comm = Path(f"/proc/{pid}/comm").read_text().strip()
 process.stop(grace=10)
 print(json.dumps({"kind": kind, "major": version.get("major"), "code": process.poll(),
-                  "pid": pid}))
+                  "pid": pid, "comm": comm}))
 """
 
 BAD_INPUT = """
@@ -85,6 +86,7 @@ def test_a_forked_component_serves_and_stops_cleanly_on_sigterm(tmp_path):
     seen = run(SERVE_AND_STOP, tmp_path)
     assert seen["kind"] == "ForkedProcess"
     assert seen["major"]
+    assert seen["comm"] == "apiserver"
     assert seen["code"] == 0, (tmp_path / "component.log").read_text()
     assert not Path(f"/proc/{seen['pid']}").exists()
     assert "serving on" in (tmp_path / "component.log").read_text()
