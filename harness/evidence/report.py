@@ -18,9 +18,10 @@ from harness.results import ResultsLayout
 
 ALLURE_PACKAGE = "allure@3"
 NODE_HELP = (
-    "building the report needs Node.js 20 or newer with npm: on Debian/Ubuntu "
-    "`apt-get install nodejs npm`, elsewhere see https://nodejs.org"
+    "building the report needs Node.js (18 or newer; 20+ recommended) with npm: on "
+    "Debian/Ubuntu `apt-get install nodejs npm`, elsewhere see https://nodejs.org"
 )
+MIN_NODE = 18
 
 
 class ReportError(RuntimeError):
@@ -35,6 +36,7 @@ class BadInput(ValueError):
 class Toolchain:
     node: str
     npm: str
+    version: str
 
 
 def default_cache() -> Path:
@@ -54,9 +56,9 @@ def find_toolchain() -> Toolchain:
     except (OSError, subprocess.SubprocessError) as error:
         raise ReportError(f"cannot run {node} ({error}); {NODE_HELP}") from None
     major = version.lstrip("v").split(".")[0]
-    if not major.isdigit() or int(major) < 20:
+    if not major.isdigit() or int(major) < MIN_NODE:
         raise ReportError(f"Node.js {version} is too old for Allure Report 3; {NODE_HELP}")
-    return Toolchain(node, npm)
+    return Toolchain(node, npm, version)
 
 
 def allure_cli(cache: Path, tools: Toolchain, say: Callable[[str], None]) -> Path:
@@ -100,7 +102,9 @@ def build(layout: ResultsLayout, cache: Path, say: Callable[[str], None]) -> Pat
     index = layout.allure_report / "index.html"
     if result.returncode != 0 or not index.is_file():
         last = ((result.stderr or result.stdout).strip().splitlines() or ["no output"])[-1]
-        raise ReportError(f"allure generate failed (exit {result.returncode}): {last}")
+        raise ReportError(
+            f"allure generate failed (exit {result.returncode}, Node.js {tools.version}): {last}"
+        )
     return index
 
 
