@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 log = logging.getLogger("harness.progress")
+log.setLevel(logging.INFO)  # kept by pytest's log capture (shown under a failure) by default
 
 SHOW_AFTER = 2.0  # seconds: shorter waits are not worth a line
 
