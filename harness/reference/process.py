@@ -44,8 +44,11 @@ class ComponentProcess:
         log_path: Path,
         env: dict[str, str] | None = None,
         fork: bool = False,
+        pass_fds: tuple[int, ...] = (),
     ) -> None:
         self.name = name
+        # Descriptors the child inherits (a listening socket bound by the parent).
+        self.pass_fds = pass_fds
         # Fork this (warm) process instead of spawning an interpreter, where that is safe.
         self.fork = fork
         self.module = module
@@ -65,7 +68,7 @@ class ComponentProcess:
         self._terminated = False
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log_file = self.log_path.open("ab")
-        if self.fork and can_fork():
+        if self.fork and can_fork() and not self.pass_fds:
             self.process = fork_component(
                 self.module,
                 self.args,
@@ -84,6 +87,7 @@ class ComponentProcess:
             stderr=self._log_file,
             env=env,
             start_new_session=True,
+            pass_fds=self.pass_fds,
             # Only prctl runs between fork and exec, which is safe even with threads.
             preexec_fn=_die_with_parent,  # noqa: PLW1509
         )

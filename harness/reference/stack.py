@@ -13,6 +13,7 @@ import os
 import secrets
 import shlex
 import signal
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -123,13 +124,16 @@ class EmbeddedStack:
         self.components: list[ComponentProcess] = []
         self.env: dict[str, str] = {}
 
-    def _component(self, name: str, args: list[str], fork: bool = False) -> ComponentProcess:
+    def _component(
+        self, name: str, args: list[str], fork: bool = False, pass_fds: tuple[int, ...] = ()
+    ) -> ComponentProcess:
         process = ComponentProcess(
             name,
             f"harness.reference.{name}",
             args,
             self.state_dir / "logs" / f"{name}.log",
             fork=fork,
+            pass_fds=pass_fds,
         )
         self.components.append(process)
         process.start()
@@ -147,8 +151,15 @@ class EmbeddedStack:
         identities = _identities(profile)
         verbose = ["-v"] if options.verbose else []
 
-        webhook = self._component("webhook", ["--host", options.host, *verbose])
-        webhook_url = self._ready(webhook)["url"]
+        # The webhook's socket is bound here so its URL can go into the seed at once, while the
+        # endpoint starts alongside the API server.
+        with socket.create_server((options.host, 0)) as listener:
+            webhook = self._component(
+                "webhook",
+                ["--listen-fd", str(listener.fileno()), *verbose],
+                pass_fds=(listener.fileno(),),
+            )
+            webhook_url = f"http://{options.host}:{listener.getsockname()[1]}"
         admin_subject = f"system:serviceaccount:{profile.hub_namespace}:admin"
         seeds = [
             *seed_objects(profile),
@@ -225,6 +236,7 @@ class EmbeddedStack:
         self._ready(kubevirt)
         if controller is not None:
             self._ready(controller)
+        self._ready(webhook)
 
         self.env = {
             "KUBECONFIG": str(state / "kubeconfig"),

@@ -13,6 +13,7 @@ import argparse
 import asyncio
 import json
 import logging
+import socket
 import sys
 from typing import NoReturn
 
@@ -50,19 +51,24 @@ async def handle(request: web.Request) -> web.Response:
     return web.json_response({"accepted": True}, status=202)
 
 
-async def serve(host: str, port: int) -> None:
+async def serve(host: str, port: int, listen_fd: int | None = None) -> None:
     server = web.Server(handle, access_log=None)
     runner = web.ServerRunner(server)
     await runner.setup()
-    site = web.TCPSite(runner, host, port)
+    site: web.BaseSite
+    if listen_fd is not None:
+        # A socket the stack bound and listens on already; its URL is known before we start.
+        site = web.SockSite(runner, socket.socket(fileno=listen_fd))
+    else:
+        site = web.TCPSite(runner, host, port)
     try:
         await site.start()
     except OSError as error:
         await runner.cleanup()
         fail(COMPONENT, f"cannot listen on {host}:{port}: {error.strerror or error}")
         return
-    actual = runner.addresses[0][1]
-    url = f"http://{host}:{actual}"
+    bound_host, actual = runner.addresses[0][:2]
+    url = f"http://{bound_host}:{actual}"
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     install_stop_handler(lambda: loop.call_soon_threadsafe(stop.set))
@@ -76,7 +82,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = _Parser(prog="python -m harness.reference.webhook", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--listen-fd", type=int, help="serve on this inherited listening socket")
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     configure_logging(COMPONENT, args.verbose)
-    asyncio.run(serve(args.host, args.port))
+    asyncio.run(serve(args.host, args.port, args.listen_fd))
