@@ -220,6 +220,12 @@ def operator_logs(
             f"read them with: kubectl logs -n {namespace} <operator pod> --since-time {since}\n",
         )
         return
+    if not pods:
+        folder.write(
+            "logs/NOTE.txt",
+            f"operator logs: no pods in {namespace}; is the operator deployed there?\n",
+        )
+        return
     since_seconds = int(time.time() - window.start) + 2
     for pod in pods:
         name = pod["metadata"]["name"]
