@@ -88,6 +88,9 @@ class ComputeInstanceUnderTest:
         self._watching_vm = False
         self._undo: list[Callable[[], None]] = []
 
+    def __repr__(self) -> str:  # how steps in the report name their instance parameter
+        return f"ComputeInstance {self.cr_name or '<not seen yet>'} (id {self.id or '<none>'})"
+
     # --- reading the timeline -------------------------------------------------------------
 
     def cr_observation(self) -> Observation | None:

@@ -12,6 +12,7 @@ import contextlib
 import fcntl
 import functools
 import http.server
+import itertools
 import json
 import shutil
 import subprocess
@@ -264,17 +265,25 @@ def test_the_report_opens_in_headless_chromium_with_the_restart_test_steps_and_t
         options.add_argument(flag)
     browser = webdriver.Chrome(options=options, service=Service(str(CHROMEDRIVER)))
 
-    def shown(text):
+    def visible(text):
         xpath = f"//*[normalize-space(text())='{text}']"
-        return WebDriverWait(browser, 30).until(
-            lambda b: [e for e in b.find_elements(By.XPATH, xpath) if e.is_displayed()]
-        )[0]
+        return [e for e in browser.find_elements(By.XPATH, xpath) if e.is_displayed()]
+
+    def shown(text):
+        return WebDriverWait(browser, 30).until(lambda _: visible(text))[0]
+
+    def open_tree(path):
+        """Click down the report's tree; a node already expanded is left as it is."""
+        shown(path[0])
+        for node, child in itertools.pairwise(path):
+            if not visible(child):
+                shown(node).click()
+        shown(path[-1]).click()
 
     try:
         with serving(layout.allure_report) as url:
             browser.get(url)
-            for node in ("suites", "test_restart.py", RESTART_NOW.split("::")[1]):
-                shown(node).click()
+            open_tree(["suites", "test_restart.py", RESTART_NOW.split("::")[1]])
             for step in ("create an instance (api)", "request a restart", "await the restart"):
                 shown(step)
             timeline = shown("timeline")
