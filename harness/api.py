@@ -13,7 +13,7 @@ import socket
 import ssl
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -241,12 +241,16 @@ class FulfillmentClient:
         )
 
     def create(
-        self, spec: InstanceSpec, restart_requested_at: datetime | None = None
+        self,
+        spec: InstanceSpec,
+        restart_requested_at: datetime | None = None,
+        labels: Mapping[str, str] | None = None,
     ) -> ApiInstance:
         message = self._spec_message(spec)
         if restart_requested_at is not None:
             message.restart_requested_at.CopyFrom(timestamp_from_rfc3339(restart_requested_at))
         instance = self.wire.types.ComputeInstance(spec=message)
+        instance.metadata.labels.update(labels or {})
         # A label only this attempt carries makes Create safe to retry: before a retry, the
         # harness looks for an instance that already carries it.
         attempt = str(uuid.uuid4())

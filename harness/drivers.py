@@ -10,6 +10,7 @@ express (a fraction of a second, a malformed string).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -63,8 +64,13 @@ def _nested(path: str, value: Any) -> dict[str, Any]:
 class Driver(Protocol):
     mode: str
 
-    def create(self, spec: InstanceSpec, restart_requested_at: datetime | None) -> str:
-        """Create an instance; returns its id (the value of the CR's uuid label)."""
+    def create(
+        self,
+        spec: InstanceSpec,
+        restart_requested_at: datetime | None,
+        labels: Mapping[str, str] | None = None,
+    ) -> str:
+        """Create an instance carrying `labels`; returns its id (the CR's uuid label)."""
 
     def request_restart(self, instance_id: str, cr_name: str, value: datetime | str) -> str:
         """Ask for a restart; returns the value the CR's spec should now hold."""
@@ -91,8 +97,13 @@ class ApiDriver:
         self.api = api
         self.template = spec_template
 
-    def create(self, spec: InstanceSpec, restart_requested_at: datetime | None) -> str:
-        return self.api.create(spec, restart_requested_at=restart_requested_at).id
+    def create(
+        self,
+        spec: InstanceSpec,
+        restart_requested_at: datetime | None,
+        labels: Mapping[str, str] | None = None,
+    ) -> str:
+        return self.api.create(spec, restart_requested_at=restart_requested_at, labels=labels).id
 
     def request_restart(self, instance_id: str, cr_name: str, value: datetime | str) -> str:
         if isinstance(value, str):
@@ -136,7 +147,11 @@ class CrDriver:
         self.resource = instance_resource(profile)
 
     def manifest(
-        self, spec: InstanceSpec, instance_id: str, restart_requested_at: datetime | str | None
+        self,
+        spec: InstanceSpec,
+        instance_id: str,
+        restart_requested_at: datetime | str | None,
+        labels: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
         """The CR fulfillment-service would create (contract §9.2), written by the harness."""
         profile = self.profile
@@ -161,18 +176,23 @@ class CrDriver:
             "metadata": {
                 "generateName": "vm-",
                 "namespace": self.namespace,
-                "labels": {profile.uuid_label: instance_id},
+                "labels": {**(labels or {}), profile.uuid_label: instance_id},
                 "annotations": {profile.tenant_annotation: self.tenant},
             },
             "spec": cr_spec,
         }
 
-    def create(self, spec: InstanceSpec, restart_requested_at: datetime | None) -> str:
+    def create(
+        self,
+        spec: InstanceSpec,
+        restart_requested_at: datetime | None,
+        labels: Mapping[str, str] | None = None,
+    ) -> str:
         instance_id = str(uuid.uuid4())
         self.kube.create_once(
             self.resource,
             self.namespace,
-            self.manifest(spec, instance_id, restart_requested_at),
+            self.manifest(spec, instance_id, restart_requested_at, labels),
             unique_selector=f"{self.profile.uuid_label}={instance_id}",
         )
         return instance_id

@@ -8,7 +8,7 @@ Timeline (history); suites never touch a protocol.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -73,9 +73,14 @@ class RestartResult:
 
 class ComputeInstanceUnderTest:
     def __init__(
-        self, context: HarnessContext, spec: InstanceSpec, timeline: Timeline | None = None
+        self,
+        context: HarnessContext,
+        spec: InstanceSpec,
+        timeline: Timeline | None = None,
+        labels: Mapping[str, str] | None = None,
     ) -> None:
         self.context = context
+        self.labels = dict(labels or {})  # the run ledger's run/worker/test labels
         self.spec = spec
         self.profile = context.profile
         self.driver = context.driver
@@ -137,7 +142,7 @@ class ComputeInstanceUnderTest:
 
     def create(self, restart_requested_at: datetime | None = None) -> str:
         """Create through the driver and start watching the CR (found by its uuid label)."""
-        self.id = self.driver.create(self.spec, restart_requested_at)
+        self.id = self.driver.create(self.spec, restart_requested_at, self.labels)
         self._watch(
             instance_resource(self.profile),
             self.context.settings.namespace,
@@ -154,7 +159,7 @@ class ComputeInstanceUnderTest:
             f"the ComputeInstance CR labelled {self.profile.uuid_label}={self.id}",
             lambda: "no CR with that label in namespace " + self.context.settings.namespace,
         )
-        self.cr_name = observation.name
+        self._seen_cr(observation)
         return observation
 
     def wait_vm_reference(self, timeout: float, phase: str | None = None) -> Observation:
@@ -183,9 +188,27 @@ class ComputeInstanceUnderTest:
             f"the ComputeInstance (id {self.id}) to reach {wanted}",
             self._describe_provisioning,
         )
-        self.cr_name = observation.name
+        self._seen_cr(observation)
         self._watch_vm(observation.object["status"]["virtualMachineReference"])
         return observation
+
+    def _seen_cr(self, observation: Observation) -> None:
+        """Remember the CR's name; give it the run labels if the system under test dropped
+        them (a fulfillment service need not copy a Create's labels), so the sweep finds it."""
+        first_sight = self.cr_name is None
+        self.cr_name = observation.name
+        carried = (observation.object.get("metadata") or {}).get("labels") or {}
+        missing = {k: v for k, v in self.labels.items() if carried.get(k) != v}
+        if first_sight and missing and observation.exists:
+            try:
+                self.context.kube.merge_patch(
+                    instance_resource(self.profile),
+                    self.context.settings.namespace,
+                    observation.name,
+                    {"metadata": {"labels": missing}},
+                )
+            except Exception as error:  # the ledger still has the name; the sweep GETs it
+                log.warning("labelling ComputeInstance %s failed: %r", observation.name, error)
 
     def _watch_vm(self, reference: dict[str, Any]) -> None:
         if self._watching_vm:
@@ -655,8 +678,9 @@ class ComputeInstanceUnderTest:
             for watcher in watchers:
                 watcher.stop()
 
-    def cleanup(self, timeout: float) -> str | None:
-        """Delete and wait until the CR is gone; returns a leak description."""
+    def cleanup(self, timeout: float, delete: bool = True) -> str | None:
+        """Undo what the test arranged, delete and wait until the CR is gone; returns a leak
+        description. `delete=False` keeps the objects (for a person to look at)."""
         leak: str | None = None
         for undo in self._undo:
             try:
@@ -664,7 +688,7 @@ class ComputeInstanceUnderTest:
             except Exception as error:  # the object may already be gone; cleanup goes on
                 log.warning("undo during cleanup of %s failed: %r", self.id, error)
         try:
-            if self.id:
+            if self.id and delete:
                 try:
                     self.delete()
                 except Exception as error:

@@ -553,6 +553,32 @@ class KubeClient:
         with contextlib.suppress(ApiException):
             self.merge_patch(resource, namespace, name, {"metadata": {"finalizers": None}})
 
+    # --- workloads (read only: what runs the system under test) ---------------------------
+
+    def read_deployment(self, namespace: str, name: str) -> dict[str, Any] | None:
+        """A Deployment as a dict; None when absent. ApiException when not readable."""
+        try:
+            found = retry_transient(
+                lambda: k8s.AppsV1Api(self.api_client).read_namespaced_deployment(
+                    name, namespace, _request_timeout=15
+                ),
+                f"GET deployments {namespace}/{name}",
+            )
+        except ApiException as error:
+            if error.status == 404:
+                return None
+            raise
+        return dict(self.api_client.sanitize_for_serialization(found))
+
+    def list_pods(self, namespace: str, label_selector: str) -> list[dict[str, Any]]:
+        found = retry_transient(
+            lambda: k8s.CoreV1Api(self.api_client).list_namespaced_pod(
+                namespace, label_selector=label_selector, _request_timeout=15
+            ),
+            f"LIST pods in {namespace}",
+        )
+        return list(self.api_client.sanitize_for_serialization(found).get("items") or [])
+
 
 def _reason(error: BaseException) -> str:
     reason = getattr(error, "reason", None)

@@ -243,6 +243,11 @@ LAUNCHER_VMI_LABEL = "vm.kubevirt.io/name"
 # The harness's own label (not an era's): marks one Create attempt so a retried Create can find
 # an instance the first attempt may have made.
 CREATE_ATTEMPT_LABEL = "harness.osac.io/create-attempt"
+# The run ledger's labels: which run, pytest worker and test created an object (the leak sweep
+# finds what a run left by them).
+RUN_LABEL = "harness.osac.io/run"
+WORKER_LABEL = "harness.osac.io/worker"
+TEST_LABEL = "harness.osac.io/test"
 
 CONDITION_STATUS_NAMES = {
     "True": "CONDITION_STATUS_TRUE",
