@@ -2,7 +2,8 @@
 
 Subcommands: `up` runs the embedded stack in the foreground; `mutants` runs the suites against
 every deliberately broken controller and prints the kill matrix; `report` builds the HTML
-report from a results directory; `doctor` checks an environment before a run. Bad input
+report from a results directory; `doctor` checks an environment before a run; `run` runs the
+suites and leaves the results layout; `merge` combines shards' layouts into one. Bad input
 gets one line on stderr and exit code 4 (usage error), never a traceback.
 """
 
@@ -175,6 +176,25 @@ def build_parser() -> argparse.ArgumentParser:
         "blocking check fails. Settings as for the suites (flags or HARNESS_* variables).",
     )
     doctor_cli.add_arguments(doctor)
+
+    from harness.runner import command
+
+    run = commands.add_parser(
+        "run",
+        help="run the suites; write the results layout; exit with the run's code",
+        description="Run the suites (pytest) and write junit.xml, allure-results/, summary.json "
+        "and environment.json to the results directory. Arguments not listed here go to pytest "
+        "(e.g. --target cluster --api-address HOST:PORT -k restart).",
+    )
+    command.add_arguments(run)
+
+    merge = commands.add_parser(
+        "merge",
+        help="combine the results layouts of a sharded run into one",
+        description="Combine shards' results directories into one layout with one verdict.",
+    )
+    merge.add_argument("out", type=Path, metavar="OUT_DIR", help="the merged results directory")
+    merge.add_argument("shards", type=Path, nargs="+", metavar="SHARD_DIR")
     return parser
 
 
@@ -261,13 +281,49 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         raise UsageError(f"harness doctor: {error}") from None
 
 
-COMMANDS = {"up": cmd_up, "mutants": cmd_mutants, "report": cmd_report, "doctor": cmd_doctor}
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from harness.runner import command
+
+    try:
+        return command.run(args, args.pytest_args, _err)
+    except command.RunUsageError as error:
+        raise UsageError(f"harness run: {error}") from None
+
+
+def cmd_merge(args: argparse.Namespace) -> int:
+    from harness.runner import merge
+
+    try:
+        return merge.merge(args.out, args.shards, _err)
+    except merge.MergeUsageError as error:
+        raise UsageError(f"harness merge: {error}") from None
+
+
+COMMANDS = {
+    "up": cmd_up,
+    "mutants": cmd_mutants,
+    "report": cmd_report,
+    "doctor": cmd_doctor,
+    "run": cmd_run,
+    "merge": cmd_merge,
+}
+
+
+def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
+    """`run` passes what it does not know on to pytest; every other command is strict."""
+    args, rest = parser.parse_known_args(argv)
+    if args.command != "run" and rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    args.pytest_args = [arg for arg in rest if arg != "--"]
+    return args
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args = _parse(parser, argv)
         return int(COMMANDS[args.command](args))
     except UsageError as error:
         _err(str(error))

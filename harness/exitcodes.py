@@ -1,6 +1,8 @@
 """Exit codes of the harness, documented in the README.
 
 0–5 keep pytest's own meanings so that a plain `pytest suites` and `python -m harness …` agree.
+When several outcomes apply to one run, `harness.runner.verdict` picks the code (its docstring
+and the README give the order).
 """
 
 from __future__ import annotations
@@ -16,3 +18,5 @@ class ExitCode(IntEnum):
     USAGE_ERROR = 4
     NO_TESTS = 5
     ENVIRONMENT_NOT_READY = 20
+    LEAKED_OBJECTS = 21
+    DEADLINE_REACHED = 22

@@ -32,8 +32,12 @@ from harness.instances import ComputeInstanceUnderTest, HarnessContext
 from harness.kube import VMI, KubeClient, KubeError, instance_resource
 from harness.recording import Timeline
 from harness.retrying import LEDGER
+from harness.runner.ledger import RunLedger
 
 log = logging.getLogger("harness.plugin")
+
+# Shards, deadline, SIGTERM, run ledger and leak sweep, summary.json (harness/runner/).
+pytest_plugins = ["harness.runner.pytest_plugin"]
 
 SETTINGS_KEY = pytest.StashKey[Settings]()
 REPORTS_KEY = pytest.StashKey[dict[str, pytest.TestReport]]()
@@ -237,7 +241,10 @@ def restart_timeout(harness_settings: Settings) -> float:
 
 @pytest.fixture
 def compute_instance(
-    request: pytest.FixtureRequest, harness_context: HarnessContext, provision_timeout: float
+    request: pytest.FixtureRequest,
+    harness_context: HarnessContext,
+    provision_timeout: float,
+    run_ledger: RunLedger,
 ) -> Iterator[Callable[..., ComputeInstanceUnderTest]]:
     """Factory: an instance created through the API (or as a CR with `--via cr`), by default
     provisioned and Running; always deleted afterwards, also when the test fails.
@@ -260,8 +267,11 @@ def compute_instance(
                 context.driver.api.bound(timeline.record_call), context.driver.template
             )
             context = replace(context, driver=driver)
-        instance = ComputeInstanceUnderTest(context, spec or InstanceSpec(), timeline)
+        instance = ComputeInstanceUnderTest(
+            context, spec or InstanceSpec(), timeline, run_ledger.labels_for(request.node.nodeid)
+        )
         created.append(instance)
+        run_ledger.record(request.node.nodeid, instance)
         with step(f"create an instance ({context.via})"):
             instance.create(restart_requested_at)
         if wait != "none":
@@ -281,8 +291,15 @@ def compute_instance(
     evidence.diagnose_before_cleanup(request.node)
     with step("check the recorded history"):
         violations = [v for instance in created for v in history_violations(instance)]
-    with step("clean up"):
-        leaks = [leak for instance in created if (leak := instance.cleanup(provision_timeout))]
+    if failed:
+        run_ledger.mark_failed(request.node.nodeid)
+    keep = run_ledger.keeps(request.node.nodeid)
+    with step("clean up" if not keep else "clean up (objects kept: --keep-on-failure)"):
+        leaks = [
+            leak
+            for instance in created
+            if (leak := instance.cleanup(provision_timeout, delete=not keep))
+        ]
     if violations and not failed:
         pytest.fail(
             "the recorded history breaks the contract: " + "; ".join(violations), pytrace=False

@@ -14,6 +14,7 @@
   environment.json     target, profile, versions, image digests where known
   doctor.json          the environment doctor's checks (run-local.sh --target cluster)
   done.json            written last by an in-cluster Job: exit code and end time
+  .harness-results     marker: this directory is a harness results layout (may be replaced)
 ```
 
 Paths are built here and nowhere else, so writers and readers (merge, report, CI) agree.
@@ -85,6 +86,22 @@ class ResultsLayout:
     @property
     def done(self) -> Path:
         return self.root / "done.json"
+
+    @property
+    def marker(self) -> Path:
+        return self.root / ".harness-results"
+
+    def owned_names(self) -> frozenset[str]:
+        """Top-level names of every path this layout defines (a new property joins by itself):
+        the only entries a new run may replace."""
+        names = {self.timeline_dir.name, self.diagnostics_dir.name}
+        for attribute in dir(type(self)):
+            member = getattr(type(self), attribute)
+            if isinstance(member, property):
+                value = getattr(self, attribute)
+                if isinstance(value, Path) and value.parent == self.root:
+                    names.add(value.name)
+        return frozenset(names)
 
     def timeline_file(self, nodeid: str) -> Path:
         return self.timeline_dir / f"{safe_stem(nodeid)}.jsonl"

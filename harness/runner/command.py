@@ -1,0 +1,185 @@
+"""`python -m harness run`: the suites as one run, leaving one results layout and one exit code.
+
+pytest runs in a child process of its own session, so a broken test process can never take the
+command's bookkeeping with it; SIGTERM/SIGINT to the command are passed on once as SIGTERM (the
+pytest side stops, cleans up and writes its results), a second SIGINT as SIGINT. If pytest ends
+without writing summary.json (it crashed, or refused its arguments), this command writes one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from types import FrameType
+
+from harness.exitcodes import ExitCode
+from harness.results import ResultsLayout
+from harness.runner.deadline import DeadlineError, parse_deadline_seconds
+from harness.runner.environment import base_environment
+from harness.runner.labels import RUN_ID_ENV, new_run_id
+from harness.runner.resultsdir import ResultsDirError, prepare_results_dir
+from harness.runner.shard import ShardError, parse_shard
+from harness.runner.summary import build_summary, read_summary, write_json
+
+REPO_SUITES = Path(__file__).resolve().parents[2] / "suites"
+
+
+class RunUsageError(ValueError):
+    """Bad input to `harness run`; one line."""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--results-dir",
+        type=Path,
+        default=None,
+        help="where to write the results layout (default: $HARNESS_RESULTS_DIR or ./results); "
+        "must be new, empty, or an earlier harness results layout (which is replaced)",
+    )
+    parser.add_argument(
+        "--deadline",
+        metavar="SECONDS",
+        help="stop starting tests when too little time is left; they are marked not-run "
+        "(exit 22) [env HARNESS_DEADLINE, or HARNESS_JOB_DEADLINE=activeDeadlineSeconds]",
+    )
+    parser.add_argument(
+        "--shard",
+        metavar="INDEX/COUNT",
+        help="run one shard of the suite (by a stable hash of each test id) "
+        "[env HARNESS_SHARD, or JOB_COMPLETION_INDEX with HARNESS_SHARD_COUNT]",
+    )
+    parser.add_argument(
+        "--keep-on-failure",
+        action="store_true",
+        help="keep failing tests' objects (others are deleted) and print how to remove them",
+    )
+    parser.add_argument(
+        "--workers", metavar="N", default="1", help="pytest-xdist worker processes (default 1)"
+    )
+
+
+def build_pytest_command(args: argparse.Namespace, extra: Sequence[str], root: Path) -> list[str]:
+    layout = ResultsLayout(root)
+    paths = [arg for arg in extra if not arg.startswith("-") and _is_test_path(arg)]
+    command = [sys.executable, "-m", "pytest"]
+    if not paths:
+        command.append(str(_suites_dir()))
+    command += [
+        "--junitxml",
+        str(layout.junit),
+        "--alluredir",
+        str(layout.allure_results),
+        "--results-dir",
+        str(root),
+    ]
+    if args.workers > 1:
+        command += ["-n", str(args.workers)]
+    if args.shard:
+        command += ["--shard", args.shard]
+    if args.deadline:
+        command += ["--deadline", args.deadline]
+    if args.keep_on_failure:
+        command.append("--keep-on-failure")
+    return [*command, *extra]
+
+
+def _is_test_path(arg: str) -> bool:
+    return Path(arg.split("::", maxsplit=1)[0]).exists()
+
+
+def _suites_dir() -> Path:
+    local = Path("suites")
+    if local.is_dir():
+        return local
+    if REPO_SUITES.is_dir():
+        return REPO_SUITES
+    raise RunUsageError("no suites directory here or next to the harness; pass the test paths")
+
+
+def validate(args: argparse.Namespace) -> None:
+    try:
+        if args.shard:
+            parse_shard(args.shard)
+        if args.deadline:
+            parse_deadline_seconds(args.deadline)
+    except (ShardError, DeadlineError) as error:
+        raise RunUsageError(str(error)) from None
+    if not str(args.workers).isdigit() or int(args.workers) < 1:
+        raise RunUsageError(f"--workers must be a whole number of at least 1, got {args.workers!r}")
+    args.workers = int(args.workers)
+
+
+def run(args: argparse.Namespace, extra: Sequence[str], err: Callable[[str], None]) -> int:
+    validate(args)
+    root = args.results_dir or Path(os.environ.get("HARNESS_RESULTS_DIR") or "results")
+    command = build_pytest_command(args, extra, root)
+    try:
+        layout = prepare_results_dir(root)
+    except ResultsDirError as error:
+        raise RunUsageError(str(error)) from None
+    run_id = os.environ.get(RUN_ID_ENV) or new_run_id()
+    started = time.time()
+    code = _run_pytest(command, {**os.environ, RUN_ID_ENV: run_id}, err)
+    return _conclude(layout, run_id, code, started, err)
+
+
+def _run_pytest(command: list[str], env: dict[str, str], err: Callable[[str], None]) -> int:
+    child = subprocess.Popen(command, env=env, start_new_session=True)
+    forwarded: list[int] = []
+
+    def forward(signum: int, frame: FrameType | None) -> None:
+        if not forwarded:
+            err(f"harness run: {signal.Signals(signum).name}: stopping the tests and cleaning up")
+            child.send_signal(signal.SIGTERM)
+        elif signum == signal.SIGINT:
+            child.send_signal(signal.SIGINT)
+        forwarded.append(signum)
+
+    previous = {s: signal.signal(s, forward) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        while True:
+            try:
+                return child.wait()
+            except KeyboardInterrupt:  # only if a handler was replaced under us
+                child.send_signal(signal.SIGTERM)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _conclude(
+    layout: ResultsLayout, run_id: str, code: int, started: float, err: Callable[[str], None]
+) -> int:
+    if not layout.environment.is_file():
+        environment = base_environment(None)
+        environment["run_id"] = run_id
+        write_json(layout.environment, environment)
+    try:
+        summary = read_summary(layout.summary)
+    except ValueError:
+        exit_code = ExitCode.USAGE_ERROR if code == ExitCode.USAGE_ERROR else ExitCode.HARNESS_ERROR
+        summary = build_summary(
+            run_id=run_id,
+            tests=[],
+            exit_code=exit_code,
+            pytest_exit_code=code,
+            started=started,
+            finished=time.time(),
+        )
+        summary["note"] = f"pytest ended with code {code} before writing a summary"
+        write_json(layout.summary, summary)
+        err(f"harness run: pytest ended with code {code} and no summary; see its output above")
+        return int(exit_code)
+    counts = summary["counts"]
+    shown = ", ".join(f"{counts[k]} {k}" for k in counts if k != "total" and counts[k])
+    err(
+        f"harness run: {summary['verdict']} (exit {summary['exit_code']}): "
+        f"{shown or 'no tests'}; results in {layout.root}"
+    )
+    return int(summary["exit_code"])

@@ -1,0 +1,59 @@
+"""A fresh results directory for each run, without ever deleting a user's files.
+
+A directory is ours when it carries the layout's marker file; only then are the entries the
+layout defines replaced. A non-empty directory without the marker, or one holding anything the
+layout does not define, is refused.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from harness.results import ResultsLayout
+
+
+class ResultsDirError(ValueError):
+    """The directory cannot be used; the message is one line saying why and what to do."""
+
+
+def prepare_results_dir(root: Path) -> ResultsLayout:
+    """Create `root` or replace the previous layout in it; then mark it as a layout."""
+    layout = ResultsLayout(root)
+    if root.exists() and not root.is_dir():
+        raise ResultsDirError(f"results dir {root} exists and is not a directory")
+    if root.is_dir():
+        _clear_previous_layout(layout)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        layout.marker.write_text("a harness results layout; the next run replaces it\n")
+    except OSError as error:
+        raise ResultsDirError(f"cannot write results dir {root}: {error.strerror}") from None
+    return layout
+
+
+def is_results_layout(root: Path) -> bool:
+    return ResultsLayout(root).marker.is_file()
+
+
+def _clear_previous_layout(layout: ResultsLayout) -> None:
+    entries = sorted(layout.root.iterdir())
+    if not entries:
+        return
+    if not layout.marker.is_file():
+        raise ResultsDirError(
+            f"results dir {layout.root} is not empty and holds no harness results "
+            f"(found {entries[0].name}); choose a new or empty directory"
+        )
+    owned = layout.owned_names() | {layout.marker.name}
+    foreign = [entry.name for entry in entries if entry.name not in owned]
+    if foreign:
+        raise ResultsDirError(
+            f"results dir {layout.root} holds {', '.join(foreign[:3])}, which a harness run "
+            "did not write; move it away or choose another directory"
+        )
+    for entry in entries:
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
