@@ -281,8 +281,6 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         raise UsageError(f"harness doctor: {error}") from None
 
 
-
-
 def cmd_run(args: argparse.Namespace) -> int:
     from harness.runner import command
 

@@ -83,3 +83,21 @@ def test_merge_of_fake_shards_replaces_an_earlier_merge(capsys, tmp_path):
     merged = json.loads((tmp_path / "o" / "summary.json").read_text())
     assert merged["counts"]["total"] == 2 and merged["counts"]["failed"] == 1
     assert "harness merge: 2 shards:" in capsys.readouterr().err
+
+
+def test_merge_recomputes_restart_latency_from_the_shards_samples(capsys, tmp_path):
+    from harness.evidence.metrics import document
+    from harness.results import ResultsLayout
+
+    def sample(test, seconds):
+        return {"test": test, "instance": "i", "completed": True, "phases": {"total": seconds}}
+
+    shards = [fake_shard(tmp_path / "s0", 0), fake_shard(tmp_path / "s1", 1)]
+    for shard, seconds in zip(shards, ([1.0, 2.0], [3.0]), strict=True):
+        samples = [sample(f"t{n}", value) for n, value in enumerate(seconds)]
+        write_json(ResultsLayout(tmp_path / shard).metrics, document(samples, {"total": 2.5}))
+    assert main(["merge", str(tmp_path / "o"), *shards]) == 0
+    metrics = json.loads((tmp_path / "o" / "metrics.json").read_text())
+    assert metrics["restarts"] == 3 and len(metrics["samples"]) == 3
+    assert metrics["phases"]["total"]["max"] == 3.0 and metrics["phases"]["total"]["p50"] == 2.0
+    assert len(metrics["violations"]) == 1, "limits apply to the merged samples too"
