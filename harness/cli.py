@@ -274,10 +274,11 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_doctor(args: argparse.Namespace) -> int:
     from harness.config import ConfigError
     from harness.doctor import cli as doctor_cli
+    from harness.runner.resultsdir import ResultsDirError
 
     try:
         return doctor_cli.run_main(args)
-    except ConfigError as error:
+    except (ConfigError, ResultsDirError) as error:
         raise UsageError(f"harness doctor: {error}") from None
 
 

@@ -16,7 +16,6 @@ from harness.doctor.report import as_json, table
 from harness.doctor.runner import run_checks
 from harness.exitcodes import ExitCode
 from harness.kube import KubeClient, KubeError
-from harness.results import ResultsLayout
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -89,8 +88,10 @@ def _diagnose(
     assert all(f.verdict in VERDICTS for f in findings)
     rendered = as_json(findings)
     if settings.results_dir is not None:
-        layout = ResultsLayout(settings.results_dir)
-        layout.root.mkdir(parents=True, exist_ok=True)
+        from harness.runner.resultsdir import prepare_results_dir
+
+        # The doctor starts the run's layout; `harness run` after it keeps doctor.json.
+        layout = prepare_results_dir(settings.results_dir, preflight=True)
         layout.doctor.write_text(rendered)
     out(rendered if args.json else table(findings))
     ready = not any(f.blocks for f in findings)

@@ -3,6 +3,10 @@
 A directory is ours when it carries the layout's marker file; only then are the entries the
 layout defines replaced. A non-empty directory without the marker, or one holding anything the
 layout does not define, is refused.
+
+A run's preflight (`harness doctor` before `harness run`, as run-local.sh --target cluster does)
+starts the layout itself: its marker says so, and the run that follows keeps what the preflight
+wrote (doctor.json) instead of replacing it.
 """
 
 from __future__ import annotations
@@ -17,16 +21,22 @@ class ResultsDirError(ValueError):
     """The directory cannot be used; the message is one line saying why and what to do."""
 
 
-def prepare_results_dir(root: Path) -> ResultsLayout:
-    """Create `root` or replace the previous layout in it; then mark it as a layout."""
+RUN_MARK = "a harness results layout; the next run replaces it\n"
+PREFLIGHT_MARK = "a harness results layout begun by the preflight; the run keeps doctor.json\n"
+
+
+def prepare_results_dir(root: Path, preflight: bool = False) -> ResultsLayout:
+    """Create `root` or replace the previous layout in it; then mark it as a layout.
+
+    `preflight`: the doctor starts the layout of the run that follows it."""
     layout = ResultsLayout(root)
     if root.exists() and not root.is_dir():
         raise ResultsDirError(f"results dir {root} exists and is not a directory")
     if root.is_dir():
-        _clear_previous_layout(layout)
+        _clear_previous_layout(layout, keep_preflight=not preflight)
     try:
         root.mkdir(parents=True, exist_ok=True)
-        layout.marker.write_text("a harness results layout; the next run replaces it\n")
+        layout.marker.write_text(PREFLIGHT_MARK if preflight else RUN_MARK)
     except OSError as error:
         raise ResultsDirError(f"cannot write results dir {root}: {error.strerror}") from None
     return layout
@@ -36,7 +46,16 @@ def is_results_layout(root: Path) -> bool:
     return ResultsLayout(root).marker.is_file()
 
 
-def _clear_previous_layout(layout: ResultsLayout) -> None:
+def _begun_by_preflight(layout: ResultsLayout, entries: list[Path]) -> bool:
+    try:
+        mark = layout.marker.read_text()
+    except OSError:
+        return False
+    preflight_names = {layout.marker.name, layout.doctor.name}
+    return mark == PREFLIGHT_MARK and all(entry.name in preflight_names for entry in entries)
+
+
+def _clear_previous_layout(layout: ResultsLayout, keep_preflight: bool) -> None:
     entries = sorted(layout.root.iterdir())
     if not entries:
         return
@@ -52,6 +71,8 @@ def _clear_previous_layout(layout: ResultsLayout) -> None:
             f"results dir {layout.root} holds {', '.join(foreign[:3])}, which a harness run "
             "did not write; move it away or choose another directory"
         )
+    if keep_preflight and _begun_by_preflight(layout, entries):
+        return
     for entry in entries:
         if entry.is_dir() and not entry.is_symlink():
             shutil.rmtree(entry)

@@ -125,3 +125,17 @@ def test_junit_reports_merge_with_totals(tmp_path):
     assert merged.get("tests") == reread.get("tests") == "5"
     assert reread.get("failures") == "1" and reread.get("time") == "3.000"
     assert len(reread.findall("testsuite/testcase")) == 5
+
+
+def test_the_run_after_its_preflight_keeps_doctor_json_and_a_later_run_replaces_it(tmp_path):
+    root = tmp_path / "r"
+    layout = prepare_results_dir(root, preflight=True)  # what `harness doctor` does
+    layout.doctor.write_text('{"checks": []}')
+    prepare_results_dir(root)  # `harness run` right after it
+    assert layout.doctor.read_text() == '{"checks": []}'
+    layout.summary.write_text("{}")
+    prepare_results_dir(root)  # the next run, without a doctor: nothing stale stays
+    assert sorted(p.name for p in root.iterdir()) == [".harness-results"]
+    (root / "mine.txt").write_text("x")
+    with pytest.raises(ResultsDirError):
+        prepare_results_dir(root, preflight=True)
