@@ -24,6 +24,14 @@ KUBERNETES_VERSION = "1.30.0"
 HARNESS_USER = "system:serviceaccount:harness:e2e"
 # Granted to every authenticated user by the default system:basic-user ClusterRole.
 ALWAYS_ALLOWED = {("create", "authentication.k8s.io", "selfsubjectreviews")}
+# A failing test's diagnostics get the operator's pods and their logs after listing them; the
+# embedded stack has no pods (its components are processes, their logs files), so these two are
+# read from harness/evidence/diagnostics.py instead of measured.
+OPERATOR_NAMESPACE = "osac-operator-system"
+UNMEASURABLE = {
+    ("get", "", "pods", OPERATOR_NAMESPACE),
+    ("get", "", "pods/log", OPERATOR_NAMESPACE),
+}
 # The embedded server's own AccessRules: the embedded-only tests switch them; no cluster has them.
 EMBEDDED_ONLY_GROUPS = {"harness.osac.io"}
 # Few tests that between them make every kind of call the whole suite makes (checked against
@@ -34,6 +42,13 @@ SUBSET = {
     " or test_delete_during_provisioning_leaves_no_orphans or test_future_request_restarts_now",
     "cr": "test_delete_during_provisioning_leaves_no_orphans or test_future_request_restarts_now",
 }
+# A test made to fail after its VM and VMI exist, so its diagnostics read what they read.
+FAILING = [
+    "-k",
+    "test_restart_now_replaces_the_vmi_and_records_the_request",
+    "--restart-timeout",
+    "0.1",
+]
 pytestmark = pytest.mark.skipif(shutil.which("kubectl") is None, reason="needs kubectl")
 
 
@@ -154,49 +169,59 @@ def covered(call: tuple[str, str, str, str], grants: set[tuple[str, str, str, st
     return (verb, group, resource, "*") in grants or (verb, group, resource, namespace) in grants
 
 
+def _suites(args, env, cwd=ROOT):
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("HARNESS_", "PYTEST_"))}
+    clean.pop("KUBECONFIG", None)
+    command = [sys.executable, "-m", "pytest", "suites", "-q", "-p", "no:cacheprovider", *args]
+    return subprocess.Popen(
+        command,
+        cwd=cwd,
+        env={**clean, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
 @pytest.fixture(scope="module")
 def measured(tmp_path_factory) -> dict[str, set[tuple[str, str, str, str]]]:
-    """Run the suites (a subset, or all with HARNESS_RBAC_FULL=1) both ways, concurrently, each
-    against its own embedded stack, and return what the harness's identity did."""
+    """What the harness's identity did: the suites (a subset, or all with HARNESS_RBAC_FULL=1)
+    both ways, each on its own embedded stack, and a failing test's diagnostics against a
+    running stack reached as a cluster would be (its kubeconfig elsewhere, so the diagnostics
+    go to the API for events and pods instead of the stack's files)."""
+    from harness.reference.stack import StackOptions, launch
+
     full = os.environ.get("HARNESS_RBAC_FULL") == "1"
     runs = {}
     for via, expression in SUBSET.items():
         state = tmp_path_factory.mktemp(f"rbac-{via}")
-        command = [
-            sys.executable,
-            "-m",
-            "pytest",
-            "suites",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "-p",
-            "no:randomly",
-            "--via",
-            via,
-            "--state-dir",
-            str(state),
-        ]
-        if not full:
-            command += ["-k", expression]
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("HARNESS_", "PYTEST_"))}
-        env.pop("KUBECONFIG", None)
-        process = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-        )
-        runs[via] = (process, state)
-    results = {}
-    for via, (process, state) in runs.items():
-        output, _ = process.communicate(timeout=600)
-        assert process.returncode == 0, f"suites --via {via} failed:\n{output[-3000:]}"
-        results[via] = used(state / "logs" / "apiserver-requests.jsonl")
-    return results
+        args = ["--via", via, "--state-dir", str(state)] + ([] if full else ["-k", expression])
+        runs[via] = (_suites(args, {}), state, 0)
+    state = tmp_path_factory.mktemp("rbac-diagnostics")
+    stack = launch(StackOptions(state_dir=state))
+    try:
+        env = stack.start()
+        elsewhere = tmp_path_factory.mktemp("kubeconfig") / "kubeconfig"
+        elsewhere.write_text(Path(env["KUBECONFIG"]).read_text())
+        env = {**env, "KUBECONFIG": str(elsewhere), "HARNESS_TARGET": "cluster"}
+        results = tmp_path_factory.mktemp("rbac-results")
+        runs["diagnostics"] = (_suites([*FAILING, "--results-dir", str(results)], env), state, 1)
+        used_by = {}
+        for name, (process, run_state, expected) in runs.items():
+            output, _ = process.communicate(timeout=600)
+            assert process.returncode == expected, f"{name} run:\n{output[-3000:]}"
+            if name != "diagnostics":
+                used_by[name] = used(run_state / "logs" / "apiserver-requests.jsonl")
+    finally:
+        stack.stop()
+    used_by["diagnostics"] = used(state / "logs" / "apiserver-requests.jsonl")
+    return used_by
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("overlay", "via"), [("base", "api"), ("overlays/via-cr", "cr")])
 def test_rbac_is_exactly_what_the_suites_use(measured, overlay, via):
-    calls = measured[via]
+    calls = measured[via] | measured["diagnostics"] | UNMEASURABLE
     grants = granted(render(overlay))
     missing = sorted(call for call in calls if not covered(call, grants))
     assert not missing, f"jobs/{overlay} lacks permissions the suites used: {missing}"
@@ -215,6 +240,7 @@ def test_the_doctor_asks_for_exactly_the_verbs_the_suites_use(measured, via):
         (verb, group, resource, HUB if namespace == OSAC.hub_namespace else CLUSTER)
         for verb, group, resource, namespace in measured[via]
     }
-    # A call in one tenant namespace is covered by asking for all namespaces.
+    # A call in one tenant namespace is covered by asking for all namespaces. (Diagnostics are
+    # best effort: the doctor does not ask for their permissions.)
     assert {call[:3] for call in calls} == {a[:3] for a in asked}
     assert all(call[3] == HUB for call in calls if call[2] == OSAC.plural)

@@ -138,6 +138,8 @@ def _builtin_types() -> list[ResourceType]:
             "", "v1", "events", "Event", True, short_names=("ev",), field_selectors=event_fields
         ),
         ResourceType("", "v1", "configmaps", "ConfigMap", True, short_names=("cm",)),
+        # Stored as plain objects: nothing runs them (the stack's components are processes).
+        ResourceType("", "v1", "pods", "Pod", True, short_names=("po",), status_subresource=True),
         ResourceType("", "v1", "secrets", "Secret", True),
         ResourceType(
             "",
