@@ -16,8 +16,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-# An absolute deadline (epoch seconds) the controller passes on to its xdist workers, so all
-# processes of one run share one deadline.
+# An absolute deadline (epoch seconds) the xdist controller passes on to its workers (as if
+# in their environment), so all processes of one run share one deadline.
 DEADLINE_AT_ENV = "HARNESS_DEADLINE_AT"
 
 
@@ -71,7 +71,7 @@ def resolve_deadline(flag: str | None, environ: Mapping[str, str], now: float) -
     if environ.get(DEADLINE_AT_ENV):
         at = _seconds(environ[DEADLINE_AT_ENV], DEADLINE_AT_ENV)
         total = float(environ.get(DEADLINE_AT_ENV + "_TOTAL") or max(at - now, 1.0))
-        return Deadline(at, total, "controller")
+        return Deadline(at, total, environ.get(DEADLINE_AT_ENV + "_SOURCE") or DEADLINE_AT_ENV)
     if flag:
         seconds = _seconds(flag, "--deadline")
         return Deadline(now + seconds, seconds, "--deadline")
@@ -89,7 +89,11 @@ def resolve_deadline(flag: str | None, environ: Mapping[str, str], now: float) -
 
 def handed_on(deadline: Deadline) -> dict[str, str]:
     """Environment that gives worker processes the same deadline."""
-    return {DEADLINE_AT_ENV: repr(deadline.at), DEADLINE_AT_ENV + "_TOTAL": repr(deadline.total)}
+    return {
+        DEADLINE_AT_ENV: repr(deadline.at),
+        DEADLINE_AT_ENV + "_TOTAL": repr(deadline.total),
+        DEADLINE_AT_ENV + "_SOURCE": deadline.source,
+    }
 
 
 @dataclass

@@ -41,6 +41,7 @@ from harness.runner.sweep import Sweep
 from harness.runner.verdict import RunFacts, decide
 
 _OUTPUT = "harness_runner"  # key of what a worker hands over in config.workeroutput
+_INPUT = "harness_runner"  # key of what the controller passes on in config.workerinput
 
 
 @dataclass
@@ -132,19 +133,19 @@ def _settings(config: pytest.Config) -> Settings | None:
 
 @pytest.hookimpl(trylast=True)
 def pytest_configure(config: pytest.Config) -> None:
+    # An xdist worker takes the run id and the absolute deadline its controller passed on, so
+    # all processes of one run agree (and nothing leaks into other processes' environment).
+    handed = getattr(config, "workerinput", {}).get(_INPUT) or {}
+    environ = {**os.environ, **handed.get("environ", {})}
     try:
         shard = resolve_shard(config.getoption("harness_shard"), os.environ)
-        deadline = resolve_deadline(config.getoption("harness_deadline"), os.environ, time.time())
+        deadline = resolve_deadline(config.getoption("harness_deadline"), environ, time.time())
     except (ShardError, DeadlineError) as error:
         raise pytest.UsageError(str(error)) from None
     keep = config.getoption("harness_keep_on_failure") or os.environ.get(
         "HARNESS_KEEP_ON_FAILURE", ""
     ).lower() in ("1", "true", "yes", "on")
-    run_id = os.environ.get(RUN_ID_ENV) or new_run_id()
-    # Worker processes inherit the environment: one run id and one deadline for all of them.
-    os.environ[RUN_ID_ENV] = run_id
-    if deadline is not None:
-        os.environ.update(handed_on(deadline))
+    run_id = handed.get("run_id") or os.environ.get(RUN_ID_ENV) or new_run_id()
     config.stash[STATE_KEY] = RunState(run_id, worker_id(), shard, deadline, bool(keep))
     _REPORTS.clear()
     _COLLECTION_ERRORS.clear()
@@ -292,6 +293,13 @@ class _XdistController:
 
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
+
+    def pytest_configure_node(self, node: Any) -> None:
+        state = self.config.stash[STATE_KEY]
+        node.workerinput[_INPUT] = {
+            "run_id": state.run_id,
+            "environ": handed_on(state.deadline) if state.deadline else {},
+        }
 
     def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
         self.config.stash[STATE_KEY].outcomes.collected(ids)

@@ -38,6 +38,7 @@ def test_deadline_sources_in_order():
     assert job.source == "HARNESS_JOB_DEADLINE" and job.at == NOW + 3600 - 120
     passed_on = resolve_deadline("5", handed_on(Deadline(NOW + 42, 50, "--deadline")), NOW + 1)
     assert passed_on.at == NOW + 42 and passed_on.total == 50, "workers share one deadline"
+    assert passed_on.source == "--deadline"
     assert DEADLINE_AT_ENV in handed_on(job)
 
 
