@@ -181,6 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser(
         "run",
+        allow_abbrev=False,  # an abbreviation could swallow a pytest option meant to pass
         help="run the suites; write the results layout; exit with the run's code",
         description="Run the suites (pytest) and write junit.xml, allure-results/, summary.json "
         "and environment.json to the results directory. Arguments not listed here go to pytest "
