@@ -128,17 +128,11 @@ def _child_env(args: argparse.Namespace, address: str, token: str | None) -> dic
 
 
 def _runner(rest: Sequence[str]) -> list[str]:
-    from harness import cli
-
     workers = os.environ.get("HARNESS_WORKERS") or "2"
     chosen = any(
         arg in ("-n", "--workers") or arg.startswith(("-n=", "--workers=")) for arg in rest
     )
-    if "run" in cli.COMMANDS:
-        return [sys.executable, "-m", "harness", "run", *([] if chosen else ["--workers", workers])]
-    # Until `python -m harness run` exists: pytest on the suites with the same results layout.
-    parallel = [] if chosen or workers == "1" else ["-n", workers]
-    return [sys.executable, "-m", "pytest", "suites", *parallel]
+    return [sys.executable, "-m", "harness", "run", *([] if chosen else ["--workers", workers])]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -24,7 +24,10 @@ class Access:
 
 
 def required_access(profile: Profile, via: str) -> list[Access]:
-    instance_verbs = ["list", "watch", "patch"] + (["create", "delete"] if via == "cr" else [])
+    # get: the run's leak sweep asks for a recorded CR by name.
+    instance_verbs = ["get", "list", "watch", "patch"] + (
+        ["create", "delete"] if via == "cr" else []
+    )
     rules = [Access(verb, profile.group, profile.plural, HUB) for verb in instance_verbs]
     rules += [Access(verb, KUBEVIRT_GROUP, VM_PLURAL, CLUSTER) for verb in ("list", "watch")]
     rules += [

@@ -24,7 +24,8 @@ KUBERNETES_VERSION = "1.30.0"
 HARNESS_USER = "system:serviceaccount:harness:e2e"
 # Granted to every authenticated user by the default system:basic-user ClusterRole.
 ALWAYS_ALLOWED = {("create", "authentication.k8s.io", "selfsubjectreviews")}
-# A failing test's diagnostics get the operator's pods and their logs after listing them; the
+# A failing test's diagnostics (and the run's environment record) get the operator's pods and
+# their logs after listing them; the
 # embedded stack has no pods (its components are processes, their logs files), so these two are
 # read from harness/evidence/diagnostics.py instead of measured.
 OPERATOR_NAMESPACE = "osac-operator-system"
@@ -169,10 +170,11 @@ def covered(call: tuple[str, str, str, str], grants: set[tuple[str, str, str, st
     return (verb, group, resource, "*") in grants or (verb, group, resource, namespace) in grants
 
 
-def _suites(args, env, cwd=ROOT):
+def _suites(args, env, results, cwd=ROOT):
+    """`python -m harness run`, as the Job runs it (its environment record and leak sweep too)."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("HARNESS_", "PYTEST_"))}
     clean.pop("KUBECONFIG", None)
-    command = [sys.executable, "-m", "pytest", "suites", "-q", "-p", "no:cacheprovider", *args]
+    command = [sys.executable, "-m", "harness", "run", "--results-dir", str(results), *args]
     return subprocess.Popen(
         command,
         cwd=cwd,
@@ -196,7 +198,8 @@ def measured(tmp_path_factory) -> dict[str, set[tuple[str, str, str, str]]]:
     for via, expression in SUBSET.items():
         state = tmp_path_factory.mktemp(f"rbac-{via}")
         args = ["--via", via, "--state-dir", str(state)] + ([] if full else ["-k", expression])
-        runs[via] = (_suites(args, {}), state, 0)
+        results = tmp_path_factory.mktemp(f"rbac-results-{via}") / "results"
+        runs[via] = (_suites(args, {}, results), state, 0)
     state = tmp_path_factory.mktemp("rbac-diagnostics")
     stack = launch(StackOptions(state_dir=state))
     try:
@@ -204,8 +207,8 @@ def measured(tmp_path_factory) -> dict[str, set[tuple[str, str, str, str]]]:
         elsewhere = tmp_path_factory.mktemp("kubeconfig") / "kubeconfig"
         elsewhere.write_text(Path(env["KUBECONFIG"]).read_text())
         env = {**env, "KUBECONFIG": str(elsewhere), "HARNESS_TARGET": "cluster"}
-        results = tmp_path_factory.mktemp("rbac-results")
-        runs["diagnostics"] = (_suites([*FAILING, "--results-dir", str(results)], env), state, 1)
+        results = tmp_path_factory.mktemp("rbac-results") / "results"
+        runs["diagnostics"] = (_suites(FAILING, env, results), state, 1)
         used_by = {}
         for name, (process, run_state, expected) in runs.items():
             output, _ = process.communicate(timeout=600)
