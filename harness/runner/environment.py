@@ -94,7 +94,6 @@ def operator_images(kube: KubeClient, settings: Settings) -> dict[str, Any]:
         or []
     ]
     selector = ((deployment.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
-    status = "images from the Deployment; digests unknown (pods not readable)"
     try:
         pods = kube.list_pods(
             profile.operator_namespace, ",".join(f"{k}={v}" for k, v in selector.items())
@@ -107,7 +106,11 @@ def operator_images(kube: KubeClient, settings: Settings) -> dict[str, Any]:
         }
         for image in images:
             image["image_id"] = digests.get(image["container"], "unknown")
-        status = "digests from the running pods" if digests else status
+        status = (
+            "digests from the running pods"
+            if digests
+            else "images from the Deployment; digests unknown (no pod of it reports an imageID)"
+        )
     except Exception as error:
         status = f"images from the Deployment; digests unknown: {_why(error)}"
     return {"deployment": where, "images": images, "status": status}

@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from harness.config import Settings
+from harness.evidence.redaction import Redactor, kubeconfig_secrets
 from harness.exitcodes import ExitCode
 from harness.instances import HarnessContext
 from harness.results import ResultsLayout
@@ -237,6 +238,8 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
 def pytest_runtest_call(item: pytest.Item) -> Any:
     interrupter = item.config.stash[STATE_KEY].interrupter
     if interrupter is not None:
+        if interrupter.reason is not None:  # the signal came during this test's set-up
+            raise RunInterrupted(f"interrupted by {interrupter.reason} before its body ran")
         interrupter.in_test_body = True
     try:
         return (yield)
@@ -385,11 +388,21 @@ def _finish(session: pytest.Session, state: RunState) -> None:
         kept=state.kept,
     )
     summary["sweep_errors"] = state.sweep_errors
-    write_json(layout.summary, summary)
+    redactor = _redactor(settings)
+    write_json(layout.summary, redactor.object(summary))
     environment = base_environment(settings)
     environment.update(state.found_environment)
     environment["run_id"] = state.run_id
-    write_json(layout.environment, environment)
+    write_json(layout.environment, redactor.object(environment))
+
+
+def _redactor(settings: Settings | None) -> Redactor:
+    """Failure reasons and what was read of the cluster never carry a token into results/."""
+    if settings is None:
+        return Redactor()
+    return Redactor(
+        [settings.api_token, settings.admin_token, *kubeconfig_secrets(settings.kubeconfig)]
+    )
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:

@@ -164,7 +164,14 @@ def test_two_shards_run_for_real_and_merge_into_one_layout(stack, tmp_path):
     assert len(junit.findall("testsuite/testcase")) == len(selected)
     allure = {p.name for s in shards for p in (Path(s) / "allure-results").iterdir()}
     assert allure and allure == {p.name for p in (out / "allure-results").iterdir()}
-    assert json.loads((out / "environment.json").read_text())["target"] == "cluster"
+    environment = json.loads((out / "environment.json").read_text())
+    assert environment["target"] == "cluster" and environment["kubernetes_server_version"]
+    operator = environment["operator"]
+    assert operator["deployment"] == f"{PROFILE.operator_namespace}/{PROFILE.operator_deployment}"
+    assert operator["images"] and all(image["image"] for image in operator["images"]), operator
+    for name in ("summary.json", "environment.json"):
+        text = (out / name).read_text() + (tmp_path / "shard-0" / name).read_text()
+        assert stack[0]["HARNESS_API_TOKEN"] not in text, f"a token in {name}"
 
 
 def descendants(pid):
