@@ -96,7 +96,13 @@ def fork_component(
     # A stop signal that lands between fork and the child's own handlers must not run the
     # parent's handler in the child: block them across the fork.
     blocked = signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
-    pid = os.fork()
+    try:
+        pid = os.fork()
+    except OSError:
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+        os.close(read_fd)
+        os.close(write_fd)
+        raise
     if pid == 0:  # pragma: no cover - runs in the child, which exits below
         _run_child(module, args, log_fd, write_fd, read_fd, env, blocked, in_child)
     signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
