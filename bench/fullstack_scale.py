@@ -18,6 +18,11 @@ up to one second of waiting for the next second boundary, whatever N is.
 from __future__ import annotations
 
 import argparse
+import collections
+import re
+import shutil
+import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -28,6 +33,51 @@ from typing import Any
 from benchlib import REPO, percentile, print_table, write_json
 
 sys.path.insert(0, str(REPO))
+
+
+def start_profilers(stack: Any, directory: Path | None, size: int) -> list[Any]:
+    """`py-spy record` on every component for the restart phase (collapsed stacks)."""
+    if directory is None:
+        return []
+    directory.mkdir(parents=True, exist_ok=True)
+    profilers = []
+    for component in stack.components:
+        out = directory / f"n{size}-{component.name}.txt"
+        py_spy = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or "py-spy"
+        command = [py_spy, "record", "--pid", str(component.pid), "--format", "raw"]
+        command += ["--rate", "200", "--nonblocking", "-o", str(out)]
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        profilers.append((component.name, out, process))
+    time.sleep(0.5)  # let py-spy attach before the first request
+    return profilers
+
+
+def stop_profilers(profilers: list[Any]) -> dict[str, Any]:
+    """SIGINT makes py-spy write its file; then the busiest leaf frames of each component."""
+    summary: dict[str, Any] = {}
+    for name, out, process in profilers:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=30)
+        summary[name] = top_frames(out) if out.exists() else {"error": "no profile written"}
+    return summary
+
+
+def top_frames(path: Path, count: int = 8) -> dict[str, Any]:
+    """Samples per leaf frame (file:function), idle waits excluded, from py-spy's raw output."""
+    leaves: collections.Counter[str] = collections.Counter()
+    total = 0
+    for line in path.read_text().splitlines():
+        stack, _, samples = line.rpartition(" ")
+        if not stack:
+            continue
+        leaf = stack.rsplit(";", 1)[-1]
+        leaves[re.sub(r" \(.*/", " (", leaf)] += int(samples)
+        total += int(samples)
+    return {
+        "samples": total,
+        "file": str(path),
+        "top": [(frame, round(n / total, 3)) for frame, n in leaves.most_common(count)],
+    }
 
 
 def measure(size: int, args: argparse.Namespace, state: Path) -> dict[str, Any]:
@@ -82,6 +132,7 @@ def measure(size: int, args: argparse.Namespace, state: Path) -> dict[str, Any]:
         provisioned = time.perf_counter() - created
         at = kube.server_now()
         stamp = at.strftime("%Y-%m-%dT%H:%M:%SZ")
+        profilers = start_profilers(stack, args.py_spy, size)
         first_request = time.perf_counter()
         first_request_wall = time.time()
         list(pool.map(lambda i: api.request_restart(i, at, spec.template), ids))
@@ -100,6 +151,7 @@ def measure(size: int, args: argparse.Namespace, state: Path) -> dict[str, Any]:
             )
             raise SystemExit(f"N={size}: {done}/{size} restarts completed in {args.timeout:.0f} s")
         total = time.perf_counter() - first_request
+        profiles = stop_profilers(profilers)
         completions: dict[str, float] = {}
         for observation in timeline.observations(resource.kind):
             obj = observation.object
@@ -119,6 +171,7 @@ def measure(size: int, args: argparse.Namespace, state: Path) -> dict[str, Any]:
             "all_restarted_s": total,
             "completion_p50_s": percentile(per_instance, 0.5),
             "completion_p99_s": percentile(per_instance, 0.99),
+            "profiles": profiles,
         }
     finally:
         pool.shutdown(wait=True)
@@ -142,6 +195,12 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=16, help="API calls in flight at once")
     parser.add_argument("--timeout", type=float, default=300.0)
     parser.add_argument("--out", type=Path, help="JSON file (default bench/results/…)")
+    parser.add_argument(
+        "--py-spy",
+        type=Path,
+        metavar="DIR",
+        help="profile every component with py-spy during the restarts; files go to DIR",
+    )
     args = parser.parse_args()
     if not args.sizes or min(args.sizes) < 1:
         parser.error("--sizes: positive instance counts, comma-separated")
@@ -177,6 +236,10 @@ def main() -> None:
         ),
         rows,
     )
+    for result in results:
+        for name, profile in (result.get("profiles") or {}).items():
+            top = ", ".join(f"{frame} {share:.0%}" for frame, share in profile.get("top", [])[:5])
+            print(f"N={result['instances']} {name}: {profile.get('samples', 0)} samples; {top}")
     largest = results[-1]
     goal = {"instances": 200, "seconds": 20.0}
     if largest["instances"] >= 200:
@@ -185,7 +248,7 @@ def main() -> None:
             f"\ngoal: {largest['instances']} restarted in <= 20 s: "
             f"{largest['all_restarted_s']:.1f} s ({'met' if goal['met'] else 'NOT met'})"
         )
-    params = vars(args) | {"out": str(args.out) if args.out else None}
+    params = vars(args) | {"out": str(args.out) if args.out else None, "py_spy": str(args.py_spy)}
     write_json(
         "fullstack_scale", args.out, {"parameters": params, "results": results, "goal": goal}
     )
