@@ -7,6 +7,7 @@ import time
 from datetime import datetime
 
 from harness.config import load_settings
+from harness.contract import embedded
 from harness.evidence.diagnostics import CappedFolder, operator_logs
 from harness.evidence.logs import Window, filter_component_log, filter_request_log
 from harness.evidence.redaction import Redactor
@@ -48,21 +49,31 @@ def test_request_log_keeps_requests_about_the_tests_objects_in_the_window():
     assert kept == [lines[0], lines[2]]
 
 
-def test_on_a_cluster_that_hides_the_operators_pods_a_note_says_how_to_get_its_logs(
-    start_apiserver, tmp_path
-):
-    server = start_apiserver()
-    kube = KubeClient.from_kubeconfig(server.kubeconfig)
+def operator_note(kubeconfig, folder_path):
+    kube = KubeClient.from_kubeconfig(kubeconfig)
     settings = load_settings(
-        {"--target": "cluster", "--kubeconfig": str(server.kubeconfig), "--via": "cr"},
+        {"--target": "cluster", "--kubeconfig": str(kubeconfig), "--via": "cr"},
         {"HARNESS_TENANT": "t"},
     )
-    folder = CappedFolder(tmp_path, Redactor())
     try:
-        operator_logs(folder, kube, settings, Window(START, START + 5), ["vm-mine"])
+        operator_logs(
+            CappedFolder(folder_path, Redactor()), kube, settings, Window(START, START + 5), []
+        )
     finally:
         kube.close()
-    note = (tmp_path / "logs" / "NOTE.txt").read_text()
-    namespace = settings.profile.operator_namespace
+    return settings.profile.operator_namespace, (folder_path / "logs" / "NOTE.txt").read_text()
+
+
+def test_on_a_cluster_the_operator_logs_note_says_why_there_are_none(start_apiserver, tmp_path):
+    server = start_apiserver()
+    namespace, note = operator_note(server.kubeconfig, tmp_path / "listed")
+    assert f"no pods in {namespace}" in note
+
+    admin = KubeClient.from_kubeconfig(server.kubeconfig)
+    try:  # like RBAC without `list pods` in the operator's namespace
+        admin.create_access_rule(embedded.deny_rule("no-pods", "list", "", "pods", namespace))
+    finally:
+        admin.close()
+    namespace, note = operator_note(server.kubeconfig, tmp_path / "refused")
     assert f"cannot list pods in {namespace}" in note
     assert f"kubectl logs -n {namespace}" in note and "--since-time 2026-01-01T" in note
