@@ -79,6 +79,7 @@ def test_a_failing_test_leaves_diagnostics_that_name_the_cause_and_no_token(tmp_
         result = run_pytest(
             [RESTART_NOW, "--target", "cluster", "--restart-timeout", "20", *evidence_args(root)],
             env,
+            timeout=600,
         )
     finally:
         stack.stop()
@@ -153,7 +154,7 @@ def passing_run(tmp_path_factory, worker_id):
                     *evidence_args(root),
                 ],
                 {},
-                timeout=300,
+                timeout=600,
             )
             outcome.write_text(json.dumps({"code": result.returncode, "out": result.stdout}))
     return root, json.loads(outcome.read_text())
