@@ -274,3 +274,39 @@ def test_rbac_and_the_doctor_ask_exactly_what_the_runs_use(measured):
         if any(c[3] != HUB for c in suite_calls if c[2] == OSAC.plural):
             problems.append(f"--via {via} touched ComputeInstances outside the hub namespace")
     assert not problems, "\n".join(problems)
+
+
+def test_the_indexed_job_pods_partition_the_suite():
+    """Each pod of the sharded overlay (its env plus the JOB_COMPLETION_INDEX Kubernetes sets)
+    selects its shard; together the pods run every test once."""
+    from harness.runner.shard import resolve_shard
+
+    (job,) = by_kind(render("overlays/sharded"), "Job")
+    env = {name: value for name, value in job_env(job).items() if value is not None}
+    assert "HARNESS_SHARD" not in env
+    collected = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "suites",
+            "--collect-only",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    ids = [line for line in collected.stdout.splitlines() if "::" in line]
+    assert len(ids) > 10, collected.stdout[-2000:]
+    shards = []
+    for index in range(job["spec"]["completions"]):
+        shard = resolve_shard(None, {**env, "JOB_COMPLETION_INDEX": str(index)})
+        assert shard is not None and shard.index == index
+        shards.append({nodeid for nodeid in ids if shard.selects(nodeid)})
+    assert sum(len(s) for s in shards) == len(ids) == len(set().union(*shards))
+    assert all(shards), "a pod with nothing to run"
