@@ -518,3 +518,22 @@ def test_private_methods_need_an_admin_token(doctor, stack):
     assert code == 20
     assert "PERMISSION_DENIED" in findings["api.private"]["evidence"]
     assert "admin subject" in findings["api.private"]["fix"]
+
+
+def test_unreadable_crds_fall_back_to_discovery(doctor, custom):
+    rule = embedded.deny_rule(
+        "doctor-no-crd-get",
+        "get",
+        "apiextensions.k8s.io",
+        "customresourcedefinitions",
+        users=HARNESS_USER,
+    )
+    with access_rule(custom, rule):
+        code, findings, _ = doctor("--only", "kube.api", "--only", "crd.computeinstance")
+        assert code == 0
+        assert "discovery" in findings["crd.computeinstance"]["evidence"]
+        code, findings, _ = doctor(
+            "--profile", "cloudkit", "--only", "kube.api", "--only", "crd.computeinstance"
+        )
+        assert code == 20
+        assert findings["crd.computeinstance"]["fix"].startswith("run with --profile osac")
