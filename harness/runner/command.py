@@ -66,7 +66,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def build_pytest_command(args: argparse.Namespace, extra: Sequence[str], root: Path) -> list[str]:
     layout = ResultsLayout(root)
-    paths = [arg for arg in extra if not arg.startswith("-") and _is_test_path(arg)]
+    paths = test_paths(extra)
     command = [sys.executable, "-m", "pytest"]
     if not paths:
         command.append(str(_suites_dir()))
@@ -89,8 +89,31 @@ def build_pytest_command(args: argparse.Namespace, extra: Sequence[str], root: P
     return [*command, *extra]
 
 
-def _is_test_path(arg: str) -> bool:
-    return Path(arg.split("::", maxsplit=1)[0]).exists()
+def test_paths(extra: Sequence[str]) -> list[str]:
+    """The test files or directories among pytest's arguments (then `suites` is not added):
+    not an option's value (--kubeconfig FILE, --state-dir DIR, -k EXPR), but a Python file or
+    a directory, with or without `::test`."""
+    found = []
+    previous = ""
+    for arg in extra:
+        takes_value = previous.startswith("-") and "=" not in previous and previous in _VALUED
+        if not arg.startswith("-") and not takes_value:
+            path = Path(arg.split("::", maxsplit=1)[0])
+            if (path.is_file() and path.suffix == ".py") or path.is_dir():
+                found.append(arg)
+        previous = arg
+    return found
+
+
+def _valued_options() -> frozenset[str]:
+    from harness.config import OPTIONS
+
+    harness = {option.flag for option in OPTIONS if not option.is_switch}
+    pytest_own = {"-k", "-m", "-p", "-n", "-c", "-o", "--basetemp", "--rootdir", "--junitxml"}
+    return frozenset(harness | pytest_own | {"--alluredir", "--dist", "--maxfail", "--timeout"})
+
+
+_VALUED = _valued_options()
 
 
 def _suites_dir() -> Path:

@@ -12,6 +12,7 @@ summary.json and environment.json.
 from __future__ import annotations
 
 import os
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -64,6 +65,7 @@ class RunState:
     found_environment: dict[str, Any] = field(default_factory=dict)
     interrupted_by: set[str] = field(default_factory=set)
     exit_code: int | None = None
+    worker_exits: list[dict[str, Any]] = field(default_factory=list)
 
     def handover(self) -> dict[str, Any]:
         reason = self.interrupter.reason if self.interrupter else None
@@ -74,6 +76,7 @@ class RunState:
             "environment": self.found_environment,
             "interrupted_by": reason,
             "deadline_skips": self.deadline_skips,
+            "exit": _EXITS[-1] if _EXITS else None,
         }
 
     def take_over(self, handed: dict[str, Any]) -> None:
@@ -84,6 +87,8 @@ class RunState:
         self.deadline_skips += int(handed.get("deadline_skips") or 0)
         if handed.get("interrupted_by"):
             self.interrupted_by.add(str(handed["interrupted_by"]))
+        if handed.get("exit"):
+            self.worker_exits.append(handed["exit"])
 
 
 STATE_KEY = pytest.StashKey[RunState]()
@@ -150,6 +155,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[STATE_KEY] = RunState(run_id, worker_id(), shard, deadline, bool(keep))
     _REPORTS.clear()
     _COLLECTION_ERRORS.clear()
+    _EXITS.clear()
     if config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.register(_XdistController(config), "harness-runner-xdist")
 
@@ -207,6 +213,16 @@ def pytest_collectreport(report: pytest.CollectReport) -> None:
 
 
 _COLLECTION_ERRORS: list[str] = []
+
+
+def pytest_keyboard_interrupt(excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+    """Also called for pytest.exit(): a worker's "environment not ready" must reach the
+    controller, which xdist would otherwise report as an internal error."""
+    if isinstance(excinfo.value, pytest.exit.Exception) and excinfo.value.returncode is not None:
+        _EXITS.append({"code": int(excinfo.value.returncode), "message": str(excinfo.value.msg)})
+
+
+_EXITS: list[dict[str, Any]] = []
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -347,6 +363,13 @@ def _finish(session: pytest.Session, state: RunState) -> None:
     tests = [record.as_json() for record in records]
     counts = state.outcomes.counts()
     pytest_code = int(session.exitstatus)
+    not_ready = [e for e in state.worker_exits if e["code"] == ExitCode.ENVIRONMENT_NOT_READY]
+    if not_ready and pytest_code != ExitCode.ENVIRONMENT_NOT_READY:
+        # A worker stopped with "environment not ready"; xdist reports that as its own crash.
+        pytest_code = int(ExitCode.ENVIRONMENT_NOT_READY)
+        session.exitstatus = pytest_code
+        sys.stderr.write(f"{not_ready[0]['message']}\n")
+    message = (not_ready or state.worker_exits or _EXITS or [{}])[0].get("message")
     facts = RunFacts(
         pytest_exit_code=pytest_code,
         counts=counts,
@@ -388,6 +411,7 @@ def _finish(session: pytest.Session, state: RunState) -> None:
         kept=state.kept,
     )
     summary["sweep_errors"] = state.sweep_errors
+    summary["message"] = message
     redactor = _redactor(settings)
     write_json(layout.summary, redactor.object(summary))
     environment = base_environment(settings)

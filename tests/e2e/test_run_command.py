@@ -307,3 +307,37 @@ def test_a_deadline_too_close_runs_nothing_and_says_so(stack, tmp_path):
     )
     assert summary["deadline"]["reached"] is True and summary["deadline"]["seconds"] == 1
     assert all("deadline" in test["reason"] for test in summary["tests"]), summary["tests"]
+
+
+def test_environment_not_ready_under_xdist_is_exit_20_not_a_crash(tmp_path):
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(
+        "apiVersion: v1\nkind: Config\ncurrent-context: x\n"
+        'clusters: [{name: c, cluster: {server: "http://127.0.0.1:1"}}]\n'
+        "users: [{name: u, user: {token: not-a-real-token}}]\n"
+        "contexts: [{name: x, context: {cluster: c, user: u}}]\n"
+    )
+    results = tmp_path / "results"
+    result = harness(
+        "run",
+        "--results-dir",
+        str(results),
+        "--workers",
+        "2",
+        "--target",
+        "cluster",
+        "--kubeconfig",
+        str(kubeconfig),
+        "--via",
+        "cr",
+        "--tenant",
+        "t",
+        "-k",
+        "baseline",
+        env=clean_env({}),
+    )
+    assert result.returncode == 20, result.stdout[-3000:] + result.stderr[-2000:]
+    summary = summary_of(results)
+    assert (summary["verdict"], summary["exit_code"]) == ("environment-not-ready", 20)
+    assert "127.0.0.1:1" in summary["message"] and "unreachable" in summary["message"]
+    assert "unreachable" in result.stderr

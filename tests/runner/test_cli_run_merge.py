@@ -101,3 +101,19 @@ def test_merge_recomputes_restart_latency_from_the_shards_samples(capsys, tmp_pa
     assert metrics["restarts"] == 3 and len(metrics["samples"]) == 3
     assert metrics["phases"]["total"]["max"] == 3.0 and metrics["phases"]["total"]["p50"] == 2.0
     assert len(metrics["violations"]) == 1, "limits apply to the merged samples too"
+
+
+def test_test_paths_are_told_apart_from_option_values(tmp_path, monkeypatch):
+    from harness.runner.command import test_paths
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "suites").mkdir()
+    (tmp_path / "suites" / "test_a.py").write_text("")
+    (tmp_path / "kubeconfig").write_text("")
+    extra = ["--kubeconfig", "kubeconfig", "--state-dir", "suites", "-k", "suites", "--via", "cr"]
+    assert test_paths(extra) == []
+    assert test_paths([*extra, "suites/test_a.py::test_x", "suites"]) == [
+        "suites/test_a.py::test_x",
+        "suites",
+    ]
+    assert test_paths(["--kubeconfig=kubeconfig", "kubeconfig"]) == []
