@@ -89,13 +89,19 @@ class Sweep:
             kept = [item for item in leftovers if item.test in kept_tests]
             for leak in leaks:
                 self._remove(leak)
-            self.timeline.wait(lambda: not self._present(leaks), grace)
-            still_there = set(self._present(leaks, ask=True))
+            # Until they are gone, and the VMs/VMIs they take with them (some may appear only
+            # now: the operator was still creating them).
+            self.timeline.wait(
+                lambda: not self._present(leaks) and not self._leftovers(final=False), grace
+            )
+            still_there = set(self._present(leaks, ask=True)) | set(self._leftovers(final=False))
         finally:
             for watcher in self._watchers:
                 watcher.stop()
+        late = [item for item in still_there if item not in leaks]
         return SweepResult(
-            leaks=[leak.as_json(removed=leak not in still_there) for leak in leaks],
+            leaks=[leak.as_json(removed=leak not in still_there) for leak in leaks]
+            + [item.as_json(removed=False) for item in late],
             kept=[
                 item.as_json(command=delete_command(self.profile, item.namespace, item.name))
                 for item in kept
@@ -131,8 +137,8 @@ class Sweep:
         """What is left; while waiting (not `final`) without kept objects and without the
         GETs for CRs that lost their labels."""
         crs = dict(self.ledger.cr_names())
-        for (_, name), observation in self.timeline.current(self.profile.kind).items():
-            crs.setdefault(name, self._test_of(observation))
+        for observation in self.timeline.observations(self.profile.kind):  # gone ones too
+            crs.setdefault(observation.name, self._test_of(observation))
         kept = set(self.ledger.kept_test_labels().values())
         found: list[Leftover] = []
         present = self.timeline.current(self.profile.kind)

@@ -48,7 +48,7 @@ def clean_env(extra):
     return {**env, **extra}
 
 
-def harness(*args, env, timeout=240):
+def harness(*args, env, timeout=600):
     return subprocess.run(
         [sys.executable, "-m", "harness", *args],
         env=env,
@@ -111,7 +111,7 @@ def collect_all(*runs):
     ]
     found = []
     for process in processes:
-        output, _ = process.communicate(timeout=120)
+        output, _ = process.communicate(timeout=300)
         assert process.returncode == 0, output
         found.append([line for line in output.splitlines() if "::" in line])
     return found
@@ -209,11 +209,11 @@ def test_sigterm_mid_suite_cleans_up_and_leaves_a_complete_summary(stack, tmp_pa
     )
     try:
         (expected,) = collect_all(([], {}, suites))  # while the run starts
-        started = timeline.wait(lambda: timeline.latest(PROFILE.kind), 120)
+        started = timeline.wait(lambda: timeline.latest(PROFILE.kind), 300)
         assert started, "no instance of the run appeared"
         processes = descendants(process.pid)
         process.send_signal(signal.SIGTERM)
-        output, _ = process.communicate(timeout=180)
+        output, _ = process.communicate(timeout=600)
     finally:
         watcher.stop()
         if process.poll() is None:
