@@ -9,8 +9,11 @@
  "deadline": {"seconds", "at", "reached", "not_run"} | null,
  "interrupted_by": "SIGTERM" | "SIGINT" | null,
  "leaks": [{"kind", "namespace", "name", "test", "worker", "removed"}],
- "kept": [{"kind", "namespace", "name", "test", "command"}]}
+ "kept": [{"kind", "namespace", "name", "test", "worker", "command"}],
+ "sweep_errors": [...], "message": "environment not ready: …" | null}
 ```
+A merge adds "shards" (each shard's index, count, run id, verdict, exit code), "problems" (a
+missing shard, a test in two shards: exit 3) and "notes" (what could not be merged).
 """
 
 from __future__ import annotations
