@@ -6,8 +6,9 @@ The stack imports it once (`preload`) while the API server starts, then forks ea
 component from that warm process: the child resets what it inherited (signals, session,
 standard streams, logging) and runs the component's `__main__` as `python -m` would.
 
-Forking is only safe from a process with a single thread and no gRPC state, so `can_fork()`
-says when to fall back to spawning (for example inside a test process with running threads).
+Forking is only safe from a process with a single thread, so `can_fork()` says when to fall
+back to spawning (for example inside a test process with running threads, or after gRPC has
+started its own threads).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ _PR_SET_NAME = 15
 
 
 def preload() -> None:
-    """Import what the forked components need, short of gRPC (which must not be forked)."""
+    """Import what the forked components need (the fulfillment API's gRPC stack is left to it)."""
     import google.protobuf.message  # noqa: F401
 
     import harness.reference.controller.manager
@@ -40,12 +41,15 @@ def preload() -> None:
 
 
 def can_fork() -> bool:
-    return (
-        hasattr(os, "fork")
-        and threading.active_count() == 1
-        and "grpc" not in sys.modules
-        and threading.current_thread() is threading.main_thread()
-    )
+    """Forking is safe from a process with one thread: no other thread can hold a lock the child
+    would inherit. The OS counts the threads, so gRPC's C threads (started by its first channel
+    or server, not by importing it) count too."""
+    if not hasattr(os, "fork") or threading.current_thread() is not threading.main_thread():
+        return False
+    try:
+        return len(os.listdir("/proc/self/task")) == 1
+    except OSError:  # no /proc: only Python's own view of its threads is available
+        return threading.active_count() == 1 and "grpc" not in sys.modules
 
 
 class ForkedProcess:

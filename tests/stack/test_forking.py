@@ -102,5 +102,22 @@ def test_a_forked_component_with_bad_input_reports_its_one_line_error(tmp_path):
     assert "Traceback" not in (tmp_path / "component.log").read_text()
 
 
+GRPC = """
+import json
+from harness.reference import forking
+import grpc
+imported = forking.can_fork()
+channel = grpc.insecure_channel("127.0.0.1:1")
+print(json.dumps({"imported": imported, "channel": forking.can_fork()}))
+"""
+
+
 def test_forking_is_refused_while_other_threads_run(tmp_path):
     assert run(THREADED, tmp_path) == {"with_thread": False, "alone": True}
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs /proc")
+def test_importing_grpc_leaves_forking_safe_but_a_channel_does_not(tmp_path):
+    """`harness up` imports gRPC (through the doctor) without using it; its C threads start with
+    the first channel, and only they make forking unsafe."""
+    assert run(GRPC, tmp_path) == {"imported": True, "channel": False}
