@@ -58,13 +58,14 @@ except ComponentError as error:
 THREADED = """
 import json, threading
 from harness.reference import forking
+alone = forking.can_fork()
 gate = threading.Event()
 thread = threading.Thread(target=gate.wait)
 thread.start()
 safe = forking.can_fork()
 gate.set()
 thread.join()
-print(json.dumps({"with_thread": safe, "alone": forking.can_fork()}))
+print(json.dumps({"with_thread": safe, "alone": alone}))
 """
 
 
