@@ -19,6 +19,7 @@ import io
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import tarfile
@@ -96,11 +97,28 @@ def extract(data: bytes, destination: Path) -> None:
         tar.extractall(destination, filter="data")
 
 
+def _run_forwarding_signals(command: list[str]) -> int:
+    """Run the harness and pass SIGTERM/SIGINT on to it. As PID 1 of the Job's pod this process
+    would otherwise ignore the kubelet's SIGTERM, and the harness would never flush its results
+    or clean up before the SIGKILL."""
+    child = subprocess.Popen(command)
+
+    def forward(signum: int, _frame: object) -> None:
+        child.send_signal(signum)
+
+    previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        return child.wait()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 def run(harness_args: Sequence[str]) -> int:
     results = ResultsLayout(Path(os.environ.get("HARNESS_RESULTS_DIR") or "results"))
     results.root.mkdir(parents=True, exist_ok=True)
     started = time.time()
-    code = subprocess.call([sys.executable, "-m", "harness", "run", *harness_args])
+    code = _run_forwarding_signals([sys.executable, "-m", "harness", "run", *harness_args])
     results.done.write_text(
         json.dumps(
             {

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -95,3 +96,32 @@ def test_containerfile_copies_what_exists_and_runs_the_job_entry_point():
     for source in sources:
         assert (ROOT / source).exists(), f"Containerfile copies missing {source}"
     assert '"harness.jobrun"' in text
+
+
+def test_sigterm_to_the_job_entry_point_reaches_the_harness(tmp_path):
+    # As PID 1 of the pod, the entry point must pass the kubelet's SIGTERM on, or the harness
+    # never flushes its results. A child standing in for the harness exits 42 on SIGTERM.
+    child = (
+        "import signal, sys, time\n"
+        "signal.signal(signal.SIGTERM, lambda *_: sys.exit(42))\n"
+        "print('ready', flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    wrapper = (
+        "import sys\n"
+        "from harness import jobrun\n"
+        f"print('exit', jobrun._run_forwarding_signals([sys.executable, '-c', {child!r}]))\n"
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-c", wrapper], stdout=subprocess.PIPE, text=True, cwd=ROOT
+    )
+    try:
+        assert process.stdout.readline().strip() == "ready"
+        process.send_signal(signal.SIGTERM)
+        out, _ = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 0
+    assert out.strip() == "exit 42"
