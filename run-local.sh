@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Run the restart suites. Default: against the embedded reference stack, started and stopped
-# by the harness, on 2 pytest-xdist workers (HARNESS_WORKERS=1 for one). Extra arguments go to
-# pytest, e.g. `./run-local.sh -k restart`. `./run-local.sh --target cluster [--api-namespace NS]`
+# by the harness, on 2 pytest-xdist workers (HARNESS_WORKERS=1 for one), results in ./results
+# (HARNESS_RESULTS_DIR or --results-dir to change). Extra arguments go to pytest, e.g.
+# `./run-local.sh -k restart`. `./run-local.sh --target cluster [--api-namespace NS]`
 # runs against the current kubeconfig context instead (see harness/clusterrun.py).
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -20,8 +21,6 @@ if [ "$target" = cluster ]; then
   # A cluster: port-forward, token, doctor, then the suites (harness/clusterrun.py).
   exec python -m harness.clusterrun "$@"
 fi
-workers=${HARNESS_WORKERS:-2}
-if [ "$workers" -gt 1 ] 2>/dev/null; then
-  exec python -m pytest suites -n "$workers" "$@"
-fi
-exec python -m pytest suites "$@"
+# The embedded stack: the suites through `python -m harness run`, which leaves the results layout
+# (junit.xml, summary.json, timeline/, diagnostics/ of failing tests, metrics.json) in ./results.
+exec python -m harness run --workers "${HARNESS_WORKERS:-2}" "$@"
