@@ -11,6 +11,32 @@ import pytest
 from harness.reference.apiserver.testing import RunningApiServer
 from harness.reference.apiserver.testing import start_apiserver as _start
 
+# The longest tests (measured with --durations), longest first. pytest-xdist hands tests out in
+# collection order, so starting these first keeps one long test from running alone at the end.
+LONGEST_FIRST = (
+    "tests/e2e/test_mutants.py::test_every_mutant_is_killed_by_its_intended_test",
+    "tests/cluster/test_jobs.py::test_rbac_and_the_doctor_ask_exactly_what_the_runs_use",
+    "tests/e2e/test_faults.py",
+    "tests/e2e/test_external_controller.py",
+    "tests/e2e/test_suites_matrix.py",
+    "tests/e2e/test_evidence.py",
+    "tests/cluster/test_run_local_cluster.py",
+    "tests/e2e/test_run_command.py",
+    "tests/bench/",
+    "tests/e2e/test_environment_errors.py",
+)
+
+
+def _start_rank(item: pytest.Item) -> int:
+    return next(
+        (rank for rank, prefix in enumerate(LONGEST_FIRST) if item.nodeid.startswith(prefix)),
+        len(LONGEST_FIRST),
+    )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=_start_rank)  # stable: the rest keeps its order
+
 
 @pytest.fixture
 def start_apiserver(
