@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The project's own tests: lint, architecture contracts, unit and component tests.
 # Extra arguments go to pytest, e.g. `./run-tests.sh -k apiserver`. Three xdist workers by default
-# (HARNESS_TEST_WORKERS): most of the long tests wait on stacks rather than burn CPU.
+# (HARNESS_TEST_WORKERS): most of the long tests wait on stacks rather than burn CPU. Tests go
+# out two at a time (--maxschedchunk), so the long ones, collected first, spread over the workers.
 set -uo pipefail
 cd "$(dirname "$0")"
 . scripts/bootstrap.sh
@@ -13,7 +14,7 @@ ruff check --quiet . && ruff format --check --quiet . || status=1
 echo "== import contracts" >&2
 lint-imports --no-cache >/dev/null || { lint-imports --no-cache; status=1; }
 echo "== tests" >&2
-python -m pytest tests -n "${HARNESS_TEST_WORKERS:-3}" "$@"
+python -m pytest tests -n "${HARNESS_TEST_WORKERS:-3}" --maxschedchunk 2 "$@"
 code=$?
 if [ "$code" -eq 5 ]; then
   echo "error: pytest collected no tests; that is a failure, not a pass" >&2
