@@ -143,3 +143,27 @@ def kubevirt_recorders(api_client: k8s.ApiClient, namespace: str) -> tuple[Recor
         Resource(KUBEVIRT_GROUP, KUBEVIRT_VERSION, "virtualmachineinstances", namespace),
     )
     return vms.start(), vmis.start()
+
+
+@contextlib.contextmanager
+def simulator_stack(
+    workdir: Path, profile: Profile, namespace: str, *extra_args: str
+) -> Iterator[dict]:
+    """The embedded API server and the KubeVirt simulator (boot delay 0.3 s, plus `extra_args`),
+    with recorders of the namespace's VMs and VMIs; the simulator must still be alive at the end."""
+    with api_server(workdir, profile) as api:
+        args = ["--kubeconfig", str(api.kubeconfig), "--boot-delay", "0.3", *extra_args]
+        with component("kubevirt", "harness.reference.kubevirt", args, workdir) as sim:
+            api_client = api.client()
+            vms, vmis = kubevirt_recorders(api_client, namespace)
+            try:
+                yield {
+                    "api": k8s.CustomObjectsApi(api_client),
+                    "vms": vms,
+                    "vmis": vmis,
+                    "sim": sim,
+                }
+            finally:
+                vms.stop()
+                vmis.stop()
+                assert sim.poll() is None, f"simulator died:\n{sim.log_tail()}"

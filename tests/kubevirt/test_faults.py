@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from kubernetes import client as k8s
 
 from harness.contract.faults import Chance, parse_fault
 from harness.contract.profiles import OSAC
@@ -18,7 +17,7 @@ from harness.reference.kubeclient import translated_errors
 from harness.reference.kubevirt.faults import KubeVirtFaults
 from harness.reference.process import ComponentProcess
 from harness.reference.stack import TENANT
-from tests.kubevirt.cluster import api_server, component, kubevirt_recorders
+from tests.kubevirt.cluster import simulator_stack
 from tests.kubevirt.test_simulator_integration import G, V, make_vm, phase, printable, uid
 
 pytestmark = [pytest.mark.slow]
@@ -36,24 +35,9 @@ VMIS = "virtualmachineinstances"
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory) -> Iterator[dict]:
     workdir: Path = tmp_path_factory.mktemp("kubevirt-faults")
-    with api_server(workdir, OSAC) as api:
-        args = ["--kubeconfig", str(api.kubeconfig), "--boot-delay", "0.3"]
-        args += [arg for spec in FAULTS for arg in ("--fault", spec)]
-        args += ["--fault-seed", str(SEED)]
-        with component("kubevirt", "harness.reference.kubevirt", args, workdir) as sim:
-            api_client = api.client()
-            vms, vmis = kubevirt_recorders(api_client, TENANT)
-            try:
-                yield {
-                    "api": k8s.CustomObjectsApi(api_client),
-                    "vms": vms,
-                    "vmis": vmis,
-                    "sim": sim,
-                }
-            finally:
-                vms.stop()
-                vmis.stop()
-                assert sim.poll() is None, f"simulator died:\n{sim.log_tail()}"
+    fault_args = [arg for spec in FAULTS for arg in ("--fault", spec)]
+    with simulator_stack(workdir, OSAC, TENANT, *fault_args, "--fault-seed", str(SEED)) as stack:
+        yield stack
 
 
 def _wait_for_log(sim: ComponentProcess, text: str, count: int = 1, timeout: float = 15) -> None:

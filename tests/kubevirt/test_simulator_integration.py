@@ -9,17 +9,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from kubernetes import client as k8s
 
 from harness.contract.profiles import OSAC
 from harness.contract.timestamps import parse_rfc3339
 from harness.reference.kubeclient import translated_errors
 from harness.reference.stack import TENANT
-from tests.kubevirt.cluster import (
-    api_server,
-    component,
-    kubevirt_recorders,
-)
+from tests.kubevirt.cluster import simulator_stack
 
 pytestmark = [pytest.mark.slow]
 G, V = "kubevirt.io", "v1"
@@ -29,22 +24,8 @@ LABEL = "osac.openshift.io/computeinstance"
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory) -> Iterator[dict]:
     workdir: Path = tmp_path_factory.mktemp("kubevirt-sim")
-    with api_server(workdir, OSAC) as api:
-        args = ["--kubeconfig", str(api.kubeconfig), "--boot-delay", "0.3"]
-        with component("kubevirt", "harness.reference.kubevirt", args, workdir) as sim:
-            api_client = api.client()
-            vms, vmis = kubevirt_recorders(api_client, TENANT)
-            try:
-                yield {
-                    "api": k8s.CustomObjectsApi(api_client),
-                    "vms": vms,
-                    "vmis": vmis,
-                    "sim": sim,
-                }
-            finally:
-                vms.stop()
-                vmis.stop()
-                assert sim.poll() is None, f"simulator died:\n{sim.log_tail()}"
+    with simulator_stack(workdir, OSAC, TENANT) as stack:
+        yield stack
 
 
 def make_vm(api, name: str, run: dict) -> dict:
