@@ -678,32 +678,36 @@ class ComputeInstanceUnderTest:
             for watcher in watchers:
                 watcher.stop()
 
-    def cleanup(self, timeout: float, delete: bool = True) -> str | None:
-        """Undo what the test arranged, delete and wait until the CR is gone; returns a leak
-        description. `delete=False` keeps the objects (for a person to look at)."""
-        leak: str | None = None
+    def begin_cleanup(self, delete: bool = True) -> str | None:
+        """Undo what the test arranged and ask for the deletion (`delete=False` keeps the objects
+        for a person to look at); returns a leak description if the delete itself failed.
+        `finish_cleanup` then waits for the deletion to complete."""
         for undo in self._undo:
             try:
                 undo()
             except Exception as error:  # the object may already be gone; cleanup goes on
                 log.warning("undo during cleanup of %s failed: %r", self.id, error)
+        if self.id and delete:
+            try:
+                self.delete()
+            except Exception as error:
+                return f"deleting instance {self.id} failed: {error}"
+        return None
+
+    def finish_cleanup(self, timeout: float, wait: bool = True) -> str | None:
+        """Wait until the CR is gone (if it was ever seen), then stop watching; returns a leak
+        description. Safe off the test's thread: it records no steps and shows no progress."""
         try:
-            if self.id and delete:
-                try:
-                    self.delete()
-                except Exception as error:
-                    leak = f"deleting instance {self.id} failed: {error}"
-                if self.timeline.latest(self.profile.kind) is not None and not self.wait_gone(
-                    timeout
-                ):
-                    leak = (
-                        f"ComputeInstance for id {self.id} still present {timeout:.0f} s "
-                        f"after Delete; {describe_instance(self.cr_observation())}"
-                    )
+            seen = self.timeline.latest(self.profile.kind) is not None
+            if wait and seen and self._wait_gone(timeout) is None:
+                return (
+                    f"ComputeInstance for id {self.id} still present {timeout:.0f} s "
+                    f"after Delete; {describe_instance(self.cr_observation())}"
+                )
+            return None
         finally:
             for watcher in self._watchers:
                 watcher.stop()
-        return leak
 
 
 def _describe_orphan(observation: Observation) -> str:

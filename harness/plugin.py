@@ -12,6 +12,7 @@ environment never reads as a failed restart.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import datetime
@@ -22,6 +23,7 @@ import pytest
 
 from harness.api import ApiUnusable, FulfillmentClient, InstanceSpec
 from harness.checks import history_violations
+from harness.cleanup import BackgroundCleanup, CleanupVerdict
 from harness.config import OPTIONS, ConfigError, Settings, load_settings
 from harness.contract.profiles import Profile, UnknownProfileError
 from harness.drivers import ApiDriver, CrDriver, Driver
@@ -239,12 +241,43 @@ def restart_timeout(harness_settings: Settings) -> float:
     return harness_settings.restart_timeout
 
 
+@pytest.fixture(scope="session")
+def background_cleanup(run_ledger: RunLedger) -> Iterator[BackgroundCleanup]:
+    """Waits for passing tests' deletions while the next test runs (see harness/cleanup.py);
+    drained before the run ledger's leak sweep, which is why it depends on the ledger."""
+    cleanup = BackgroundCleanup()
+    yield cleanup
+    report_late_leaks(cleanup.drain())
+
+
+def report_late_leaks(verdicts: list[CleanupVerdict]) -> None:
+    """A leak found after its test's teardown had passed: a second teardown report for that
+    test, so the run fails and names it (terminal, JUnit, summary.json)."""
+    now = time.time()
+    for verdict in verdicts:
+        item: pytest.Item = verdict.owner
+        report = pytest.TestReport(
+            nodeid=item.nodeid,
+            location=item.location,
+            keywords=dict.fromkeys(item.keywords, 1),
+            outcome="failed",
+            longrepr="cleanup left objects behind (found after the test, while the next one "
+            "ran): " + "; ".join(verdict.leaks),
+            when="teardown",
+            start=now,
+            stop=now,
+            user_properties=[("late_cleanup_verdict", True)],
+        )
+        item.ihook.pytest_runtest_logreport(report=report)
+
+
 @pytest.fixture
 def compute_instance(
     request: pytest.FixtureRequest,
     harness_context: HarnessContext,
     provision_timeout: float,
     run_ledger: RunLedger,
+    background_cleanup: BackgroundCleanup,
 ) -> Iterator[Callable[..., ComputeInstanceUnderTest]]:
     """Factory: an instance created through the API (or as a CR with `--via cr`), by default
     provisioned and Running; always deleted afterwards, also when the test fails.
@@ -294,12 +327,17 @@ def compute_instance(
     if failed:
         run_ledger.mark_failed(request.node.nodeid)
     keep = run_ledger.keeps(request.node.nodeid)
+    report_late_leaks(background_cleanup.finished())
     with step("clean up" if not keep else "clean up (objects kept: --keep-on-failure)"):
-        leaks = [
-            leak
-            for instance in created
-            if (leak := instance.cleanup(provision_timeout, delete=not keep))
-        ]
+        leaks = [leak for instance in created if (leak := instance.begin_cleanup(not keep))]
+        if failed or keep or leaks or violations:
+            leaks += [
+                leak
+                for instance in created
+                if (leak := instance.finish_cleanup(provision_timeout, wait=not keep))
+            ]
+        else:  # the wait for the deletion overlaps the next test; its verdict stays this test's
+            background_cleanup.submit(request.node, created, provision_timeout)
     if violations and not failed:
         pytest.fail(
             "the recorded history breaks the contract: " + "; ".join(violations), pytrace=False
