@@ -166,7 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--open", action="store_true", help="then serve it on 127.0.0.1 and open a browser"
     )
 
-    from harness.doctor import cli as doctor_cli
+    from harness.doctor.arguments import add_arguments as add_doctor_arguments
 
     doctor = commands.add_parser(
         "doctor",
@@ -175,7 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
         "the fulfillment API: each with a verdict, the evidence and the fix. Exit 20 when a "
         "blocking check fails. Settings as for the suites (flags or HARNESS_* variables).",
     )
-    doctor_cli.add_arguments(doctor)
+    add_doctor_arguments(doctor)
 
     from harness.runner import command
 

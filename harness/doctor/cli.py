@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.config import OPTIONS, ConfigError, Settings, load_settings
+from harness.doctor.arguments import add_arguments
 from harness.doctor.checks import CHECKS
 from harness.doctor.context import DoctorContext, DoctorOptions
 from harness.doctor.model import VERDICTS
@@ -17,30 +18,7 @@ from harness.doctor.runner import run_checks
 from harness.exitcodes import ExitCode
 from harness.kube import KubeClient, KubeError
 
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    for option in OPTIONS:
-        if option.is_switch:
-            parser.add_argument(option.flag, action="store_true", default=None, help=option.help)
-        else:
-            parser.add_argument(option.flag, default=None, help=f"{option.help} (${option.env})")
-    parser.add_argument("--json", action="store_true", help="print the findings as JSON")
-    parser.add_argument("--operator-namespace", help="namespace of the operator's Deployment")
-    parser.add_argument("--operator-deployment", help="name of the operator's Deployment")
-    parser.add_argument("--expected-release", help="operator image tag that should be deployed")
-    parser.add_argument("--expected-image", help="full operator image that should be deployed")
-    parser.add_argument(
-        "--trusted-org",
-        action="append",
-        default=[],
-        help="registry account whose images count as official (repeatable)",
-    )
-    parser.add_argument(
-        "--webhook-timeout", type=float, default=10.0, help="seconds to wait for a webhook"
-    )
-    parser.add_argument(
-        "--only", action="append", default=[], metavar="CHECK", help="run only these checks"
-    )
+__all__ = ["add_arguments", "run_main"]
 
 
 def _flags(args: argparse.Namespace) -> dict[str, Any]:

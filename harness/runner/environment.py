@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import platform
 from importlib import metadata
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness.config import Settings
-from harness.kube import KubeClient
+
+if TYPE_CHECKING:
+    from harness.kube import KubeClient
 
 LIBRARIES = (
     "osac-restart-harness",

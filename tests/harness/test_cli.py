@@ -64,3 +64,17 @@ def test_bad_controller_or_fault_is_refused_before_anything_starts(args, message
     assert message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert not (tmp_path / ".harness").exists()
+
+
+def test_parsing_any_command_leaves_the_kubernetes_client_and_grpc_unimported():
+    """`harness up` (the pytest plugin's stack) imports the client once, in the stack, while
+    the API server starts; building the parser must not import it first (0.5 s of start-up)."""
+    probe = (
+        "import sys; from harness.cli import build_parser; "
+        "build_parser().parse_args(['doctor']); build_parser().parse_args(['up']); "
+        "print(sorted(m for m in ('kubernetes', 'grpc', 'harness.kube') if m in sys.modules))"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert completed.stdout.strip() == "[]", completed.stdout + completed.stderr
