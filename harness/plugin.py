@@ -1,4 +1,4 @@
-"""pytest plugin: options, session set-up and fixtures — glue only.
+"""pytest plugin: options, settings and the embedded stack's early start — the light half.
 
 Registered by entry point (`pytest11`) and, in a checkout, by the root `conftest.py`.
 Options come from flags or environment (see `config.py`). `--target embedded` (the default)
@@ -7,42 +7,45 @@ way the session first proves the environment usable — Kubernetes API reachable
 the ComputeInstance and KubeVirt CRDs served, the fulfillment API reachable with the token —
 and stops with exit code 20 and one line naming the problem if it is not, so a broken
 environment never reads as a failed restart.
+
+This module imports neither the Kubernetes client nor gRPC. When the session will run the
+suites (their conftest declares `HARNESS_SUITES`) on the embedded stack, `pytest_configure`
+begins the stack and only then registers the fixtures and per-test hooks (`harness.fixtures`),
+so importing those libraries and collecting overlap the stack's start-up (about 1 s of every
+session and of every xdist worker).
 """
 
 from __future__ import annotations
 
-import logging
-import time
-from collections.abc import Callable, Iterator
-from dataclasses import replace
-from datetime import datetime
+import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from harness.api import ApiUnusable, FulfillmentClient, InstanceSpec
-from harness.checks import history_violations
-from harness.cleanup import BackgroundCleanup, CleanupVerdict
 from harness.config import OPTIONS, ConfigError, Settings, load_settings
-from harness.contract.profiles import Profile, UnknownProfileError
-from harness.drivers import ApiDriver, CrDriver, Driver
-from harness.evidence import hooks as evidence
-from harness.evidence.steps import step
-from harness.exitcodes import ExitCode
-from harness.instances import ComputeInstanceUnderTest, HarnessContext
-from harness.kube import VMI, KubeClient, KubeError, instance_resource
-from harness.recording import Timeline
-from harness.retrying import LEDGER
-from harness.runner.ledger import RunLedger
+from harness.contract.profiles import UnknownProfileError
 
-log = logging.getLogger("harness.plugin")
+if TYPE_CHECKING:
+    from harness.reference.stack import BackgroundStack
 
 # Shards, deadline, SIGTERM, run ledger and leak sweep, summary.json (harness/runner/).
 pytest_plugins = ["harness.runner.pytest_plugin"]
 
 SETTINGS_KEY = pytest.StashKey[Settings]()
 REPORTS_KEY = pytest.StashKey[dict[str, pytest.TestReport]]()
+# The session's embedded stack, begun at configure time or by the harness_context fixture.
+PRESTARTED_KEY = pytest.StashKey["BackgroundStack | None"]()
+
+# Options with which pytest runs no tests (and so must not start a stack).
+_NO_TESTS_OPTIONS = (
+    "collectonly",
+    "help",
+    "version",
+    "markers",
+    "showfixtures",
+    "show_fixtures_per_test",
+)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -62,285 +65,50 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         group.addoption(option.flag, **kwargs)
 
 
+@pytest.hookimpl(trylast=True)  # after xdist (dsession) and the tmp_path factory are set up
 def pytest_configure(config: pytest.Config) -> None:
     flags = {option.flag: config.getoption(option.dest) for option in OPTIONS}
     try:
-        config.stash[SETTINGS_KEY] = load_settings(flags)
+        settings = load_settings(flags)
     except (ConfigError, UnknownProfileError) as error:
         raise pytest.UsageError(str(error)) from None
-    evidence.register(config, config.stash[SETTINGS_KEY])
+    config.stash[SETTINGS_KEY] = settings
+    if _runs_the_suites_here(config, settings):
+        config.stash[PRESTARTED_KEY] = _begin_stack(config, settings)
+    config.pluginmanager.import_plugin("harness.fixtures")
+    from harness.evidence import hooks as evidence
+
+    evidence.register(config, settings)
 
 
-def pytest_runtest_setup(item: pytest.Item) -> None:
-    LEDGER.drain()  # retries of an earlier test's teardown are not this test's
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """The session's stack is stopped by its fixture; this stops one begun early that no test
+    used (everything deselected, a collection error) or that failed to start."""
+    stack = config.stash.get(PRESTARTED_KEY, None)
+    if stack is not None:
+        stack.stop()  # idempotent
 
 
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
-    report = yield
-    item.stash.setdefault(REPORTS_KEY, {})[report.when] = report
-    if report.when in ("call", "teardown"):
-        retries = LEDGER.drain()
-        if retries:
-            report.sections.append((f"transport retries ({report.when})", "\n".join(retries)))
-            report.user_properties.append(("transport_retries", len(retries)))
-    return report
+def _runs_the_suites_here(config: pytest.Config, settings: Settings) -> bool:
+    if not settings.embedded or config.pluginmanager.hasplugin("dsession"):
+        return False  # a real cluster, or the xdist controller (its workers run the tests)
+    if any(getattr(config.option, name, False) for name in _NO_TESTS_OPTIONS):
+        return False
+    return any(
+        getattr(plugin, "HARNESS_SUITES", False) for plugin in config.pluginmanager.get_plugins()
+    )
 
 
-_PASSED_AFTER_RETRIES: list[tuple[str, int]] = []
+def _begin_stack(config: pytest.Config, settings: Settings) -> BackgroundStack:
+    from harness.reference.stack import StackOptions, launch
 
-
-def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    """Runs where results are reported (the xdist controller too): flag retried passes."""
-    retries = sum(v for k, v in report.user_properties if k == "transport_retries")
-    if report.when == "call" and report.passed and retries:
-        _PASSED_AFTER_RETRIES.append((report.nodeid, retries))
-
-
-def pytest_warning_recorded(warning_message: Any, when: str, nodeid: str, location: Any) -> None:
-    from harness.checks import ContractFinding
-
-    if isinstance(warning_message.message, ContractFinding):
-        _FINDINGS.append((nodeid, str(warning_message.message)))
-
-
-_FINDINGS: list[tuple[str, str]] = []
-
-
-def pytest_terminal_summary(terminalreporter: Any) -> None:
-    """Contract findings (hazards the contract documents, seen in this run — not failures) and
-    passes that needed transport retries (trustworthy, but the environment was flaky)."""
-    if _FINDINGS:
-        terminalreporter.section("contract findings")
-        for nodeid, message in _FINDINGS:
-            terminalreporter.line(f"{nodeid}: {message}")
-    if _PASSED_AFTER_RETRIES:
-        terminalreporter.section("passed only after transport retries")
-        for nodeid, count in _PASSED_AFTER_RETRIES:
-            terminalreporter.line(
-                f"{nodeid}: {count} retries (see the test's 'transport retries' section with -rA)"
-            )
-
-
-def _not_ready(message: str) -> None:
-    pytest.exit(f"environment not ready: {message}", returncode=int(ExitCode.ENVIRONMENT_NOT_READY))
-
-
-@pytest.fixture(scope="session")
-def harness_settings(pytestconfig: pytest.Config) -> Settings:
-    return pytestconfig.stash[SETTINGS_KEY]
-
-
-def _preflight(settings: Settings, kube: KubeClient, api: FulfillmentClient | None) -> None:
-    profile = settings.profile
-    version = kube.check_reachable()
-    served = kube.served_resources(profile.group, profile.version)
-    if served is None or profile.plural not in served:
-        raise KubeError(
-            f"the Kubernetes API at {kube.description} (version {version}) does not serve "
-            f"{profile.crd_name}: is the operator's CRD installed, and is --profile "
-            f"{profile.name} the right era?"
-        )
-    kubevirt = kube.served_resources(VMI.group, VMI.version)
-    if kubevirt is None or VMI.plural not in kubevirt:
-        raise KubeError(
-            f"the Kubernetes API at {kube.description} does not serve KubeVirt "
-            f"{VMI.plural}.{VMI.group}: is KubeVirt installed?"
-        )
-    kube.list(instance_resource(profile), settings.namespace)
-    if api is not None:
-        api.check_usable()
-
-
-@pytest.fixture(scope="session")
-def harness_context(
-    harness_settings: Settings, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[HarnessContext]:
-    """Connections to the system under test, proven usable; the embedded stack if asked."""
-    settings = harness_settings
-    stack = None
-    if settings.embedded:
-        from harness.reference.stack import StackError, StackOptions, launch
-
-        state_dir = settings.state_dir or tmp_path_factory.mktemp("stack")
-        stack = launch(StackOptions(state_dir=Path(state_dir), profile=settings.profile.name))
-        try:
-            settings = replace(settings.connected_to(stack.start()), state_dir=Path(state_dir))
-        except (StackError, ConfigError) as error:
-            _not_ready(f"the embedded stack did not start: {error}")
-    try:
-        try:
-            kube = KubeClient.from_settings(settings)
-            api = FulfillmentClient(settings) if settings.via == "api" else None
-            _preflight(settings, kube, api)
-        except (KubeError, ApiUnusable) as error:
-            _not_ready(str(error))
-        yield HarnessContext(
-            settings=settings, kube=kube, api=api, driver=_driver(settings, kube, api)
-        )
-        if api is not None:
-            api.close()
-        kube.close()
-    finally:
-        if stack is not None:
-            stack.stop()
-
-
-def _driver(settings: Settings, kube: KubeClient, api: FulfillmentClient | None) -> Driver:
-    if api is not None:
-        return ApiDriver(api, InstanceSpec().template)
-    assert settings.tenant is not None, "settings validation requires a tenant for --via cr"
-    return CrDriver(kube, settings.profile, settings.namespace, settings.tenant)
-
-
-@pytest.fixture(scope="session")
-def via(harness_settings: Settings) -> str:
-    """`api` or `cr`: how this run asks for restarts."""
-    return harness_settings.via
-
-
-@pytest.fixture(scope="session")
-def profile(harness_settings: Settings) -> Profile:
-    return harness_settings.profile
-
-
-@pytest.fixture
-def server_now(harness_context: HarnessContext) -> Callable[[], datetime]:
-    """The API server's clock, whole seconds (restart times never depend on the runner's)."""
-    from harness.contract.timestamps import truncate_to_second
-
-    return lambda: truncate_to_second(harness_context.kube.server_now())
-
-
-@pytest.fixture
-def quiet_window(harness_settings: Settings) -> float:
-    """How long a negative test watches for a restart that must not happen."""
-    return harness_settings.quiet_window
-
-
-@pytest.fixture
-def future_offset(harness_settings: Settings) -> int:
-    """Seconds ahead for a future-dated request: longer than a VMI takes to come back, so the
-    replacement is provably created before the requested moment."""
-    return 4 if harness_settings.embedded else int(min(180, harness_settings.restart_timeout / 2))
-
-
-@pytest.fixture
-def embedded_only(harness_settings: Settings) -> None:
-    if not harness_settings.embedded:
-        pytest.skip("needs the embedded stack (it arranges a fault a real cluster cannot)")
-
-
-@pytest.fixture
-def provision_timeout(harness_settings: Settings) -> float:
-    return harness_settings.provision_timeout
-
-
-@pytest.fixture
-def restart_timeout(harness_settings: Settings) -> float:
-    return harness_settings.restart_timeout
-
-
-@pytest.fixture(scope="session")
-def background_cleanup(run_ledger: RunLedger) -> Iterator[BackgroundCleanup]:
-    """Waits for passing tests' deletions while the next test runs (see harness/cleanup.py);
-    drained before the run ledger's leak sweep, which is why it depends on the ledger."""
-    cleanup = BackgroundCleanup()
-    yield cleanup
-    report_late_leaks(cleanup.drain())
-
-
-def report_late_leaks(verdicts: list[CleanupVerdict]) -> None:
-    """A leak found after its test's teardown had passed: a second teardown report for that
-    test, so the run fails and names it (terminal, JUnit, summary.json)."""
-    now = time.time()
-    for verdict in verdicts:
-        item: pytest.Item = verdict.owner
-        report = pytest.TestReport(
-            nodeid=item.nodeid,
-            location=item.location,
-            keywords=dict.fromkeys(item.keywords, 1),
-            outcome="failed",
-            longrepr="cleanup left objects behind (found after the test, while the next one "
-            "ran): " + "; ".join(verdict.leaks),
-            when="teardown",
-            start=now,
-            stop=now,
-            user_properties=[("late_cleanup_verdict", True)],
-        )
-        item.ihook.pytest_runtest_logreport(report=report)
-
-
-@pytest.fixture
-def compute_instance(
-    request: pytest.FixtureRequest,
-    harness_context: HarnessContext,
-    provision_timeout: float,
-    run_ledger: RunLedger,
-    background_cleanup: BackgroundCleanup,
-) -> Iterator[Callable[..., ComputeInstanceUnderTest]]:
-    """Factory: an instance created through the API (or as a CR with `--via cr`), by default
-    provisioned and Running; always deleted afterwards, also when the test fails.
-
-    `wait`: "running" (phase running + Running VMI), "stopped" (a Halted instance), "cr" (the
-    CR exists), "none". `restart_requested_at` is sent with the create itself."""
-    created: list[ComputeInstanceUnderTest] = []
-    evidence.track(request.node, created)
-
-    def make(
-        spec: InstanceSpec | None = None,
-        wait: str = "running",
-        restart_requested_at: datetime | None = None,
-    ) -> ComputeInstanceUnderTest:
-        __tracebackhide__ = True
-        timeline = Timeline()
-        context = harness_context
-        if isinstance(context.driver, ApiDriver):
-            driver = ApiDriver(
-                context.driver.api.bound(timeline.record_call), context.driver.template
-            )
-            context = replace(context, driver=driver)
-        instance = ComputeInstanceUnderTest(
-            context, spec or InstanceSpec(), timeline, run_ledger.labels_for(request.node.nodeid)
-        )
-        created.append(instance)
-        run_ledger.record(request.node.nodeid, instance)
-        with step(f"create an instance ({context.via})"):
-            instance.create(restart_requested_at)
-        if wait != "none":
-            with step(f"wait until provisioned ({wait})"):
-                if wait == "running":
-                    instance.wait_provisioned(provision_timeout)
-                elif wait == "stopped":
-                    instance.wait_stopped(provision_timeout)
-                elif wait == "cr":
-                    instance.wait_cr(provision_timeout)
-        return instance
-
-    yield make
-
-    reports = request.node.stash.get(REPORTS_KEY, {})
-    failed = any(report.failed for report in reports.values())
-    evidence.diagnose_before_cleanup(request.node)
-    with step("check the recorded history"):
-        violations = [v for instance in created for v in history_violations(instance)]
-    if failed:
-        run_ledger.mark_failed(request.node.nodeid)
-    keep = run_ledger.keeps(request.node.nodeid)
-    report_late_leaks(background_cleanup.finished())
-    with step("clean up" if not keep else "clean up (objects kept: --keep-on-failure)"):
-        leaks = [leak for instance in created if (leak := instance.begin_cleanup(not keep))]
-        if failed or keep or leaks or violations:
-            leaks += [
-                leak
-                for instance in created
-                if (leak := instance.finish_cleanup(provision_timeout, wait=not keep))
-            ]
-        else:  # the wait for the deletion overlaps the next test; its verdict stays this test's
-            background_cleanup.submit(request.node, created, provision_timeout)
-    if violations and not failed:
-        pytest.fail(
-            "the recorded history breaks the contract: " + "; ".join(violations), pytrace=False
-        )
-    if leaks and not failed:
-        pytest.fail("cleanup left objects behind: " + "; ".join(leaks), pytrace=False)
+    factory = getattr(config, "_tmp_path_factory", None)  # what the tmp_path_factory fixture uses
+    if settings.state_dir:
+        state_dir = Path(settings.state_dir)
+    elif factory is not None:
+        state_dir = factory.mktemp("stack")
+    else:
+        state_dir = Path(tempfile.mkdtemp(prefix="harness-stack-"))
+    stack = launch(StackOptions(state_dir=state_dir, profile=settings.profile.name))
+    stack.begin()
+    return stack

@@ -424,8 +424,13 @@ class BackgroundStack:
             "stack", "harness", args, options.state_dir / "logs" / "stack.log"
         )
 
+    def begin(self) -> None:
+        """Spawn `harness up` without waiting for it; `start()` then waits."""
+        if self.process.pid is None:
+            self.process.start()
+
     def start(self) -> dict[str, str]:
-        self.process.start()
+        self.begin()
         try:
             self.process.wait_ready(READY_TIMEOUT * 2)
         except ComponentError as error:

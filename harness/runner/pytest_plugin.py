@@ -16,14 +16,13 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from harness.config import Settings
 from harness.evidence.redaction import Redactor, kubeconfig_secrets
 from harness.exitcodes import ExitCode
-from harness.instances import HarnessContext
 from harness.results import ResultsLayout
 from harness.runner.deadline import (
     Deadline,
@@ -39,8 +38,10 @@ from harness.runner.ledger import RunLedger
 from harness.runner.outcomes import INTERRUPTED_PROPERTY, NOT_RUN_PROPERTY, RunOutcomes
 from harness.runner.shard import Shard, ShardError, resolve_shard
 from harness.runner.summary import build_summary, iso, write_json
-from harness.runner.sweep import Sweep
 from harness.runner.verdict import RunFacts, decide
+
+if TYPE_CHECKING:
+    from harness.instances import HarnessContext
 
 _OUTPUT = "harness_runner"  # key of what a worker hands over in config.workeroutput
 _INPUT = "harness_runner"  # key of what the controller passes on in config.workerinput
@@ -296,6 +297,8 @@ def run_ledger(pytestconfig: pytest.Config, harness_context: HarnessContext) -> 
     grace = min(30.0, settings.provision_timeout)
     if state.deadline is not None:
         grace = max(1.0, min(grace, state.deadline.at - time.time() - 2.0))
+    from harness.runner.sweep import Sweep
+
     try:
         sweep = Sweep(harness_context.kube, settings.profile, settings.namespace, ledger)
         result = sweep.run(grace)

@@ -1,0 +1,99 @@
+"""The embedded stack begins at configure time only when the session will run the suites, and
+is stopped by PID even when no test ends up using it."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+from .conftest import REPO
+
+
+def pytest_in(
+    cwd: Path, *args: str, state_dir: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    clean = {
+        k: v for k, v in os.environ.items() if not k.startswith("HARNESS_") and k != "KUBECONFIG"
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", *args],
+        cwd=cwd,
+        env={**clean, "HARNESS_STATE_DIR": str(state_dir), **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_collect_only_and_non_suite_tests_start_no_stack(tmp_path):
+    collected = pytest_in(REPO, "suites", "--collect-only", state_dir=tmp_path / "co")
+    assert collected.returncode == 0, collected.stdout[-2000:] + collected.stderr[-2000:]
+    assert not (tmp_path / "co").exists() or not any((tmp_path / "co").iterdir())
+
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "test_plain.py").write_text("def test_plain():\n    pass\n")
+    plain = pytest_in(other, "test_plain.py", state_dir=tmp_path / "plain")
+    assert plain.returncode == 0, plain.stdout[-2000:] + plain.stderr[-2000:]
+    assert not (tmp_path / "plain").exists()
+
+
+def test_a_stack_begun_early_that_no_test_uses_leaves_nothing_running(tmp_path):
+    state = tmp_path / "state"
+    result = pytest_in(REPO, "suites", "-k", "no_test_has_this_name", state_dir=state)
+    assert result.returncode == 5, result.stdout[-2000:] + result.stderr[-2000:]
+    assert (state / "logs" / "stack.log").exists(), "the stack was not begun at configure time"
+    if (state / "stack.json").exists():  # it got as far as starting its components
+        pids = json.loads((state / "stack.json").read_text())["pids"]
+        left = {name: pid for name, pid in pids.items() if alive(pid)}
+        for pid in left.values():
+            os.kill(pid, signal.SIGKILL)
+        assert not left, f"components still running after pytest exited: {left}"
+
+
+PROBE = textwrap.dedent(
+    """
+    import json
+    import os
+
+    from harness.plugin import PRESTARTED_KEY
+
+
+    def pytest_sessionstart(session):
+        stack = session.config.stash.get(PRESTARTED_KEY, None)
+        begun = stack is not None and stack.process.pid is not None
+        with open(os.environ["PROBE_OUT"], "w") as out:
+            json.dump({"begun_before_the_session": begun}, out)
+    """
+)
+
+
+def test_the_suites_run_on_the_stack_begun_early(tmp_path):
+    (tmp_path / "probe_plugin.py").write_text(PROBE)
+    out, state = tmp_path / "probe.json", tmp_path / "state"
+    result = pytest_in(
+        REPO,
+        "-p",
+        "probe_plugin",
+        "suites/test_baseline.py",
+        state_dir=state,
+        env={"PROBE_OUT": str(out), "PYTHONPATH": str(tmp_path)},
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert json.loads(out.read_text()) == {"begun_before_the_session": True}
+    pids = json.loads((state / "stack.json").read_text())["pids"]
+    assert not [pid for pid in pids.values() if alive(pid)]
