@@ -96,10 +96,14 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def write_json(name: str, out: Path | None, results: dict[str, Any]) -> Path:
-    """Write `results` (with the machine) to `out`, or bench/results/<name>.json."""
+def write_json(name: str, out: Path | None, results: dict[str, Any], quiet: bool = False) -> Path:
+    """Write `results` (with the machine) to `out`, or bench/results/<name>.json; atomically,
+    so a script rewriting it as it goes never leaves half a file."""
     path = out or RESULTS / f"{name}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"benchmark": name, "machine": machine(), **results}, indent=2))
-    print(f"\nwrote {path}")
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(json.dumps({"benchmark": name, "machine": machine(), **results}, indent=2))
+    partial.replace(path)
+    if not quiet:
+        print(f"\nwrote {path}")
     return path

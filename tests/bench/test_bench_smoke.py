@@ -65,3 +65,30 @@ def test_benchmark_runs_and_writes_its_results(script, tmp_path):
     for key in keys:
         assert key in results, f"{script}: {key} missing from {sorted(results)}"
     assert "wrote" in completed.stdout
+
+
+@pytest.mark.slow
+def test_a_soak_out_of_time_stops_starting_runs_and_keeps_what_it_did(tmp_path):
+    """--budget-minutes: the budget (0.6 s) is spent by the first run, so the second is never
+    started; the JSON says why the phase ended and holds the run that was made."""
+    out = tmp_path / "soak.json"
+    completed = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "bench" / "soak.py"),
+            *("--runs", "3", "--busy-runs", "0", "--budget-minutes", "0.01"),
+            *("--tests", RESTART_NOW, "--flake-dir", str(tmp_path / "flakes"), "--out", str(out)),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stdout[-2000:] + completed.stderr[-3000:]
+    results = json.loads(out.read_text())
+    assert [run["run"] for run in results["runs"]] == [1]
+    assert results["runs"][0]["tests"] == 1
+    assert results["status"] == "finished"
+    assert results["phases_ended"]["quiet"].startswith("time budget of 0 min spent after 1 runs")
+    assert "quiet phase ended early" in completed.stdout
