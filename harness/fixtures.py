@@ -12,7 +12,6 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,7 +27,7 @@ from harness.evidence.steps import step
 from harness.exitcodes import ExitCode
 from harness.instances import ComputeInstanceUnderTest, HarnessContext
 from harness.kube import VMI, KubeClient, KubeError, instance_resource
-from harness.plugin import PRESTARTED_KEY, REPORTS_KEY, SETTINGS_KEY
+from harness.plugin import PRESTARTED_KEY, REPORTS_KEY, SETTINGS_KEY, begin_stack
 from harness.recording import Timeline
 from harness.retrying import LEDGER
 from harness.runner.ledger import RunLedger
@@ -119,22 +118,16 @@ def _preflight(settings: Settings, kube: KubeClient, api: FulfillmentClient | No
 
 @pytest.fixture(scope="session")
 def harness_context(
-    pytestconfig: pytest.Config,
-    harness_settings: Settings,
-    tmp_path_factory: pytest.TempPathFactory,
+    pytestconfig: pytest.Config, harness_settings: Settings
 ) -> Iterator[HarnessContext]:
     """Connections to the system under test, proven usable; the embedded stack if asked (already
     starting when `harness.plugin` began it at configure time)."""
     settings = harness_settings
     stack = None
     if settings.embedded:
-        from harness.reference.stack import StackError, StackOptions, launch
+        from harness.reference.stack import StackError
 
-        stack = pytestconfig.stash.get(PRESTARTED_KEY, None)
-        if stack is None:
-            state_dir = settings.state_dir or tmp_path_factory.mktemp("stack")
-            stack = launch(StackOptions(state_dir=Path(state_dir), profile=settings.profile.name))
-            pytestconfig.stash[PRESTARTED_KEY] = stack  # stopped at unconfigure if not before
+        stack = pytestconfig.stash.get(PRESTARTED_KEY, None) or begin_stack(pytestconfig, settings)
         try:
             settings = replace(
                 settings.connected_to(stack.start()), state_dir=stack.options.state_dir

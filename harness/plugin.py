@@ -74,7 +74,7 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(str(error)) from None
     config.stash[SETTINGS_KEY] = settings
     if _runs_the_suites_here(config, settings):
-        config.stash[PRESTARTED_KEY] = _begin_stack(config, settings)
+        begin_stack(config, settings)
     config.pluginmanager.import_plugin("harness.fixtures")
     from harness.evidence import hooks as evidence
 
@@ -90,7 +90,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 def _runs_the_suites_here(config: pytest.Config, settings: Settings) -> bool:
-    if not settings.embedded or config.pluginmanager.hasplugin("dsession"):
+    if not settings.embedded or _is_xdist_controller(config):
         return False  # a real cluster, or the xdist controller (its workers run the tests)
     if any(getattr(config.option, name, False) for name in _NO_TESTS_OPTIONS):
         return False
@@ -99,16 +99,34 @@ def _runs_the_suites_here(config: pytest.Config, settings: Settings) -> bool:
     )
 
 
-def _begin_stack(config: pytest.Config, settings: Settings) -> BackgroundStack:
+def _is_xdist_controller(config: pytest.Config) -> bool:
+    """xdist registers its controller session in a trylast pytest_configure too, so whether it
+    is there yet is a matter of order: decide as xdist does, from its options."""
+    if hasattr(config, "workerinput"):
+        return False
+    return getattr(config.option, "dist", "no") != "no" and bool(getattr(config.option, "tx", None))
+
+
+def stack_state_dir(config: pytest.Config, settings: Settings) -> Path:
+    """Where this process's embedded stack keeps its state: --state-dir (one folder per xdist
+    worker inside it, or the workers' stacks would overwrite each other's env and kubeconfig),
+    else a fresh folder under pytest's temporary directory."""
+    worker = getattr(config, "workerinput", {}).get("workerid")
+    if settings.state_dir:
+        return Path(settings.state_dir) / worker if worker else Path(settings.state_dir)
+    factory = getattr(config, "_tmp_path_factory", None)  # what the tmp_path_factory fixture uses
+    if factory is not None:
+        return factory.mktemp("stack")
+    return Path(tempfile.mkdtemp(prefix="harness-stack-"))
+
+
+def begin_stack(config: pytest.Config, settings: Settings) -> BackgroundStack:
     from harness.reference.stack import StackOptions, launch
 
-    factory = getattr(config, "_tmp_path_factory", None)  # what the tmp_path_factory fixture uses
-    if settings.state_dir:
-        state_dir = Path(settings.state_dir)
-    elif factory is not None:
-        state_dir = factory.mktemp("stack")
-    else:
-        state_dir = Path(tempfile.mkdtemp(prefix="harness-stack-"))
-    stack = launch(StackOptions(state_dir=state_dir, profile=settings.profile.name))
+    options = StackOptions(
+        state_dir=stack_state_dir(config, settings), profile=settings.profile.name
+    )
+    stack = launch(options)
+    config.stash[PRESTARTED_KEY] = stack  # stopped at unconfigure if its fixture did not
     stack.begin()
     return stack

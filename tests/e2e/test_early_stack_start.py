@@ -76,24 +76,52 @@ PROBE = textwrap.dedent(
     def pytest_sessionstart(session):
         stack = session.config.stash.get(PRESTARTED_KEY, None)
         begun = stack is not None and stack.process.pid is not None
-        with open(os.environ["PROBE_OUT"], "w") as out:
+        worker = getattr(session.config, "workerinput", {}).get("workerid", "main")
+        with open(os.path.join(os.environ["PROBE_OUT"], worker + ".json"), "w") as out:
             json.dump({"begun_before_the_session": begun}, out)
     """
 )
 
 
-def test_the_suites_run_on_the_stack_begun_early(tmp_path):
+def probed_run(tmp_path: Path, *args: str) -> dict[str, dict[str, bool]]:
+    """Run the suites with a probe plugin; what each process (main, gw0, …) had begun."""
     (tmp_path / "probe_plugin.py").write_text(PROBE)
-    out, state = tmp_path / "probe.json", tmp_path / "state"
+    out, state = tmp_path / "probe", tmp_path / "state"
+    out.mkdir()
     result = pytest_in(
         REPO,
         "-p",
         "probe_plugin",
-        "suites/test_baseline.py",
+        *args,
         state_dir=state,
         env={"PROBE_OUT": str(out), "PYTHONPATH": str(tmp_path)},
     )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
-    assert json.loads(out.read_text()) == {"begun_before_the_session": True}
-    pids = json.loads((state / "stack.json").read_text())["pids"]
+    return {path.stem: json.loads(path.read_text()) for path in out.glob("*.json")}
+
+
+def test_the_suites_run_on_the_stack_begun_early(tmp_path):
+    assert probed_run(tmp_path, "suites/test_baseline.py") == {
+        "main": {"begun_before_the_session": True}
+    }
+    pids = json.loads((tmp_path / "state" / "stack.json").read_text())["pids"]
     assert not [pid for pid in pids.values() if alive(pid)]
+
+
+def test_under_xdist_each_worker_begins_its_stack_and_the_controller_none(tmp_path):
+    """The controller runs no tests: a stack there would be a third one, competing for CPU."""
+    seen = probed_run(
+        tmp_path,
+        "-n",
+        "2",
+        "suites/test_baseline.py",
+        "suites/test_api_fields.py::test_instance_created_halted_has_no_vmi",
+    )
+    assert seen == {
+        "main": {"begun_before_the_session": False},
+        "gw0": {"begun_before_the_session": True},
+        "gw1": {"begun_before_the_session": True},
+    }
+    # --state-dir (HARNESS_STATE_DIR) holds one folder per worker: the stacks never share one.
+    state = tmp_path / "state"
+    assert sorted(path.parent.name for path in state.glob("*/stack.json")) == ["gw0", "gw1"]
