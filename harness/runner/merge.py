@@ -210,7 +210,14 @@ def _merge_metrics(shards: Sequence[ResultsLayout], layout: ResultsLayout) -> li
     limits: dict[str, float] = {}
     for d in documents:
         limits.update(d.get("limits") or {})
-    write_json(layout.metrics, document(samples, limits))
+    merged = document(samples, limits)
+    write_json(layout.metrics, merged)
+    try:
+        from harness.evidence.chart import run_chart
+
+        layout.latency_chart.write_bytes(run_chart(merged["phases"]))
+    except Exception as error:  # the chart only shows metrics.json, which is written
+        return [f"latency.png not drawn: {type(error).__name__}: {error}"]
     return []
 
 

@@ -101,6 +101,8 @@ def test_merge_recomputes_restart_latency_from_the_shards_samples(capsys, tmp_pa
     assert metrics["restarts"] == 3 and len(metrics["samples"]) == 3
     assert metrics["phases"]["total"]["max"] == 3.0 and metrics["phases"]["total"]["p50"] == 2.0
     assert len(metrics["violations"]) == 1, "limits apply to the merged samples too"
+    chart = (tmp_path / "o" / "latency.png").read_bytes()
+    assert chart.startswith(b"\x89PNG"), "the merged run's chart is drawn from the merged samples"
 
 
 def test_test_paths_are_told_apart_from_option_values(tmp_path, monkeypatch):
