@@ -86,8 +86,12 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
             )
 
 
-def _not_ready(message: str) -> None:
-    pytest.exit(f"environment not ready: {message}", returncode=int(ExitCode.ENVIRONMENT_NOT_READY))
+def _not_ready(session: pytest.Session, message: str) -> None:
+    text = f"environment not ready: {message}"
+    # In an xdist worker, a session asked to stop is how the controller learns to stop cleanly;
+    # an exit alone, with a test in progress, reads to xdist as a crashed worker (INTERNALERROR).
+    session.shouldstop = text
+    pytest.exit(text, returncode=int(ExitCode.ENVIRONMENT_NOT_READY))
 
 
 @pytest.fixture(scope="session")
@@ -118,7 +122,7 @@ def _preflight(settings: Settings, kube: KubeClient, api: FulfillmentClient | No
 
 @pytest.fixture(scope="session")
 def harness_context(
-    pytestconfig: pytest.Config, harness_settings: Settings
+    request: pytest.FixtureRequest, harness_settings: Settings
 ) -> Iterator[HarnessContext]:
     """Connections to the system under test, proven usable; the embedded stack if asked (already
     starting when `harness.plugin` began it at configure time)."""
@@ -127,20 +131,22 @@ def harness_context(
     if settings.embedded:
         from harness.reference.stack import StackError
 
-        stack = pytestconfig.stash.get(PRESTARTED_KEY, None) or begin_stack(pytestconfig, settings)
+        stack = request.config.stash.get(PRESTARTED_KEY, None) or begin_stack(
+            request.config, settings
+        )
         try:
             settings = replace(
                 settings.connected_to(stack.start()), state_dir=stack.options.state_dir
             )
         except (StackError, ConfigError) as error:
-            _not_ready(f"the embedded stack did not start: {error}")
+            _not_ready(request.session, f"the embedded stack did not start: {error}")
     try:
         try:
             kube = KubeClient.from_settings(settings)
             api = FulfillmentClient(settings) if settings.via == "api" else None
             _preflight(settings, kube, api)
         except (KubeError, ApiUnusable) as error:
-            _not_ready(str(error))
+            _not_ready(request.session, str(error))
         yield HarnessContext(
             settings=settings, kube=kube, api=api, driver=_driver(settings, kube, api)
         )

@@ -41,6 +41,21 @@ def test_unreachable_kubernetes_api(bare_stack, tmp_path):
     assert_not_ready(result, f"http://127.0.0.1:{port}", "is unreachable: connection refused")
 
 
+def test_unreachable_kubernetes_api_under_xdist_is_no_internal_error(bare_stack, tmp_path):
+    """Every worker stops on the preflight; xdist must not read that as a crashed worker."""
+    _, env = bare_stack
+    port = closed_port()
+    kubeconfig = tmp_path / "kubeconfig"
+    config = yaml.safe_load(Path(env["KUBECONFIG"]).read_text())
+    config["clusters"][0]["cluster"]["server"] = f"http://127.0.0.1:{port}"
+    kubeconfig.write_text(yaml.safe_dump(config))
+    result = run_pytest(
+        ["suites", "--target", "cluster", "-n", "2"], {**env, "KUBECONFIG": str(kubeconfig)}
+    )
+    assert_not_ready(result, f"http://127.0.0.1:{port}", "is unreachable: connection refused")
+    assert "INTERNALERROR" not in result.stdout + result.stderr
+
+
 def test_unreadable_kubeconfig(bare_stack, tmp_path):
     _, env = bare_stack
     kubeconfig = tmp_path / "kubeconfig"
