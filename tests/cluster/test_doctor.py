@@ -20,6 +20,7 @@ from harness.cli import main
 from harness.contract import embedded
 from harness.contract.profiles import OSAC
 from harness.reference.stack import StackOptions, launch
+from tests.environ import drop_harness_settings
 
 OPERATOR_NS, OPERATOR = OSAC.operator_namespace, OSAC.operator_deployment
 OPERATOR_USER = f"system:serviceaccount:{OPERATOR_NS}:controller-manager"
@@ -37,9 +38,7 @@ def stack(tmp_path_factory):
 
 @pytest.fixture
 def doctor(stack, monkeypatch, capsys):
-    for name in list(__import__("os").environ):
-        if name.startswith("HARNESS_") or name == "KUBECONFIG":
-            monkeypatch.delenv(name)
+    drop_harness_settings(monkeypatch)
     for name, value in stack.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("HARNESS_TARGET", "cluster")

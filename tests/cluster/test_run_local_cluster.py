@@ -6,7 +6,6 @@ doctor stops the run when the environment is not ready."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 
 from harness.reference.stack import StackOptions, launch
+from tests.environ import drop_harness_settings, without_harness_settings
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -29,9 +29,7 @@ def stack(tmp_path_factory):
 
 
 def run_local(args, env, timeout=300):
-    clean = {
-        k: v for k, v in os.environ.items() if not k.startswith("HARNESS_") and k != "KUBECONFIG"
-    }
+    clean = without_harness_settings()
     return subprocess.run(
         ["./run-local.sh", *args],
         cwd=REPO,
@@ -108,9 +106,7 @@ def test_bad_input_is_one_line_and_exit_4(stack, monkeypatch, capsys):
     from harness import clusterrun
 
     _, env = stack
-    for name in list(os.environ):
-        if name.startswith("HARNESS_"):
-            monkeypatch.delenv(name)
+    drop_harness_settings(monkeypatch)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     assert clusterrun.main(["--target", "cluster", "--token-duration", "5s"]) == 4

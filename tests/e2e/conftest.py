@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from harness.reference.stack import StackOptions, launch
+from tests.environ import without_harness_settings
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -25,9 +25,7 @@ def bare_stack(tmp_path_factory):
 
 def run_pytest(args, env, timeout=180):
     """Run pytest on the suites in a child process with exactly `env` as harness settings."""
-    clean = {
-        k: v for k, v in os.environ.items() if not k.startswith("HARNESS_") and k != "KUBECONFIG"
-    }
+    clean = without_harness_settings()
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", *args],
         env={**clean, **env},

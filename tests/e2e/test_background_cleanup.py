@@ -4,10 +4,11 @@ the run and names the test that made the object."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import textwrap
+
+from tests.environ import without_harness_settings
 
 HELD = textwrap.dedent(
     """
@@ -35,9 +36,7 @@ HELD = textwrap.dedent(
 def test_a_leak_found_after_a_passing_test_fails_the_run_against_that_test(tmp_path):
     (tmp_path / "test_held.py").write_text(HELD)
     results = tmp_path / "results"
-    clean = {
-        k: v for k, v in os.environ.items() if not k.startswith("HARNESS_") and k != "KUBECONFIG"
-    }
+    clean = without_harness_settings()
     completed = subprocess.run(
         [
             sys.executable,

@@ -11,15 +11,15 @@ import sys
 import textwrap
 from pathlib import Path
 
+from tests.environ import without_harness_settings
+
 from .conftest import REPO
 
 
 def pytest_in(
     cwd: Path, *args: str, state_dir: Path, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    clean = {
-        k: v for k, v in os.environ.items() if not k.startswith("HARNESS_") and k != "KUBECONFIG"
-    }
+    clean = without_harness_settings()
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", *args],
         cwd=cwd,

@@ -9,7 +9,6 @@ every mutant (`--tests all`, the default) takes far longer; see the README's "Mu
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 
@@ -26,12 +25,13 @@ from harness.killmatrix import (
     render,
     summary,
 )
+from tests.environ import without_harness_settings
 
 from .conftest import REPO
 
 
 def harness(*args, timeout=60):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HARNESS_")}
+    env = without_harness_settings()
     return subprocess.run(
         [sys.executable, "-m", "harness", *args],
         cwd=REPO,

@@ -7,7 +7,6 @@ objects carry its labels (`HARNESS_RUN_ID` is chosen here).
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -21,6 +20,7 @@ from harness.kube import VM, VMI, KubeClient, instance_resource
 from harness.recording import ResourceWatcher, Timeline
 from harness.reference.stack import StackOptions, launch
 from harness.runner.interrupt import child_pids
+from tests.environ import without_harness_settings
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = "tests/e2e/run_samples/deliberate.py"
@@ -42,8 +42,7 @@ def stack(tmp_path_factory):
 
 
 def clean_env(extra):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HARNESS_")}
-    env.pop("KUBECONFIG", None)
+    env = without_harness_settings()
     env.pop("PYTEST_XDIST_WORKER", None)
     return {**env, **extra}
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -10,6 +9,8 @@ import sys
 import textwrap
 
 import pytest
+
+from tests.environ import without_harness_settings
 
 SLOW_TEST = """
     import time
@@ -29,7 +30,7 @@ def test_a_long_wait_shows_a_line_on_the_terminal_and_leaves_pytests_line_intact
     (tmp_path / "test_slow.py").write_text(textwrap.dedent(SLOW_TEST))
     typescript = tmp_path / "typescript"
     command = f"{sys.executable} -m pytest -p no:cacheprovider -p no:xdist test_slow.py"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HARNESS_")}
+    env = without_harness_settings()
     result = subprocess.run(
         ["script", "-qfec", command, str(typescript)],
         cwd=tmp_path,

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
+
+from tests.environ import without_harness_settings
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 def report(*args, path=None):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HARNESS_")}
+    env = without_harness_settings()
     if path is not None:
         env["PATH"] = path
     return subprocess.run(
