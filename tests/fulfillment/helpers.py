@@ -13,6 +13,7 @@ from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 
 from harness.contract.profiles import Profile
+from harness.reference.apiserver import testing
 from harness.reference.crds import crd_paths
 from harness.reference.process import ComponentProcess
 from harness.reference.stack import TENANT, seed_objects
@@ -47,16 +48,7 @@ def write_tokens(path: Path, profile: Profile) -> Path:
 
 
 def write_kubeconfig(path: Path, url: str, token: str = "any-token") -> Path:
-    config = {
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": [{"name": "test", "cluster": {"server": url}}],
-        "users": [{"name": "test", "user": {"token": token}}],
-        "contexts": [{"name": "test", "context": {"cluster": "test", "user": "test"}}],
-        "current-context": "test",
-    }
-    path.write_text(yaml.safe_dump(config))
-    return path
+    return testing.write_kubeconfig(path, url, token=token)
 
 
 def start_fulfillment(
@@ -91,28 +83,15 @@ def start_fulfillment(
     return process, str(info["address"])
 
 
-APISERVER_MODULE = "harness.reference.apiserver"
-
-
 def start_apiserver(tmp: Path, profile: Profile) -> tuple[ComponentProcess, str]:
     """The embedded API server with the profile's CRDs and seed (hub + tenant namespace, a
     ready Tenant); returns the process and its URL."""
     seed = tmp / f"seed-{profile.name}.yaml"
     seed.write_text(yaml.safe_dump_all(seed_objects(profile)))
-    crds = [arg for path in crd_paths(profile) for arg in ("--crd", str(path))]
-    process = ComponentProcess(
-        "apiserver",
-        APISERVER_MODULE,
-        ["--host", "127.0.0.1", "--port", "0", *crds, "--seed", str(seed)],
-        tmp / f"apiserver-{profile.name}.log",
+    server = testing.start_apiserver(
+        tmp / f"apiserver-{profile.name}", crds=crd_paths(profile), seeds=[seed]
     )
-    process.start()
-    try:
-        info = process.wait_ready(20)
-    except Exception:
-        process.stop()
-        raise
-    return process, str(info["url"])
+    return server.process, server.url
 
 
 def kube_api(kubeconfig: Path) -> k8s.CustomObjectsApi:

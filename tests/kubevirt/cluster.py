@@ -19,6 +19,7 @@ import yaml
 from kubernetes import client as k8s
 
 from harness.contract.profiles import KUBEVIRT_GROUP, KUBEVIRT_VERSION, Profile
+from harness.reference.apiserver import testing
 from harness.reference.crds import crd_paths
 from harness.reference.kubeclient import Informer, Resource, load_api_client
 from harness.reference.process import ComponentProcess
@@ -39,16 +40,7 @@ class ApiServer:
 
 
 def write_kubeconfig(path: Path, url: str, token: str = TOKEN) -> Path:
-    config = {
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": [{"name": "embedded", "cluster": {"server": url}}],
-        "users": [{"name": "test", "user": {"token": token}}],
-        "contexts": [{"name": "embedded", "context": {"cluster": "embedded", "user": "test"}}],
-        "current-context": "embedded",
-    }
-    path.write_text(yaml.safe_dump(config))
-    return path
+    return testing.write_kubeconfig(path, url, token=token)
 
 
 @contextlib.contextmanager
@@ -60,20 +52,16 @@ def api_server(
     seed.write_text(yaml.safe_dump_all(seed_objects(profile)))
     tokens = workdir / "tokens.json"
     tokens.write_text(json.dumps({"tokens": [{"token": TOKEN, "user": "system:admin"}]}))
-    args = ["--host", "127.0.0.1", "--port", "0"]
-    for crd in crd_paths(profile):
-        args += ["--crd", str(crd)]
-    args += ["--seed", str(seed), "--tokens", str(tokens), *(extra_args or [])]
-    process = ComponentProcess(
-        "apiserver", "harness.reference.apiserver", args, workdir / "apiserver.log"
-    )
-    process.start()
-    try:
-        info = process.wait_ready(READY_TIMEOUT)
-        url = str(info["url"])
-        yield ApiServer(process, url, write_kubeconfig(workdir / "kubeconfig", url))
-    finally:
-        process.stop()
+    with testing.run_apiserver(
+        workdir,
+        crds=crd_paths(profile),
+        seeds=[seed],
+        tokens=tokens,
+        token=TOKEN,
+        extra_args=extra_args or [],
+        timeout=READY_TIMEOUT,
+    ) as server:
+        yield ApiServer(server.process, server.url, server.kubeconfig)
 
 
 @contextlib.contextmanager

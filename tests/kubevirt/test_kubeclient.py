@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import yaml
 
 from harness.reference.kubeclient import KubeconfigError, load_api_client
 from tests.kubevirt.cluster import write_kubeconfig
@@ -30,7 +31,9 @@ def test_no_clusters(tmp_path):
 
 def test_dangling_context(tmp_path):
     path = write_kubeconfig(tmp_path / "kubeconfig", "http://127.0.0.1:1")
-    path.write_text(path.read_text().replace("current-context: embedded", "current-context: x"))
+    config = yaml.safe_load(path.read_text())
+    config["current-context"] = "x"
+    path.write_text(yaml.safe_dump(config))
     with pytest.raises(KubeconfigError, match="is invalid") as caught:
         load_api_client(path)
     assert "\n" not in str(caught.value)
