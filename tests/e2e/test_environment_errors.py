@@ -7,6 +7,7 @@ import re
 import socket
 from pathlib import Path
 
+import pytest
 import yaml
 
 from .conftest import run_pytest
@@ -30,19 +31,10 @@ def assert_not_ready(result, *fragments):
     assert not re.search(r"\b\d+ (passed|failed)\b", result.stdout), "tests ran anyway"
 
 
-def test_unreachable_kubernetes_api(bare_stack, tmp_path):
-    _, env = bare_stack
-    port = closed_port()
-    kubeconfig = tmp_path / "kubeconfig"
-    config = yaml.safe_load(Path(env["KUBECONFIG"]).read_text())
-    config["clusters"][0]["cluster"]["server"] = f"http://127.0.0.1:{port}"
-    kubeconfig.write_text(yaml.safe_dump(config))
-    result = run_pytest(["suites", "--target", "cluster"], {**env, "KUBECONFIG": str(kubeconfig)})
-    assert_not_ready(result, f"http://127.0.0.1:{port}", "is unreachable: connection refused")
-
-
-def test_unreachable_kubernetes_api_under_xdist_is_no_internal_error(bare_stack, tmp_path):
-    """Every worker stops on the preflight; xdist must not read that as a crashed worker."""
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])
+def test_unreachable_kubernetes_api(bare_stack, tmp_path, workers):
+    """Under xdist every worker stops on the preflight; xdist must not read that as a crashed
+    worker (INTERNALERROR)."""
     _, env = bare_stack
     port = closed_port()
     kubeconfig = tmp_path / "kubeconfig"
@@ -50,7 +42,7 @@ def test_unreachable_kubernetes_api_under_xdist_is_no_internal_error(bare_stack,
     config["clusters"][0]["cluster"]["server"] = f"http://127.0.0.1:{port}"
     kubeconfig.write_text(yaml.safe_dump(config))
     result = run_pytest(
-        ["suites", "--target", "cluster", "-n", "2"], {**env, "KUBECONFIG": str(kubeconfig)}
+        ["suites", "--target", "cluster", *workers], {**env, "KUBECONFIG": str(kubeconfig)}
     )
     assert_not_ready(result, f"http://127.0.0.1:{port}", "is unreachable: connection refused")
     assert "INTERNALERROR" not in result.stdout + result.stderr
