@@ -91,6 +91,7 @@ class ComputeInstanceUnderTest:
         self.vm_name: str | None = None
         self._watchers: list[ResourceWatcher] = []
         self._watching_vm = False
+        self._since = ""  # resourceVersion from just before the create; every watch starts there
         self._undo: list[Callable[[], None]] = []
 
     def __repr__(self) -> str:  # how steps in the report name their instance parameter
@@ -141,7 +142,11 @@ class ComputeInstanceUnderTest:
     # --- provisioning ---------------------------------------------------------------------
 
     def create(self, restart_requested_at: datetime | None = None) -> str:
-        """Create through the driver and start watching the CR (found by its uuid label)."""
+        """Create through the driver and start watching the CR (found by its uuid label).
+
+        The watches start from a resourceVersion read before the create, so a state the
+        operator sets and clears before they begin (a short-lived RestartFailed) is replayed."""
+        self._since = self._version_before_create()
         self.id = self.driver.create(self.spec, restart_requested_at, self.labels)
         self._watch(
             instance_resource(self.profile),
@@ -149,6 +154,15 @@ class ComputeInstanceUnderTest:
             label_selector=f"{self.profile.uuid_label}={self.id}",
         )
         return self.id
+
+    def _version_before_create(self) -> str:
+        try:
+            return self.context.kube.collection_version(
+                instance_resource(self.profile), self.context.settings.namespace
+            )
+        except Exception as error:  # list-then-watch still works, it may just miss a blip
+            log.warning("could not read the ComputeInstance collection's version: %r", error)
+            return ""
 
     def wait_cr(self, timeout: float) -> Observation:
         __tracebackhide__ = True
@@ -303,6 +317,7 @@ class ComputeInstanceUnderTest:
             label_selector=label_selector,
             field_selector=field_selector,
             optional=optional,
+            since=self._since,
         )
         self._watchers.append(watcher.start())
 

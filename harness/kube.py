@@ -12,7 +12,7 @@ import email.utils
 import json
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -373,6 +373,23 @@ class KubeClient:
         data = retry_transient(call, f"LIST {resource.plural} in {namespace or 'all namespaces'}")
         return list(data.get("items", [])), str(data["metadata"].get("resourceVersion", ""))
 
+    def collection_version(self, resource: Resource, namespace: str) -> str:
+        """The collection's current resourceVersion (a one-item LIST): a watch started from it
+        later replays every change made since, even to objects created in between."""
+
+        def call() -> dict[str, Any]:
+            return self.custom.list_namespaced_custom_object(
+                resource.group,
+                resource.version,
+                namespace,
+                resource.plural,
+                limit=1,
+                _request_timeout=30,
+            )
+
+        data = retry_transient(call, f"LIST {resource.plural} in {namespace} (limit 1)")
+        return str(data["metadata"].get("resourceVersion", ""))
+
     def watch(
         self,
         resource: Resource,
@@ -382,8 +399,10 @@ class KubeClient:
         field_selector: str | None = None,
         timeout_seconds: int = WATCH_SECONDS,
         handle: WatchHandle | None = None,
+        on_open: Callable[[], None] | None = None,
     ) -> Iterator[WatchEvent]:
-        """One bounded watch call; raises Gone on 410 so the caller can re-list."""
+        """One bounded watch call; raises Gone on 410 so the caller can re-list. `on_open` is
+        called once the server has accepted the watch, before its first event."""
         kwargs: dict[str, Any] = {
             "resource_version": resource_version,
             "timeout_seconds": timeout_seconds,
@@ -416,6 +435,8 @@ class KubeClient:
                     reason=response.reason,
                     body=response.data.decode(errors="replace"),
                 )
+            if on_open is not None:
+                on_open()
             for line in k8s_watch.watch.iter_resp_lines(response):
                 if not line.strip():
                     continue
