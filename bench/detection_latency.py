@@ -79,7 +79,8 @@ def measure(events: int, seed: int) -> dict[str, Any]:
     from kubernetes import client as k8s
 
     from harness.contract.profiles import get_profile
-    from harness.kube import KubeClient, instance_resource
+    from harness.kube import KubeClient
+    from harness.kubebase import instance_resource
     from harness.recording import ResourceWatcher, Timeline
     from harness.reference.apiserver.testing import start_apiserver
     from harness.waits import wait_until

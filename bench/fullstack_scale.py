@@ -83,7 +83,8 @@ def top_frames(path: Path, count: int = 8) -> dict[str, Any]:
 def measure(size: int, args: argparse.Namespace, state: Path) -> dict[str, Any]:
     from harness.api import FulfillmentClient, InstanceSpec
     from harness.config import load_settings
-    from harness.kube import KubeClient, instance_resource
+    from harness.kube import KubeClient
+    from harness.kubebase import instance_resource
     from harness.recording import ResourceWatcher, Timeline
     from harness.reference.stack import EmbeddedStack, StackOptions
 

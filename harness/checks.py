@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import time
-import warnings
 from dataclasses import replace
 from typing import Any
 
@@ -20,14 +19,6 @@ from harness.evidence.steps import step
 from harness.instances import ComputeInstanceUnderTest, RestartRequest, RestartResult
 from harness.recording import Observation
 from harness.waits import WaitTimeout, condition
-
-
-class ContractFinding(UserWarning):
-    """A documented hazard of the contract showed up (reported in the run summary)."""
-
-
-def report_finding(message: str) -> None:
-    warnings.warn(ContractFinding(message), stacklevel=2)
 
 
 @step("check: one new VMI replaced the old, lastRestartedAt copied, conditions right (§7.3-7.4)")

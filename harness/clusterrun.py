@@ -79,7 +79,8 @@ def _log(message: str) -> None:
 
 
 def _mint_token(args: argparse.Namespace) -> str:
-    from harness.kube import KubeClient, KubeError
+    from harness.kube import KubeClient
+    from harness.kubebase import KubeError
 
     if not args.api_namespace:
         raise BadInput(
@@ -136,7 +137,7 @@ def _runner(rest: Sequence[str]) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from harness.kube import KubeError
+    from harness.kubebase import KubeError
 
     try:
         args, rest = parse(sys.argv[1:] if argv is None else argv, os.environ)

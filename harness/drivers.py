@@ -21,7 +21,8 @@ from kubernetes.client.exceptions import ApiException
 from harness.api import ApiError, ApiInstance, FulfillmentClient, InstanceSpec
 from harness.contract.profiles import Profile
 from harness.contract.timestamps import format_rfc3339
-from harness.kube import KubeClient, api_error_summary, instance_resource
+from harness.kube import KubeClient, api_error_summary
+from harness.kubebase import instance_resource
 
 
 @dataclass(frozen=True)

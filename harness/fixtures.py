@@ -26,7 +26,8 @@ from harness.evidence import hooks as evidence
 from harness.evidence.steps import step
 from harness.exitcodes import ExitCode
 from harness.instances import ComputeInstanceUnderTest, HarnessContext
-from harness.kube import VMI, KubeClient, KubeError, instance_resource
+from harness.kube import KubeClient
+from harness.kubebase import VMI, KubeError, instance_resource
 from harness.plugin import PRESTARTED_KEY, REPORTS_KEY, SETTINGS_KEY, begin_stack
 from harness.recording import Timeline
 from harness.retrying import LEDGER
@@ -49,41 +50,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             report.sections.append((f"transport retries ({report.when})", "\n".join(retries)))
             report.user_properties.append(("transport_retries", len(retries)))
     return report
-
-
-_PASSED_AFTER_RETRIES: list[tuple[str, int]] = []
-
-
-def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    """Runs where results are reported (the xdist controller too): flag retried passes."""
-    retries = sum(v for k, v in report.user_properties if k == "transport_retries")
-    if report.when == "call" and report.passed and retries:
-        _PASSED_AFTER_RETRIES.append((report.nodeid, retries))
-
-
-def pytest_warning_recorded(warning_message: Any, when: str, nodeid: str, location: Any) -> None:
-    from harness.checks import ContractFinding
-
-    if isinstance(warning_message.message, ContractFinding):
-        _FINDINGS.append((nodeid, str(warning_message.message)))
-
-
-_FINDINGS: list[tuple[str, str]] = []
-
-
-def pytest_terminal_summary(terminalreporter: Any) -> None:
-    """Contract findings (hazards the contract documents, seen in this run — not failures) and
-    passes that needed transport retries (trustworthy, but the environment was flaky)."""
-    if _FINDINGS:
-        terminalreporter.section("contract findings")
-        for nodeid, message in _FINDINGS:
-            terminalreporter.line(f"{nodeid}: {message}")
-    if _PASSED_AFTER_RETRIES:
-        terminalreporter.section("passed only after transport retries")
-        for nodeid, count in _PASSED_AFTER_RETRIES:
-            terminalreporter.line(
-                f"{nodeid}: {count} retries (see the test's 'transport retries' section with -rA)"
-            )
 
 
 def _not_ready(session: pytest.Session, message: str) -> None:

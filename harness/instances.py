@@ -21,7 +21,8 @@ from harness.contract.timestamps import parse_rfc3339, truncate_to_second
 from harness.drivers import Driver, Rejection
 from harness.evidence.progress import waiting
 from harness.evidence.steps import step
-from harness.kube import POD, VM, VMI, KubeClient, instance_resource
+from harness.kube import KubeClient
+from harness.kubebase import POD, VM, VMI, instance_resource
 from harness.recording import Observation, ResourceWatcher, Timeline
 from harness.waits import (
     WaitTimeout,

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import email.utils
+import functools
 import json
 import logging
-import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -27,88 +26,22 @@ from kubernetes.config.config_exception import ConfigException
 
 from harness.config import InCluster, Settings
 from harness.contract import embedded
-from harness.contract.profiles import (
-    KUBEVIRT_GROUP,
-    KUBEVIRT_VERSION,
-    VM_KIND,
-    VM_PLURAL,
-    VMI_KIND,
-    VMI_PLURAL,
-    Profile,
+from harness.kubebase import (
+    POD,
+    Gone,
+    KubeError,
+    Resource,
+    WatchEvent,
+    WatchHandle,
 )
 from harness.retrying import is_transient, note_retry, retry_transient
 
 log = logging.getLogger("harness.kube")
 
 
-class KubeError(RuntimeError):
-    """The Kubernetes API cannot be used; the message is one line saying why."""
-
-
-@dataclass(frozen=True)
-class Resource:
-    group: str
-    version: str
-    plural: str
-    kind: str
-
-    @property
-    def api_version(self) -> str:
-        return f"{self.group}/{self.version}"
-
-
-def instance_resource(profile: Profile) -> Resource:
-    return Resource(profile.group, profile.version, profile.plural, profile.kind)
-
-
-VM = Resource(KUBEVIRT_GROUP, KUBEVIRT_VERSION, VM_PLURAL, VM_KIND)
-VMI = Resource(KUBEVIRT_GROUP, KUBEVIRT_VERSION, VMI_PLURAL, VMI_KIND)
-# The only core resource the harness watches: virt-launcher pods on a real cluster.
-POD = Resource("", "v1", "pods", "Pod")
-
 # A watch call never outlives this many seconds on the server side; the client read timeout
 # is a little longer so a silent connection cannot hang a test.
 WATCH_SECONDS = 30
-
-
-@dataclass(frozen=True)
-class WatchEvent:
-    type: str
-    object: dict[str, Any]
-
-
-class Gone(Exception):
-    """The watch's resourceVersion is older than the server's event window (HTTP 410)."""
-
-
-class WatchHandle:
-    """Lets another thread end a blocking watch at once, race-free: a stop that comes before
-    the response exists is applied the moment it arrives."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._response: Any = None
-        self.stopped = False
-
-    def attach(self, response: Any) -> None:
-        with self._lock:
-            self._response = response
-            stopped = self.stopped
-        if stopped:
-            _shutdown(response)
-
-    def stop(self) -> None:
-        with self._lock:
-            self.stopped = True
-            response = self._response
-        if response is not None:
-            _shutdown(response)
-
-
-def _shutdown(response: Any) -> None:
-    """Unblock a thread reading this streaming response (urllib3 >= 2.3 has shutdown())."""
-    with contextlib.suppress(Exception):
-        response.shutdown()
 
 
 class KubeClient:
@@ -116,7 +49,12 @@ class KubeClient:
         self.api_client = api_client
         self.description = description
         self.custom = k8s.CustomObjectsApi(api_client)
-        self.core = k8s.CoreV1Api(api_client)
+
+    @functools.cached_property
+    def core(self) -> k8s.CoreV1Api:
+        # Built on first use: kubernetes 37 imports every core/v1 model with CoreV1Api, about
+        # 1.2 s of CPU, and a passing run on the embedded stack reads no pods or events.
+        return k8s.CoreV1Api(self.api_client)
 
     @classmethod
     def from_kubeconfig(cls, path: Path | None, context: str | None = None) -> KubeClient:
@@ -270,7 +208,7 @@ class KubeClient:
         request = k8s.AuthenticationV1TokenRequest(
             spec=k8s.V1TokenRequestSpec(audiences=[], expiration_seconds=seconds)
         )
-        answer = k8s.CoreV1Api(self.api_client).create_namespaced_service_account_token(
+        answer = self.core.create_namespaced_service_account_token(
             service_account, namespace, request, _request_timeout=15
         )
         return str(answer.status.token)
@@ -593,7 +531,7 @@ class KubeClient:
 
     def list_pods(self, namespace: str, label_selector: str) -> list[dict[str, Any]]:
         found = retry_transient(
-            lambda: k8s.CoreV1Api(self.api_client).list_namespaced_pod(
+            lambda: self.core.list_namespaced_pod(
                 namespace, label_selector=label_selector, _request_timeout=15
             ),
             f"LIST pods in {namespace}",

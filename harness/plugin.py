@@ -12,7 +12,8 @@ This module imports neither the Kubernetes client nor gRPC. When the session wil
 suites (their conftest declares `HARNESS_SUITES`) on the embedded stack, `pytest_configure`
 begins the stack and only then registers the fixtures and per-test hooks (`harness.fixtures`),
 so importing those libraries and collecting overlap the stack's start-up (about 1 s of every
-session and of every xdist worker).
+session and of every xdist worker). The xdist controller, which runs no tests, registers only
+the reporting hooks (`harness.reporting`): it starts its workers without loading either library.
 """
 
 from __future__ import annotations
@@ -75,7 +76,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[SETTINGS_KEY] = settings
     if _runs_the_suites_here(config, settings):
         begin_stack(config, settings)
-    config.pluginmanager.import_plugin("harness.fixtures")
+    config.pluginmanager.import_plugin("harness.reporting")
+    if not _is_xdist_controller(config):  # it runs no tests: no fixtures, no client libraries
+        config.pluginmanager.import_plugin("harness.fixtures")
     from harness.evidence import hooks as evidence
 
     evidence.register(config, settings)

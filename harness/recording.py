@@ -15,11 +15,14 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from harness.api import ApiCall
-from harness.kube import Gone, KubeClient, KubeError, Resource, WatchHandle
+from harness.kubebase import Gone, KubeError, Resource, WatchHandle
 from harness.retrying import RetryBudgetExhausted, is_transient, note_retry
+
+if TYPE_CHECKING:  # both load client libraries; report-only processes import this module
+    from harness.api import ApiCall
+    from harness.kube import KubeClient
 
 log = logging.getLogger("harness.recording")
 

@@ -16,7 +16,8 @@ from harness.doctor.model import VERDICTS
 from harness.doctor.report import as_json, table
 from harness.doctor.runner import run_checks
 from harness.exitcodes import ExitCode
-from harness.kube import KubeClient, KubeError
+from harness.kube import KubeClient
+from harness.kubebase import KubeError
 
 __all__ = ["add_arguments", "run_main"]
 

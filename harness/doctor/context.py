@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.config import Settings
-from harness.kube import KubeClient, Resource
+from harness.kube import KubeClient
+from harness.kubebase import Resource
 
 DEPLOYMENT = Resource("apps", "v1", "deployments", "Deployment")
 CRD = Resource(

@@ -16,7 +16,7 @@ from harness.contract.profiles import (
 from harness.doctor.access import HUB, required_access
 from harness.doctor.context import CRD, KUBEVIRT_INSTALL, DoctorContext
 from harness.doctor.model import Outcome, failed, passed, warned
-from harness.kube import KubeError
+from harness.kubebase import KubeError
 
 KUBECONFIG_FIX = (
     "check the kubeconfig and context (--kubeconfig, --kube-context), that the cluster is up, "

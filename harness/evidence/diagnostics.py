@@ -22,7 +22,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -30,8 +30,11 @@ from harness.config import Settings
 from harness.evidence import logs
 from harness.evidence.redaction import Redactor
 from harness.evidence.timeline import jsonl, records, table
-from harness.instances import ComputeInstanceUnderTest
-from harness.kube import VM, VMI, KubeClient, instance_resource
+from harness.kubebase import VM, VMI, instance_resource
+
+if TYPE_CHECKING:  # the xdist controller imports this module and needs no client library
+    from harness.instances import ComputeInstanceUnderTest
+    from harness.kube import KubeClient
 
 DEFAULT_CAP = 4 * 1024 * 1024
 README_RESERVE = 64 * 1024

@@ -14,7 +14,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -25,12 +25,14 @@ from harness.evidence.logs import stack_dir
 from harness.evidence.redaction import Redactor, kubeconfig_secrets, token_file_secrets
 from harness.evidence.timeline import jsonl, records, table
 from harness.exitcodes import ExitCode
-from harness.instances import ComputeInstanceUnderTest
 from harness.results import ResultsLayout
+
+if TYPE_CHECKING:  # the xdist controller registers these hooks and needs no client library
+    from harness.instances import ComputeInstanceUnderTest
 
 log = logging.getLogger("harness.evidence")
 
-INSTANCES_KEY = pytest.StashKey[list[ComputeInstanceUnderTest]]()
+INSTANCES_KEY = pytest.StashKey[list["ComputeInstanceUnderTest"]]()
 STARTED_KEY = pytest.StashKey[float]()
 DIAGNOSED_KEY = pytest.StashKey[Path]()
 SAMPLES_ATTRIBUTE = "restart_latency_samples"

@@ -17,7 +17,7 @@ from typing import Any
 
 from harness.contract.profiles import Profile
 from harness.evidence.phases import MILESTONES, TOTAL
-from harness.kube import VMI
+from harness.kubebase import VMI
 from harness.recording import Observation, Timeline
 from harness.waits import condition
 

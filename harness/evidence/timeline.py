@@ -8,7 +8,7 @@ import time
 from typing import Any
 
 from harness.contract.profiles import Profile
-from harness.kube import VM, VMI
+from harness.kubebase import VM, VMI
 from harness.recording import Observation, Timeline
 from harness.waits import describe_instance, describe_vmi
 

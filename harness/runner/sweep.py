@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.contract.profiles import RUN_LABEL, TEST_LABEL, WORKER_LABEL, Profile
-from harness.kube import VM, VMI, KubeClient, Resource, instance_resource
+from harness.kube import KubeClient
+from harness.kubebase import VM, VMI, Resource, instance_resource
 from harness.recording import Observation, ResourceWatcher, Timeline
 from harness.runner.labels import label_value
 from harness.runner.ledger import RunLedger

@@ -10,7 +10,8 @@ import json
 import pytest
 
 from harness.config import ConfigError, load_settings
-from harness.kube import KubeClient, KubeError
+from harness.kube import KubeClient
+from harness.kubebase import KubeError
 from harness.reference.tls import write_server_certificate
 
 SA_USER = "system:serviceaccount:harness:e2e"

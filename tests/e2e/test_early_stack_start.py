@@ -69,16 +69,23 @@ PROBE = textwrap.dedent(
     """
     import json
     import os
+    import sys
 
     from harness.plugin import PRESTARTED_KEY
+
+    SEEN = {}
 
 
     def pytest_sessionstart(session):
         stack = session.config.stash.get(PRESTARTED_KEY, None)
-        begun = stack is not None and stack.process.pid is not None
+        SEEN["begun_before_the_session"] = stack is not None and stack.process.pid is not None
+
+
+    def pytest_sessionfinish(session):
+        SEEN["client_libraries"] = "kubernetes" in sys.modules or "grpc" in sys.modules
         worker = getattr(session.config, "workerinput", {}).get("workerid", "main")
         with open(os.path.join(os.environ["PROBE_OUT"], worker + ".json"), "w") as out:
-            json.dump({"begun_before_the_session": begun}, out)
+            json.dump(SEEN, out)
     """
 )
 
@@ -102,14 +109,15 @@ def probed_run(tmp_path: Path, *args: str) -> dict[str, dict[str, bool]]:
 
 def test_the_suites_run_on_the_stack_begun_early(tmp_path):
     assert probed_run(tmp_path, "suites/test_baseline.py") == {
-        "main": {"begun_before_the_session": True}
+        "main": {"begun_before_the_session": True, "client_libraries": True}
     }
     pids = json.loads((tmp_path / "state" / "stack.json").read_text())["pids"]
     assert not [pid for pid in pids.values() if alive(pid)]
 
 
 def test_under_xdist_each_worker_begins_its_stack_and_the_controller_none(tmp_path):
-    """The controller runs no tests: a stack there would be a third one, competing for CPU."""
+    """The controller runs no tests: a stack there would be a third one, competing for CPU,
+    and importing the client libraries there (1 s of CPU) would delay starting the workers."""
     seen = probed_run(
         tmp_path,
         "-n",
@@ -118,9 +126,9 @@ def test_under_xdist_each_worker_begins_its_stack_and_the_controller_none(tmp_pa
         "suites/test_api_fields.py::test_instance_created_halted_has_no_vmi",
     )
     assert seen == {
-        "main": {"begun_before_the_session": False},
-        "gw0": {"begun_before_the_session": True},
-        "gw1": {"begun_before_the_session": True},
+        "main": {"begun_before_the_session": False, "client_libraries": False},
+        "gw0": {"begun_before_the_session": True, "client_libraries": True},
+        "gw1": {"begun_before_the_session": True, "client_libraries": True},
     }
     # --state-dir (HARNESS_STATE_DIR) holds one folder per worker: the stacks never share one.
     state = tmp_path / "state"

@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from harness.contract.profiles import RUN_LABEL, TEST_LABEL, get_profile
-from harness.kube import VM, VMI, KubeClient, instance_resource
+from harness.kube import KubeClient
+from harness.kubebase import VM, VMI, instance_resource
 from harness.recording import ResourceWatcher, Timeline
 from harness.reference.stack import StackOptions, launch
 from harness.runner.interrupt import child_pids

@@ -19,7 +19,8 @@ from harness.config import Settings, load_settings
 from harness.contract.profiles import DEFAULT_PROFILE, get_profile
 from harness.drivers import CrDriver
 from harness.instances import ComputeInstanceUnderTest, HarnessContext
-from harness.kube import VMI, KubeClient, instance_resource
+from harness.kube import KubeClient
+from harness.kubebase import VMI, instance_resource
 from harness.recording import ResourceWatcher, Timeline
 from harness.reference.crds import crd_file, crd_paths
 
