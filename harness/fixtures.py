@@ -23,7 +23,7 @@ from harness.config import ConfigError, Settings
 from harness.contract.profiles import Profile
 from harness.drivers import ApiDriver, CrDriver, Driver
 from harness.evidence import hooks as evidence
-from harness.evidence.steps import step
+from harness.evidence.steps import report_late_failure, step
 from harness.exitcodes import ExitCode
 from harness.instances import ComputeInstanceUnderTest, HarnessContext
 from harness.kube import KubeClient
@@ -190,17 +190,20 @@ def background_cleanup(run_ledger: RunLedger) -> Iterator[BackgroundCleanup]:
 
 def report_late_leaks(verdicts: list[CleanupVerdict]) -> None:
     """A leak found after its test's teardown had passed: a second teardown report for that
-    test, so the run fails and names it (terminal, JUnit, summary.json)."""
+    test, so the run fails and names it (terminal, JUnit, summary.json), and a failed Allure
+    result of its own (the test's result was already written)."""
     now = time.time()
     for verdict in verdicts:
         item: pytest.Item = verdict.owner
+        message = "cleanup left objects behind (found after the test, while the next one ran): "
+        message += "; ".join(verdict.leaks)
+        report_late_failure(item.nodeid, item.nodeid.split("::")[0], item.name, message)
         report = pytest.TestReport(
             nodeid=item.nodeid,
             location=item.location,
             keywords=dict.fromkeys(item.keywords, 1),
             outcome="failed",
-            longrepr="cleanup left objects behind (found after the test, while the next one "
-            "ran): " + "; ".join(verdict.leaks),
+            longrepr=message,
             when="teardown",
             start=now,
             stop=now,

@@ -50,6 +50,8 @@ def test_a_leak_found_after_a_passing_test_fails_the_run_against_that_test(tmp_p
             "8",
             "--results-dir",
             str(results),
+            "--alluredir",
+            str(results / "allure-results"),
         ],
         cwd=tmp_path,
         env=clean,
@@ -73,3 +75,12 @@ def test_a_leak_found_after_a_passing_test_fails_the_run_against_that_test(tmp_p
         "test_held.py::test_holds_its_instance": "error",
         "test_held.py::test_next_one": "passed",
     }, summary
+
+    # allure-pytest had written the test's own result (passed) before the leak was found.
+    allure = [
+        json.loads(path.read_text()) for path in (results / "allure-results").glob("*-result.json")
+    ]
+    late = [r for r in allure if r["status"] == "failed"]
+    assert [r["fullName"] for r in late] == ["test_held.py::test_holds_its_instance (cleanup)"]
+    assert "found after the test, while the next one ran" in late[0]["statusDetails"]["message"]
+    assert "still present 8 s after Delete" in late[0]["statusDetails"]["message"]
