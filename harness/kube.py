@@ -287,9 +287,12 @@ class KubeClient:
         namespace: str | None,
         label_selector: str | None = None,
         field_selector: str | None = None,
+        limit: int | None = None,
     ) -> tuple[list[dict[str, Any]], str]:
         def call() -> dict[str, Any]:
             kwargs: dict[str, Any] = {"_request_timeout": 30}
+            if limit is not None:
+                kwargs["limit"] = limit
             if label_selector:
                 kwargs["label_selector"] = label_selector
             if field_selector:
@@ -314,19 +317,7 @@ class KubeClient:
     def collection_version(self, resource: Resource, namespace: str) -> str:
         """The collection's current resourceVersion (a one-item LIST): a watch started from it
         later replays every change made since, even to objects created in between."""
-
-        def call() -> dict[str, Any]:
-            return self.custom.list_namespaced_custom_object(
-                resource.group,
-                resource.version,
-                namespace,
-                resource.plural,
-                limit=1,
-                _request_timeout=30,
-            )
-
-        data = retry_transient(call, f"LIST {resource.plural} in {namespace} (limit 1)")
-        return str(data["metadata"].get("resourceVersion", ""))
+        return self.list(resource, namespace, limit=1)[1]
 
     def watch(
         self,
