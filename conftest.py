@@ -6,5 +6,5 @@ install) this file registers the same module. Never both.
 
 import sys
 
-if "harness.plugin" not in sys.modules:
-    pytest_plugins = ["harness.plugin"]
+if "harness.plugin.configure" not in sys.modules:
+    pytest_plugins = ["harness.plugin.configure"]

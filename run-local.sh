@@ -3,7 +3,7 @@
 # by the harness, on 2 pytest-xdist workers (HARNESS_WORKERS=1 for one), results in ./results
 # (HARNESS_RESULTS_DIR or --results-dir to change). Extra arguments go to pytest, e.g.
 # `./run-local.sh -k restart`. `./run-local.sh --target cluster [--api-namespace NS]`
-# runs against the current kubeconfig context instead (see harness/clusterrun.py).
+# runs against the current kubeconfig context instead (see harness/commands/cluster_run.py).
 set -euo pipefail
 cd "$(dirname "$0")"
 . scripts/bootstrap.sh
@@ -18,8 +18,8 @@ for arg in "$@"; do
   previous=$arg
 done
 if [ "$target" = cluster ]; then
-  # A cluster: port-forward, token, doctor, then the suites (harness/clusterrun.py).
-  exec python -m harness.clusterrun "$@"
+  # A cluster: port-forward, token, doctor, then the suites (harness/commands/cluster_run.py).
+  exec python -m harness.commands.cluster_run "$@"
 fi
 # The embedded stack: the suites through `python -m harness run`, which leaves the results layout
 # (junit.xml, summary.json, timeline/, diagnostics/ of failing tests, metrics.json) in ./results.

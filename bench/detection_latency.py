@@ -2,9 +2,9 @@
 
     python bench/detection_latency.py [--events 300] [--poll-interval 10] [--out FILE]
 
-A real embedded API server; the harness's real client path (harness.kube.KubeClient, a
-ResourceWatcher feeding a Timeline, harness.waits.wait_until with a predicate on the timeline,
-as the suites wait); a writer in a separate process (as the system under test is) that merge-
+A real embedded API server; the harness's real client path (KubeClient, a ResourceWatcher
+feeding a Timeline, `harness.testkit.waits.wait_until` with a predicate on the timeline, as the
+suites wait); a writer in a separate process (as the system under test is) that merge-
 patches `spec.restartRequestedAt` of one ComputeInstance when told to. For each event:
 
 - server write time: the `time` the API server's request log recorded for that PATCH, taken
@@ -78,12 +78,12 @@ def measure(events: int, seed: int) -> dict[str, Any]:
 
     from kubernetes import client as k8s
 
+    from harness.clients.kubernetes_api import KubeClient
+    from harness.clients.resources import instance_resource
     from harness.contract.profiles import get_profile
-    from harness.kube import KubeClient
-    from harness.kubebase import instance_resource
-    from harness.recording import ResourceWatcher, Timeline
     from harness.reference.apiserver.testing import start_apiserver
-    from harness.waits import wait_until
+    from harness.testkit.timeline import ResourceWatcher, Timeline
+    from harness.testkit.waits import wait_until
 
     rng = random.Random(seed)
     resource = instance_resource(get_profile("osac"))

@@ -81,12 +81,12 @@ def top_frames(path: Path, count: int = 8) -> dict[str, Any]:
 
 
 def measure(size: int, args: argparse.Namespace, state: Path) -> dict[str, Any]:
-    from harness.api import FulfillmentClient, InstanceSpec
+    from harness.clients.fulfillment_api import FulfillmentClient, InstanceSpec
+    from harness.clients.kubernetes_api import KubeClient
+    from harness.clients.resources import instance_resource
     from harness.config import load_settings
-    from harness.kube import KubeClient
-    from harness.kubebase import instance_resource
-    from harness.recording import ResourceWatcher, Timeline
     from harness.reference.stack import EmbeddedStack, StackOptions
+    from harness.testkit.timeline import ResourceWatcher, Timeline
 
     options = StackOptions(
         state_dir=state,

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from harness.contract.milestones import PHASES, TOTAL
 from harness.contract.profiles import DEFAULT_PROFILE, PROFILES, Profile, get_profile
-from harness.evidence.phases import PHASES, TOTAL
 
 
 class ConfigError(ValueError):

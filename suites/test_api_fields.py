@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.api import InstanceSpec
+from harness.testkit.instance import InstanceSpec
 
 
 @pytest.fixture

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from harness.checks import (
+from harness.contract.timestamps import parse_rfc3339
+from harness.testkit.expectations import (
     assert_api_reports,
     assert_clean_restart,
     assert_last_restarted_monotonic,
     assert_restart_failed_never_seen,
     await_restart,
 )
-from harness.contract.timestamps import parse_rfc3339
 
 
 def test_restart_now_replaces_the_vmi_and_records_the_request(compute_instance, restart_timeout):

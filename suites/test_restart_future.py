@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from harness.checks import (
+from harness.contract.timestamps import parse_rfc3339
+from harness.testkit.expectations import (
     assert_request_ignored,
     assert_restart_failed_never_seen,
     await_last_restarted_at,
 )
-from harness.contract.timestamps import parse_rfc3339
 
 
 def _stuck(instance, request, restart_timeout):

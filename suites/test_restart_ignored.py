@@ -9,8 +9,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from harness.checks import assert_request_ignored, assert_restart_failed_never_seen, await_restart
 from harness.contract.timestamps import parse_rfc3339
+from harness.testkit.expectations import (
+    assert_request_ignored,
+    assert_restart_failed_never_seen,
+    await_restart,
+)
 
 OLDER_OR_EQUAL = (
     "contract §7.2 step 3 (a request not strictly after lastRestartedAt is already handled)"

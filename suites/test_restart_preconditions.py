@@ -6,13 +6,13 @@ from datetime import timedelta
 
 import pytest
 
-from harness.api import InstanceSpec
-from harness.checks import (
+from harness.testkit.expectations import (
     assert_clean_restart,
     assert_restart_failed_never_seen,
     await_restart,
     await_restart_in_progress,
 )
+from harness.testkit.instance import InstanceSpec
 
 
 def test_restart_before_the_vm_exists_fails_then_recovers(

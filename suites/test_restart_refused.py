@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from harness.checks import assert_clean_restart, await_restart
+from harness.testkit.expectations import assert_clean_restart, await_restart
 
 
 def test_refused_vmi_deletion_sets_restart_failed_then_recovers(

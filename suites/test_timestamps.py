@@ -6,9 +6,9 @@ from datetime import timedelta
 
 import pytest
 
-from harness.checks import await_restart, restart_loop
 from harness.contract.timestamps import format_rfc3339, parse_rfc3339
-from harness.reporting import report_finding
+from harness.testkit.expectations import await_restart, restart_loop
+from harness.testkit.findings import report_finding
 
 
 def test_malformed_timestamp_is_rejected_and_changes_nothing(compute_instance, via, quiet_window):

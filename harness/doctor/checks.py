@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from harness.doctor import fulfillment, kubernetes, operator
+from harness.doctor import fulfillment_checks as fulfillment
+from harness.doctor import kubernetes_checks as kubernetes
+from harness.doctor import operator_checks as operator
 from harness.doctor.model import Check
 
 CHECKS: tuple[Check, ...] = (

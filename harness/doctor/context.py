@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness.clients.kubernetes_api import KubeClient
+from harness.clients.resources import Resource
 from harness.config import Settings
-from harness.kube import KubeClient
-from harness.kubebase import Resource
 
 DEPLOYMENT = Resource("apps", "v1", "deployments", "Deployment")
 CRD = Resource(

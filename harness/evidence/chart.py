@@ -8,7 +8,7 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from harness.evidence.phases import PHASES
+from harness.contract.milestones import PHASES
 
 
 def run_chart(summary: dict[str, dict[str, float]]) -> bytes:

@@ -26,15 +26,15 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from harness.clients.resources import VM, VMI, instance_resource
 from harness.config import Settings
 from harness.evidence import logs
 from harness.evidence.redaction import Redactor
-from harness.evidence.timeline import jsonl, records, table
-from harness.kubebase import VM, VMI, instance_resource
+from harness.evidence.timeline_export import jsonl, records, table
 
 if TYPE_CHECKING:  # the xdist controller imports this module and needs no client library
-    from harness.instances import ComputeInstanceUnderTest
-    from harness.kube import KubeClient
+    from harness.clients.kubernetes_api import KubeClient
+    from harness.testkit.instance import ComputeInstanceUnderTest
 
 DEFAULT_CAP = 4 * 1024 * 1024
 README_RESERVE = 64 * 1024

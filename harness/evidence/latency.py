@@ -15,11 +15,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness.clients.resources import VMI
+from harness.contract.milestones import MILESTONES, TOTAL
 from harness.contract.profiles import Profile
-from harness.evidence.phases import MILESTONES, TOTAL
-from harness.kubebase import VMI
-from harness.recording import Observation, Timeline
-from harness.waits import condition
+from harness.testkit.timeline import Observation, Timeline
+from harness.testkit.waits import condition
 
 
 @dataclass

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from harness.evidence.phases import PHASES, TOTAL
+from harness.contract.milestones import PHASES, TOTAL
 
 PERCENTILES = (50, 90, 99)
 

@@ -34,9 +34,9 @@ def preload() -> None:
     """Import what the forked components need (the fulfillment API's gRPC stack is left to it)."""
     import google.protobuf.message  # noqa: F401
 
+    import harness.reference.component_client
     import harness.reference.controller.manager
     import harness.reference.controller.mutants
-    import harness.reference.kubeclient
     import harness.reference.kubevirt.simulator  # noqa: F401
 
 

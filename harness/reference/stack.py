@@ -24,8 +24,8 @@ from typing import Any
 import yaml
 
 from harness.contract.profiles import Profile, get_profile
-from harness.reference.environment import environment_objects, operator_user
 from harness.reference.forking import can_fork, preload
+from harness.reference.installation import environment_objects, operator_user
 from harness.reference.process import ComponentError, ComponentProcess
 
 TENANT = "tenant-harness"

@@ -11,7 +11,7 @@ ledger.py     the instances a process created, and which tests failed
 sweep.py      session-end leak sweep (and the objects kept for failing tests)
 deadline.py   when to stop starting tests; the hard stop before the deadline
 interrupt.py  SIGTERM/SIGINT: stop starting tests, interrupt the running one, clean up
-pytest_plugin.py the hooks that tie the above into pytest (registered by harness.plugin)
+pytest_plugin.py the hooks that tie the above into pytest (registered by harness.plugin.configure)
 command.py    `python -m harness run`: pytest in a child process, signals forwarded
 merge.py, junit.py `python -m harness merge`: shards' layouts into one
 """

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from harness.config import Settings
 
 if TYPE_CHECKING:
-    from harness.kube import KubeClient
+    from harness.clients.kubernetes_api import KubeClient
 
 LIBRARIES = (
     "osac-restart-harness",

@@ -14,7 +14,7 @@ from harness.runner.labels import label_of_test, run_labels
 
 
 class CreatedInstance(Protocol):
-    """What the ledger needs of an instance under test (harness.instances)."""
+    """What the ledger needs of an instance under test (harness.testkit.instance)."""
 
     id: str
     cr_name: str | None

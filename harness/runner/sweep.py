@@ -14,12 +14,12 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness.clients.kubernetes_api import KubeClient
+from harness.clients.resources import VM, VMI, Resource, instance_resource
 from harness.contract.profiles import RUN_LABEL, TEST_LABEL, WORKER_LABEL, Profile
-from harness.kube import KubeClient
-from harness.kubebase import VM, VMI, Resource, instance_resource
-from harness.recording import Observation, ResourceWatcher, Timeline
 from harness.runner.labels import label_value
 from harness.runner.ledger import RunLedger
+from harness.testkit.timeline import Observation, ResourceWatcher, Timeline
 
 log = logging.getLogger("harness.runner.sweep")
 

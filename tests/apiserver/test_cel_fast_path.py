@@ -8,8 +8,8 @@ from typing import Any
 import celpy
 import pytest
 
-from harness.reference.apiserver.cel import CelEvalError, _compile_rule, cel_equal, to_cel
-from harness.reference.apiserver.schema import SchemaNode, compile_schema
+from harness.reference.apiserver.schema.cel import CelEvalError, _compile_rule, cel_equal, to_cel
+from harness.reference.apiserver.schema.structural import SchemaNode, compile_schema
 
 VALUES: list[Any] = [
     None,

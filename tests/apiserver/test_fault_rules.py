@@ -20,7 +20,7 @@ from harness.contract.embedded import (
     WILDCARD,
     access_rule,
 )
-from harness.contract.faults import Chance
+from harness.contract.fault_specs import Chance
 
 from .faulty import FaultyServer, start_faulty
 from .helpers import api_error, body_of, unique

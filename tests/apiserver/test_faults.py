@@ -14,7 +14,7 @@ from kubernetes import client
 from kubernetes.watch.watch import iter_resp_lines
 
 from harness.contract.embedded import ACCESS_RULE_PLURAL, GROUP, VERSION, deny_rule
-from harness.contract.faults import Chance
+from harness.contract.fault_specs import Chance
 
 from .faulty import start_faulty
 from .helpers import api_error, body_of, unique
@@ -270,8 +270,8 @@ def test_a_bad_fault_is_one_line_and_exit_code_2(spec, fragment):
 
 
 def test_every_example_of_the_grammar_parses():
-    """The examples in harness/contract/faults.py's docstring are valid specs."""
-    import harness.contract.faults as grammar
+    """The examples in harness/contract/fault_specs.py's docstring are valid specs."""
+    import harness.contract.fault_specs as grammar
 
     examples = [
         line.split()[0]

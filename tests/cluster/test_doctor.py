@@ -16,7 +16,7 @@ from aiohttp import web
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 
-from harness.cli import main
+from harness.commands.cli import main
 from harness.contract import embedded
 from harness.contract.profiles import OSAC
 from harness.reference.stack import StackOptions, launch

@@ -9,9 +9,9 @@ import json
 
 import pytest
 
+from harness.clients.kubernetes_api import KubeClient
+from harness.clients.resources import KubeError
 from harness.config import ConfigError, load_settings
-from harness.kube import KubeClient
-from harness.kubebase import KubeError
 from harness.reference.tls import write_server_certificate
 
 SA_USER = "system:serviceaccount:harness:e2e"

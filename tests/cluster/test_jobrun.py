@@ -11,14 +11,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-from harness import jobrun
+from harness.commands import job_run as jobrun
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def _jobrun(*args, env=None, stdin=None):
     return subprocess.run(
-        [sys.executable, "-m", "harness.jobrun", *args],
+        [sys.executable, "-m", "harness.commands.job_run", *args],
         capture_output=True,
         text=True,
         env={**os.environ, **(env or {})},
@@ -95,7 +95,7 @@ def test_containerfile_copies_what_exists_and_runs_the_job_entry_point():
     assert sources
     for source in sources:
         assert (ROOT / source).exists(), f"Containerfile copies missing {source}"
-    assert '"harness.jobrun"' in text
+    assert '"harness.commands.job_run"' in text
 
 
 def test_sigterm_to_the_job_entry_point_reaches_the_harness(tmp_path):
@@ -109,7 +109,7 @@ def test_sigterm_to_the_job_entry_point_reaches_the_harness(tmp_path):
     )
     wrapper = (
         "import sys\n"
-        "from harness import jobrun\n"
+        "from harness.commands import job_run as jobrun\n"
         f"print('exit', jobrun._run_forwarding_signals([sys.executable, '-c', {child!r}]))\n"
     )
     process = subprocess.Popen(

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.portforward import PortForward, PortForwardError, kubectl_command
+from harness.commands.port_forward import PortForward, PortForwardError, kubectl_command
 
 FORWARDER = Path(__file__).with_name("forwarder.py")
 

@@ -103,7 +103,7 @@ def test_without_a_token_one_is_minted_and_the_doctor_stops_an_unready_run(stack
 
 
 def test_bad_input_is_one_line_and_exit_4(stack, monkeypatch, capsys):
-    from harness import clusterrun
+    from harness.commands import cluster_run as clusterrun
 
     _, env = stack
     drop_harness_settings(monkeypatch)

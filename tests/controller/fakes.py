@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from harness.reference.kubeclient import ApiError, ConflictError, NotFoundError
+from harness.reference.component_client import ApiError, ConflictError, NotFoundError
 
 
 class FakeVmis:

@@ -14,7 +14,7 @@ from kubernetes import client as k8s
 
 from harness.contract.profiles import CLOUDKIT, OSAC, Profile
 from harness.contract.timestamps import format_rfc3339, now_utc, parse_rfc3339
-from harness.reference.kubeclient import Resource, translated_errors
+from harness.reference.component_client import Resource, translated_errors
 from harness.reference.stack import TENANT
 from tests.kubevirt.cluster import (
     Recorder,

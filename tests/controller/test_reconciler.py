@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 import pytest
 
 from harness.contract.profiles import CLOUDKIT, OSAC
+from harness.reference.component_client import ApiError, NotFoundError
 from harness.reference.controller.conditions import find_condition
 from harness.reference.controller.provider import (
     DeprovisionAction,
@@ -13,7 +14,6 @@ from harness.reference.controller.provider import (
     ProvisionStatus,
 )
 from harness.reference.controller.reconciler import Reconciler
-from harness.reference.kubeclient import ApiError, NotFoundError
 from tests.controller.fakes import FakeCluster, vmi
 
 NOW = datetime(2026, 3, 1, 10, 0, 0, tzinfo=UTC)

@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 import pytest
 
 from harness.contract.profiles import CLOUDKIT, OSAC
+from harness.reference.component_client import ApiError, NotFoundError
 from harness.reference.controller.conditions import find_condition, set_condition
 from harness.reference.controller.restart import (
     RestartDecision,
@@ -12,7 +13,6 @@ from harness.reference.controller.restart import (
     handle_restart,
     restart_completed,
 )
-from harness.reference.kubeclient import ApiError, NotFoundError
 from tests.controller.fakes import FakeVmis, vmi
 
 NOW = datetime(2026, 3, 1, 10, 0, 0, tzinfo=UTC)

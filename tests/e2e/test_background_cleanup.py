@@ -12,7 +12,7 @@ from tests.environ import without_harness_settings
 
 HELD = textwrap.dedent(
     """
-    from harness.kubebase import instance_resource
+    from harness.clients.resources import instance_resource
 
 
     def test_holds_its_instance(compute_instance, harness_context):

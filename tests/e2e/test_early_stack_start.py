@@ -71,7 +71,7 @@ PROBE = textwrap.dedent(
     import os
     import sys
 
-    from harness.plugin import PRESTARTED_KEY
+    from harness.plugin.configure import PRESTARTED_KEY
 
     SEEN = {}
 

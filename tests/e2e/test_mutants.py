@@ -14,7 +14,7 @@ import sys
 
 import pytest
 
-from harness.killmatrix import (
+from harness.commands.kill_matrix import (
     CaseOutcome,
     MutantInfo,
     Row,

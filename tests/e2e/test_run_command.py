@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pytest
 
+from harness.clients.kubernetes_api import KubeClient
+from harness.clients.resources import VM, VMI, instance_resource
 from harness.contract.profiles import RUN_LABEL, TEST_LABEL, get_profile
-from harness.kube import KubeClient
-from harness.kubebase import VM, VMI, instance_resource
-from harness.recording import ResourceWatcher, Timeline
 from harness.reference.stack import StackOptions, launch
 from harness.runner.interrupt import child_pids
+from harness.testkit.timeline import ResourceWatcher, Timeline
 from tests.environ import without_harness_settings
 
 REPO = Path(__file__).resolve().parents[2]

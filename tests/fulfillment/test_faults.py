@@ -15,7 +15,7 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from harness.contract.faults import Chance
+from harness.contract.fault_specs import Chance
 from harness.contract.profiles import OSAC
 from harness.contract.wire import WireModules, load_wire
 from harness.reference.process import ComponentProcess

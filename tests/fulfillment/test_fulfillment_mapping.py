@@ -13,8 +13,8 @@ from harness.contract.profiles import CLOUDKIT, OSAC
 from harness.contract.wire import load_wire
 from harness.reference.fulfillment import masks
 from harness.reference.fulfillment import spec as mapping
-from harness.reference.fulfillment.errors import RpcFailure
 from harness.reference.fulfillment.record import RecordMapper
+from harness.reference.fulfillment.rpc_errors import RpcFailure
 
 B = load_wire(OSAC)
 A = load_wire(CLOUDKIT)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from google.protobuf import timestamp_pb2
 
-from harness.reference.fulfillment.errors import RpcFailure
+from harness.reference.fulfillment.rpc_errors import RpcFailure
 from harness.reference.fulfillment.spec import restart_timestamp
 
 

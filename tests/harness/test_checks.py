@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from harness.checks import history_violations
+from harness.clients.retries import RetryBudgetExhausted, RetryLedger, retry_transient
 from harness.contract.profiles import OSAC
-from harness.retrying import RetryBudgetExhausted, RetryLedger, retry_transient
+from harness.testkit.expectations import history_violations
 
 
 class FakeInstance:
@@ -15,7 +15,7 @@ class FakeInstance:
     profile = OSAC
 
     def __init__(self, states):
-        from harness.recording import Timeline
+        from harness.testkit.timeline import Timeline
 
         self.timeline = Timeline()
         for rv, (spec, status) in enumerate(states, start=1):
@@ -83,7 +83,7 @@ def test_backwards_unrequested_and_foreign_reasons_are_reported():
 
 
 def test_only_transport_errors_are_retried_and_each_is_recorded():
-    from harness import retrying
+    from harness.clients import retries as retrying
 
     ledger = RetryLedger(budget=10)
     retrying.LEDGER, saved = ledger, retrying.LEDGER
@@ -118,8 +118,8 @@ def test_the_retry_budget_stops_a_crawl():
 
 
 def test_grpc_unavailable_is_transient_and_other_codes_are_not():
-    from harness.api import ApiError
-    from harness.retrying import is_transient
+    from harness.clients.fulfillment_api import ApiError
+    from harness.clients.retries import is_transient
 
     assert is_transient(ApiError("Create", "UNAVAILABLE", "connection refused"))
     assert not is_transient(ApiError("Update", "INVALID_ARGUMENT", "cores is immutable"))

@@ -70,9 +70,10 @@ def test_parsing_any_command_leaves_the_kubernetes_client_and_grpc_unimported():
     """`harness up` (the pytest plugin's stack) imports the client once, in the stack, while
     the API server starts; building the parser must not import it first (0.5 s of start-up)."""
     probe = (
-        "import sys; from harness.cli import build_parser; "
+        "import sys; from harness.commands.cli import build_parser; "
         "build_parser().parse_args(['doctor']); build_parser().parse_args(['up']); "
-        "print(sorted(m for m in ('kubernetes', 'grpc', 'harness.kube') if m in sys.modules))"
+        "loaded = ('kubernetes', 'grpc', 'harness.clients.kubernetes_api'); "
+        "print(sorted(m for m in loaded if m in sys.modules))"
     )
     completed = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True

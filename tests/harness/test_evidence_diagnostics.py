@@ -6,12 +6,12 @@ import json
 import time
 from datetime import datetime
 
+from harness.clients.kubernetes_api import KubeClient
 from harness.config import load_settings
 from harness.contract import embedded
 from harness.evidence.diagnostics import CappedFolder, operator_logs
 from harness.evidence.logs import Window, filter_component_log, filter_request_log
 from harness.evidence.redaction import Redactor
-from harness.kube import KubeClient
 
 START = datetime(2026, 1, 1, 12, 0, 0).timestamp()  # the stack logs local time
 

@@ -6,10 +6,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from harness import recording
 from harness.contract.profiles import OSAC
 from harness.evidence.latency import restart_samples
 from harness.evidence.metrics import document, percentile, summarize, violations
+from harness.testkit import timeline as recording
 
 R = "2026-01-01T00:00:10Z"
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from harness.evidence import progress
+from harness.testkit import progress
 
 
 def test_a_long_wait_is_shown_with_elapsed_and_limit_and_cleared_when_it_ends():

@@ -15,7 +15,7 @@ from tests.environ import without_harness_settings
 SLOW_TEST = """
     import time
 
-    from harness.evidence.progress import waiting
+    from harness.testkit.progress import waiting
 
 
     def test_slow():

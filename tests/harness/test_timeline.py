@@ -6,8 +6,8 @@ import threading
 
 import pytest
 
-from harness.recording import Timeline, WatchFailed
-from harness.waits import WaitTimeout, describe_instance, wait_until
+from harness.testkit.timeline import Timeline, WatchFailed
+from harness.testkit.waits import WaitTimeout, describe_instance, wait_until
 
 
 def ci(name, phase, rv, conditions=(), uid="u1"):

@@ -14,15 +14,15 @@ from typing import Any
 
 import pytest
 
-from harness.api import InstanceSpec
+from harness.clients.drivers import CrDriver
+from harness.clients.fulfillment_api import InstanceSpec
+from harness.clients.kubernetes_api import KubeClient
+from harness.clients.resources import VMI, instance_resource
 from harness.config import Settings, load_settings
 from harness.contract.profiles import DEFAULT_PROFILE, get_profile
-from harness.drivers import CrDriver
-from harness.instances import ComputeInstanceUnderTest, HarnessContext
-from harness.kube import KubeClient
-from harness.kubebase import VMI, instance_resource
-from harness.recording import ResourceWatcher, Timeline
 from harness.reference.crds import crd_file, crd_paths
+from harness.testkit.instance import ComputeInstanceUnderTest, HarnessContext
+from harness.testkit.timeline import ResourceWatcher, Timeline
 
 BLIP = "RestartFailed"
 

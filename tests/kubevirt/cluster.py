@@ -20,8 +20,8 @@ from kubernetes import client as k8s
 
 from harness.contract.profiles import KUBEVIRT_GROUP, KUBEVIRT_VERSION, Profile
 from harness.reference.apiserver import testing
+from harness.reference.component_client import Informer, Resource, load_api_client
 from harness.reference.crds import crd_paths
-from harness.reference.kubeclient import Informer, Resource, load_api_client
 from harness.reference.process import ComponentProcess
 from harness.reference.stack import seed_objects
 

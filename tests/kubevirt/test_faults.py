@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from harness.contract.faults import Chance, parse_fault
+from harness.contract.fault_specs import Chance, parse_fault
 from harness.contract.profiles import OSAC
-from harness.reference.kubeclient import translated_errors
-from harness.reference.kubevirt.faults import KubeVirtFaults
+from harness.reference.component_client import translated_errors
+from harness.reference.kubevirt.vm_faults import KubeVirtFaults
 from harness.reference.process import ComponentProcess
 from harness.reference.stack import TENANT
 from tests.kubevirt.cluster import simulator_stack

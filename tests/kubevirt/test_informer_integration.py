@@ -9,7 +9,7 @@ import pytest
 from kubernetes import client as k8s
 
 from harness.contract.profiles import OSAC
-from harness.reference.kubeclient import (
+from harness.reference.component_client import (
     ADDED,
     DELETED,
     MODIFIED,

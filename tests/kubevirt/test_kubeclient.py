@@ -1,11 +1,11 @@
-"""`harness.reference.kubeclient`: kubeconfig errors (no server needed)."""
+"""`harness.reference.component_client`: kubeconfig errors (no server needed)."""
 
 from __future__ import annotations
 
 import pytest
 import yaml
 
-from harness.reference.kubeclient import KubeconfigError, load_api_client
+from harness.reference.component_client import KubeconfigError, load_api_client
 from tests.kubevirt.cluster import write_kubeconfig
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from harness.contract.profiles import OSAC
 from harness.contract.timestamps import parse_rfc3339
-from harness.reference.kubeclient import translated_errors
+from harness.reference.component_client import translated_errors
 from harness.reference.stack import TENANT
 from tests.kubevirt.cluster import simulator_stack
 

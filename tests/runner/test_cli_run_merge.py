@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from harness.cli import main
+from harness.commands.cli import main
 from harness.runner.resultsdir import prepare_results_dir
 from harness.runner.summary import build_summary, write_json
 
@@ -106,7 +106,7 @@ def test_merge_recomputes_restart_latency_from_the_shards_samples(capsys, tmp_pa
 
 
 def test_test_paths_are_told_apart_from_option_values(tmp_path, monkeypatch):
-    from harness.runner.command import test_paths
+    from harness.commands.suite_run import test_paths
 
     monkeypatch.chdir(tmp_path)
     (tmp_path / "suites").mkdir()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.reference.apiserver.errors import ApiError, bad_request, unsupported_media_type
+from harness.reference.apiserver.status_errors import ApiError, bad_request, unsupported_media_type
 
 MERGE = "application/merge-patch+json"
 JSON_PATCH = "application/json-patch+json"

@@ -8,11 +8,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.contract import embedded
-from harness.reference.apiserver import accessreview, accessrules, selfsubjectreview
-from harness.reference.apiserver.errors import Cause
-from harness.reference.apiserver.schema import SchemaNode, compile_schema
+from harness.reference.apiserver.auth import access_review as accessreview
+from harness.reference.apiserver.auth import access_rules as accessrules
+from harness.reference.apiserver.auth import self_subject_review as selfsubjectreview
+from harness.reference.apiserver.object_store import dumps
+from harness.reference.apiserver.schema.structural import SchemaNode, compile_schema
 from harness.reference.apiserver.selectors import DEFAULT_FIELDS
-from harness.reference.apiserver.store import dumps
+from harness.reference.apiserver.status_errors import Cause
 
 ALL_VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
 STATUS_VERBS = ("get", "patch", "update")

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from harness.reference.apiserver.errors import path_not_found
 from harness.reference.apiserver.registry import Registry, ResourceType
+from harness.reference.apiserver.status_errors import path_not_found
 
 SUBRESOURCES = ("status",)
 

@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from harness.reference.apiserver.errors import bad_request
+from harness.reference.apiserver.status_errors import bad_request
 
 Predicate = Callable[[dict[str, Any]], bool]
 

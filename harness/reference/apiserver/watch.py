@@ -13,9 +13,9 @@ import collections
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from harness.reference.apiserver.errors import expired
+from harness.reference.apiserver.object_store import Entry, dumps
 from harness.reference.apiserver.selectors import Predicate
-from harness.reference.apiserver.store import Entry, dumps
+from harness.reference.apiserver.status_errors import expired
 
 ADDED, MODIFIED, DELETED = "ADDED", "MODIFIED", "DELETED"
 MAX_PENDING_LINES = 50_000

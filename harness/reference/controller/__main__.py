@@ -8,11 +8,11 @@ import sys
 import threading
 
 from harness.contract.profiles import PROFILES, get_profile
+from harness.reference.component_client import ApiError, KubeconfigError, load_api_client
 from harness.reference.controller.manager import ControllerManager
 from harness.reference.controller.mutants import MUTANTS, UnknownMutantError, select
 from harness.reference.controller.reconciler import DEFAULT_POLL_INTERVAL, Reconciler
 from harness.reference.controller.restart import REFERENCE
-from harness.reference.kubeclient import ApiError, KubeconfigError, load_api_client
 from harness.reference.runtime import announce_ready, configure_logging, fail, install_stop_handler
 
 COMPONENT = "controller"

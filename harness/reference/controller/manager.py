@@ -18,11 +18,11 @@ import time
 from kubernetes import client as k8s
 
 from harness.contract.profiles import KUBEVIRT_GROUP, KUBEVIRT_VERSION, VM_PLURAL, Profile
-from harness.reference.controller.kube import KubeCluster
+from harness.reference.component_client import Informer, Obj, Resource
+from harness.reference.controller.cluster import KubeCluster
 from harness.reference.controller.reconciler import DEFAULT_POLL_INTERVAL, Reconciler
 from harness.reference.controller.reference_provider import ReferenceProvider
 from harness.reference.controller.restart import REFERENCE, RestartAlgorithm
-from harness.reference.kubeclient import Informer, Obj, Resource
 from harness.reference.workqueue import WorkQueue
 
 logger = logging.getLogger(__name__)

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 from harness.contract.profiles import Profile, RestartVocabulary
 from harness.contract.timestamps import format_rfc3339, parse_rfc3339
+from harness.reference.component_client import NotFoundError
 from harness.reference.controller.conditions import is_condition_true
 from harness.reference.controller.outcome import DONE, Outcome
 from harness.reference.controller.reconciler import Reconciler, _Pass
@@ -31,7 +32,6 @@ from harness.reference.controller.restart import (
     _vm_reference,
     requested_at,
 )
-from harness.reference.kubeclient import NotFoundError
 
 
 class UnknownMutantError(ValueError):

@@ -30,6 +30,7 @@ from typing import Any, Protocol
 
 from harness.contract.profiles import Profile
 from harness.contract.timestamps import format_rfc3339, now_utc
+from harness.reference.component_client import ApiError, NotFoundError
 from harness.reference.controller import jobs
 from harness.reference.controller.config_version import desired_config_version
 from harness.reference.controller.eras import EraRules, rules_for
@@ -41,7 +42,6 @@ from harness.reference.controller.provider import (
     RateLimitError,
 )
 from harness.reference.controller.restart import REFERENCE, RestartAlgorithm, VmiAccess
-from harness.reference.kubeclient import ApiError, NotFoundError
 
 logger = logging.getLogger(__name__)
 

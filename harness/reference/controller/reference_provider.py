@@ -27,8 +27,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.contract.profiles import Profile
+from harness.reference.component_client import AlreadyExistsError, Informer, NotFoundError
 from harness.reference.controller import jobs
-from harness.reference.controller.kube import KubeCluster
+from harness.reference.controller.cluster import KubeCluster
 from harness.reference.controller.provider import (
     DeprovisionAction,
     DeprovisionResult,
@@ -42,7 +43,6 @@ from harness.reference.controller.vm_manifest import (
     vm_update_patch,
     wants_running,
 )
-from harness.reference.kubeclient import AlreadyExistsError, Informer, NotFoundError
 
 logger = logging.getLogger(__name__)
 

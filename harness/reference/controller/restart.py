@@ -18,13 +18,13 @@ from typing import Any, Protocol
 
 from harness.contract.profiles import Profile, RestartVocabulary
 from harness.contract.timestamps import format_rfc3339, normalize_rfc3339, parse_rfc3339
+from harness.reference.component_client import NotFoundError
 from harness.reference.controller.conditions import (
     TRUE,
     is_condition_true,
     remove_condition,
     set_condition,
 )
-from harness.reference.kubeclient import NotFoundError
 
 logger = logging.getLogger(__name__)
 

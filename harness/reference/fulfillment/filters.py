@@ -13,7 +13,7 @@ from collections.abc import Callable
 from google.protobuf import json_format
 from google.protobuf.message import Message
 
-from harness.reference.fulfillment.errors import invalid_argument
+from harness.reference.fulfillment.rpc_errors import invalid_argument
 
 Predicate = Callable[[Message], bool]
 

@@ -16,7 +16,7 @@ from typing import Any
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 
-from harness.reference.fulfillment.errors import invalid_argument
+from harness.reference.fulfillment.rpc_errors import invalid_argument
 from harness.reference.fulfillment.spec import (
     CR_KEYS,
     CR_SUB_KEYS,

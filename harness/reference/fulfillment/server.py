@@ -16,15 +16,15 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from harness.contract.faults import FaultSpec
+from harness.contract.fault_specs import FaultSpec
 from harness.contract.profiles import Profile
 from harness.contract.wire import load_wire
+from harness.reference.component_client import load_api_client
 from harness.reference.fulfillment.auth import Authenticator, AuthInterceptor
-from harness.reference.fulfillment.faults import FaultInterceptor
+from harness.reference.fulfillment.fault_interceptor import FaultInterceptor
+from harness.reference.fulfillment.instance_store import InstanceStore
 from harness.reference.fulfillment.service import ComputeInstancesService
-from harness.reference.fulfillment.store import InstanceStore
 from harness.reference.fulfillment.tokens import Identity
-from harness.reference.kubeclient import load_api_client
 
 WORKERS = 16
 

@@ -21,10 +21,10 @@ from harness.contract.profiles import Profile
 from harness.reference.fulfillment import masks
 from harness.reference.fulfillment import spec as spec_mapping
 from harness.reference.fulfillment.auth import current_identity
-from harness.reference.fulfillment.errors import RpcFailure, invalid_argument, not_found
 from harness.reference.fulfillment.filters import compile_filter
+from harness.reference.fulfillment.instance_store import InstanceStore
 from harness.reference.fulfillment.record import RecordMapper
-from harness.reference.fulfillment.store import InstanceStore
+from harness.reference.fulfillment.rpc_errors import RpcFailure, invalid_argument, not_found
 
 logger = logging.getLogger(__name__)
 

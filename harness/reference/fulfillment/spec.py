@@ -28,7 +28,7 @@ from google.protobuf.message import Message
 
 from harness.contract.profiles import Profile
 from harness.contract.timestamps import TimestampError, format_rfc3339, parse_rfc3339
-from harness.reference.fulfillment.errors import invalid_argument
+from harness.reference.fulfillment.rpc_errors import invalid_argument
 
 # Proto field of ComputeInstanceSpec -> key in the CR spec.
 CR_KEYS: dict[str, str] = {

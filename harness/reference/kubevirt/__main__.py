@@ -7,10 +7,10 @@ import argparse
 import sys
 import threading
 
-from harness.contract.faults import FaultSpecError, parse_faults
-from harness.reference.kubeclient import ApiError, KubeconfigError, load_api_client
-from harness.reference.kubevirt.faults import KubeVirtFaults
+from harness.contract.fault_specs import FaultSpecError, parse_faults
+from harness.reference.component_client import ApiError, KubeconfigError, load_api_client
 from harness.reference.kubevirt.simulator import KubeVirtSimulator
+from harness.reference.kubevirt.vm_faults import KubeVirtFaults
 from harness.reference.runtime import announce_ready, configure_logging, fail, install_stop_handler
 
 COMPONENT = "kubevirt"

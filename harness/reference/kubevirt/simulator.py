@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from kubernetes import client as k8s
 
 from harness.contract.profiles import KUBEVIRT_GROUP, KUBEVIRT_VERSION, VM_PLURAL, VMI_PLURAL
-from harness.reference.kubeclient import (
+from harness.reference.component_client import (
     DELETED,
     AlreadyExistsError,
     ApiError,
@@ -31,7 +31,7 @@ from harness.reference.kubeclient import (
     translated_errors,
 )
 from harness.reference.kubevirt import lifecycle as lc
-from harness.reference.kubevirt.faults import KubeVirtFaults
+from harness.reference.kubevirt.vm_faults import KubeVirtFaults
 from harness.reference.workqueue import WorkQueue
 
 logger = logging.getLogger(__name__)

@@ -1,4 +1,4 @@
-from harness.reference.webhook.server import main
+from harness.reference.webhook.endpoint import main
 
 if __name__ == "__main__":
     main()

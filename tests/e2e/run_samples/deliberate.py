@@ -3,7 +3,7 @@
 Not collected by default (the file name does not match test_*.py); the e2e tests name it.
 """
 
-from harness.api import InstanceSpec
+from harness.clients.fulfillment_api import InstanceSpec
 
 
 def test_leaves_an_instance_behind(harness_context, run_ledger, request):

@@ -1,0 +1,174 @@
+"""Checks of the Kubernetes side: API, our permissions, CRDs and their era, KubeVirt."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from harness.clients.resources import Forbidden, KubeError
+from harness.contract.profiles import (
+    KUBEVIRT_GROUP,
+    KUBEVIRT_VERSION,
+    PROFILES,
+    VM_PLURAL,
+    VMI_PLURAL,
+)
+from harness.doctor.access import HUB, required_access
+from harness.doctor.context import CRD, KUBEVIRT_INSTALL, DoctorContext
+from harness.doctor.model import Outcome, failed, passed, warned
+
+KUBECONFIG_FIX = (
+    "check the kubeconfig and context (--kubeconfig, --kube-context), that the cluster is up, "
+    "and that the credentials are current (oc login / a fresh token)"
+)
+
+
+def api_reachable(ctx: DoctorContext) -> Outcome:
+    if ctx.kube is None:
+        return failed(str(ctx.cache.get("kube_error", "no Kubernetes client")), KUBECONFIG_FIX)
+    kube = ctx.kube
+    try:
+        version = kube.check_reachable()
+    except KubeError as error:
+        return failed(str(error), KUBECONFIG_FIX)
+    try:
+        who = f"authenticated as {kube.whoami()}"
+    except Exception:  # SelfSubjectReview is served from Kubernetes 1.28 on
+        who = "identity not shown (no SelfSubjectReview before Kubernetes 1.28)"
+    return passed(f"{kube.description}: Kubernetes {version}, {who}")
+
+
+def access(ctx: DoctorContext) -> Outcome:
+    kube = ctx.require_kube()
+    hub = ctx.settings.namespace
+    denied: list[str] = []
+    checked = required_access(ctx.profile, ctx.settings.via)
+    for rule in checked:
+        namespace = hub if rule.scope == HUB else ""
+        allowed, reason = kube.access_review(rule.verb, rule.group, rule.resource, namespace)
+        if not allowed:
+            denied.append(rule.describe(hub) + (f" ({reason})" if reason else ""))
+    if denied:
+        return failed(
+            f"SelfSubjectAccessReview denies: {'; '.join(denied)}",
+            "grant the harness's identity these verbs (jobs/base/rbac-*.yaml are exactly the "
+            "rules the suites need; --via cr also needs create and delete, overlay via-cr)",
+        )
+    return passed(f"allowed all {len(checked)} verbs the suites use (--via {ctx.settings.via})")
+
+
+def _crd_era_hints(crd: dict[str, Any]) -> list[str]:
+    """Signs in a ComputeInstance CRD that it is newer than profile B's pinned operator."""
+    versions = crd.get("spec", {}).get("versions") or []
+    schema = (versions[0].get("schema") or {}).get("openAPIV3Schema") if versions else None
+    status = ((schema or {}).get("properties") or {}).get("status") or {}
+    spec = ((schema or {}).get("properties") or {}).get("spec") or {}
+    hints = []
+    if "provisioningJobs" in (status.get("properties") or {}):
+        hints.append("status.provisioningJobs (renamed from jobs on 2026-06-19)")
+    if "networkAttachments" in (spec.get("properties") or {}):
+        hints.append("spec.networkAttachments")
+    return hints
+
+
+def _serves(ctx: DoctorContext, profile: Any) -> bool:
+    served = ctx.require_kube().served_resources(profile.group, profile.version) or set()
+    return profile.plural in served
+
+
+def computeinstance_crd(ctx: DoctorContext) -> Outcome:
+    kube = ctx.require_kube()
+    profile = ctx.profile
+    try:
+        crd = kube.get_cluster_scoped(CRD, profile.crd_name)
+    except Forbidden:
+        # CRDs are not readable with these credentials: discovery still tells the era.
+        if _serves(ctx, profile):
+            return passed(
+                f"{profile.crd_name} served at {profile.version} (discovery; the CRD itself is "
+                f"not readable here): era {profile.era} ({profile.name})"
+            )
+        crd = None
+    if crd is None:
+        others = [
+            other.name
+            for other in PROFILES.values()
+            if other.name != profile.name and _serves(ctx, other)
+        ]
+        if others:
+            return failed(
+                f"no CRD {profile.crd_name}; the cluster has {PROFILES[others[0]].crd_name} "
+                f"(profile {others[0]})",
+                f"run with --profile {others[0]} (HARNESS_PROFILE={others[0]})",
+            )
+        return failed(
+            f"no CRD {profile.crd_name} (nor any other era's ComputeInstance CRD)",
+            "install the operator's CRDs (config/crd/bases or charts/operator-crds)",
+        )
+    served = [v["name"] for v in crd["spec"].get("versions", []) if v.get("served")]
+    if profile.version not in served:
+        return failed(
+            f"CRD {profile.crd_name} serves {served}, not {profile.version}",
+            "install the operator release that matches the profile",
+        )
+    hints = _crd_era_hints(crd)
+    evidence = (
+        f"CRD {profile.crd_name} serves {profile.version}: era {profile.era} ({profile.name})"
+    )
+    if hints:
+        return warned(
+            f"{evidence}, but it has {', '.join(hints)}: a later release (era C, where AAP "
+            "performs the restart) may be installed",
+            "expect the restart tests to report era C behaviour (RestartInProgress set False, "
+            "not removed); pin the operator to 912735a for profile osac",
+        )
+    return passed(evidence)
+
+
+def kubevirt_crds(ctx: DoctorContext) -> Outcome:
+    served = ctx.require_kube().served_resources(KUBEVIRT_GROUP, KUBEVIRT_VERSION) or set()
+    missing = [plural for plural in (VM_PLURAL, VMI_PLURAL) if plural not in served]
+    if missing:
+        return failed(
+            f"{KUBEVIRT_GROUP}/{KUBEVIRT_VERSION} does not serve {', '.join(missing)}",
+            "install KubeVirt (or OpenShift Virtualization) on the cluster that holds the VMs",
+        )
+    return passed(f"{KUBEVIRT_GROUP}/{KUBEVIRT_VERSION} serves {VM_PLURAL} and {VMI_PLURAL}")
+
+
+def _why(condition: dict[str, Any]) -> str:
+    return str(condition.get("message") or condition.get("reason") or "no reason given")
+
+
+def kubevirt_ready(ctx: DoctorContext) -> Outcome:
+    kube = ctx.require_kube()
+    served = kube.served_resources(KUBEVIRT_INSTALL.group, KUBEVIRT_INSTALL.version) or set()
+    if KUBEVIRT_INSTALL.plural not in served:
+        return warned(
+            "no KubeVirt install resource (kubevirts.kubevirt.io) to read readiness from",
+            "check virt-operator, virt-controller and virt-handler pods by hand",
+        )
+    installs, _ = kube.list(KUBEVIRT_INSTALL, None)
+    if not installs:
+        return failed(
+            "no KubeVirt resource exists: KubeVirt is not deployed",
+            "create the KubeVirt CR (or the HyperConverged CR on OpenShift Virtualization)",
+        )
+    problems = []
+    for install in installs:
+        meta = install["metadata"]
+        status = install.get("status") or {}
+        available = next(
+            (c for c in status.get("conditions") or [] if c.get("type") == "Available"), {}
+        )
+        if status.get("phase") != "Deployed" or available.get("status") != "True":
+            problems.append(
+                f"{meta.get('namespace')}/{meta['name']} phase {status.get('phase')!r}, "
+                f"Available={available.get('status')!r} ({_why(available)})"
+            )
+    if problems:
+        return failed(
+            "KubeVirt not ready: " + "; ".join(problems),
+            "wait for virt-operator to finish, or read its conditions and virt-* pod logs",
+        )
+    names = ", ".join(f"{i['metadata'].get('namespace')}/{i['metadata']['name']}" for i in installs)
+    return passed(f"KubeVirt {names}: Deployed, Available")

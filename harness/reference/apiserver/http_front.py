@@ -1,0 +1,472 @@
+"""HTTP: one aiohttp handler that resolves the path, checks the caller and renders Status errors.
+
+aiohttp's low-level `web.Server` calls `handle` for every request: no router, no middleware,
+routing is one `str.split` and a few dict lookups (`routes.py`). aiohttp sets TCP_NODELAY on
+every accepted connection (`BaseProtocol.connection_made`), keeps connections alive and streams
+watches with chunked encoding.
+
+Resource requests pass the gates (`--fault` specs, then AccessRules; `effects.py`) only while
+one is active: latency is slept first, `Deny`/`Fail` answer with their Status, `Reset` closes
+the socket with a TCP reset and no answer; on a watch, `Fail` ends the stream cleanly and
+`Reset` resets it, each after the stream's first batch of events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import socket
+import struct
+import time
+from typing import Any
+
+from aiohttp import web
+
+from harness.reference.apiserver import object_meta as meta
+from harness.reference.apiserver.auth import access_review as accessreview
+from harness.reference.apiserver.auth import self_subject_review as selfsubjectreview
+from harness.reference.apiserver.auth import token_request as tokenrequest
+from harness.reference.apiserver.auth.authorization import refusal, request_attributes
+from harness.reference.apiserver.core import ApiServer
+from harness.reference.apiserver.gates import (
+    ACCESS_RULE,
+    DENY,
+    FAULT,
+    RESET,
+    Effect,
+    Verdict,
+)
+from harness.reference.apiserver.object_store import dumps
+from harness.reference.apiserver.patch import APPLY, JSON_PATCH, MERGE, STRATEGIC
+from harness.reference.apiserver.registry import Registry
+from harness.reference.apiserver.request_log import RequestLog
+from harness.reference.apiserver.routes import (
+    Discovery,
+    Health,
+    OpenApiPath,
+    ResourcePath,
+    resolve,
+)
+from harness.reference.apiserver.schema import openapi
+from harness.reference.apiserver.status_errors import (
+    ApiError,
+    bad_request,
+    method_not_allowed,
+    path_not_found,
+    unsupported_media_type,
+)
+from harness.reference.apiserver.verbs import DeleteOptions
+from harness.reference.apiserver.watch import bookmark_line, error_line
+
+log = logging.getLogger("apiserver.http")
+
+JSON_HEADERS = {"Content-Type": "application/json"}
+# etcd's default request limit is 1.5 MiB; aiohttp's own default would be 1 MiB.
+MAX_BODY = 16 * 1024 * 1024
+DEFAULT_WATCH_TIMEOUT = 1800.0
+PATCH_TYPES = (MERGE, JSON_PATCH, STRATEGIC, APPLY)
+# How long a reset request's handler waits for aiohttp to cancel it (it does at once).
+RESET_GRACE = 5.0
+
+
+class ConnectionReset(Exception):
+    """A `Reset` effect: answer nothing, reset the connection."""
+
+    def __init__(self, effect: Effect) -> None:
+        super().__init__(effect.source)
+        self.effect = effect
+
+
+class HttpFront:
+    """The aiohttp side of one `ApiServer`."""
+
+    def __init__(self, server: ApiServer) -> None:
+        self.server = server
+        self.api = server.api
+        self.registry = server.registry
+        self.store = server.store
+        self.hub = server.hub
+        self.gc = server.gc
+        self.tokens = server.tokens
+        self.authorizer = server.authorizer
+        self.faults = server.faults
+        self.request_log = server.request_log
+        self.bookmark_interval = server.bookmark_interval
+        self._flusher: asyncio.Task[None] | None = None
+
+    def runner(self) -> web.ServerRunner:
+        """aiohttp's low-level server: one handler, no router or application signals."""
+        server = web.Server(
+            self.handle,
+            request_factory=_request_factory,
+            handler_cancellation=True,
+            access_log=None,
+        )
+        return web.ServerRunner(server, shutdown_timeout=2.0)
+
+    async def started(self) -> None:
+        self.gc.attach(asyncio.get_running_loop())
+        if self.request_log is not None:
+            self._flusher = asyncio.create_task(self._flush_periodically(self.request_log))
+
+    async def stopping(self) -> None:
+        """End every watch stream, so that the runner's cleanup does not wait for them."""
+        self.hub.close_all()
+        if self._flusher is not None:
+            self._flusher.cancel()
+        if self.request_log is not None:
+            self.request_log.close()
+
+    @staticmethod
+    async def _flush_periodically(request_log: RequestLog) -> None:
+        while True:
+            await asyncio.sleep(0.2)
+            request_log.flush()
+
+    # --- the one handler ------------------------------------------------------------------
+
+    async def handle(self, request: web.BaseRequest) -> web.StreamResponse:
+        started = time.perf_counter()
+        user = self.tokens.user_for(request.headers.get("Authorization"))
+        query = dict(request.query)
+        verb = _verb_for(request.method, None, query)
+        details: dict[str, Any] = {}
+        reset = False
+        try:
+            target = resolve(request.path, self.registry)
+            if isinstance(target, ResourcePath):
+                verb = _verb_for(request.method, target, query)
+                details = _resource_details(target)
+                drop = None
+                if self.authorizer.active or self.faults.active:
+                    drop = await self._gate(user, verb, target, query, details)
+                if target.subresource == "token":
+                    response = await self._token_request(request, target, verb)
+                elif not target.resource.stored:
+                    response = await self._unstored(request, target, user, verb)
+                elif verb == "watch":
+                    response = await self._watch(request, target, query, drop)
+                else:
+                    response = await self._resource(request, target, query, verb)
+            else:
+                response = self._non_resource(request, target)
+        except ApiError as error:
+            response = _error_response(error)
+        except ConnectionReset:
+            reset = True
+        except Exception:
+            log.exception("internal error serving %s %s", request.method, request.path_qs)
+            response = _error_response(ApiError(500, "InternalError", "internal server error"))
+        if self.request_log is not None:
+            self.request_log.record(
+                user=user,
+                verb=verb,
+                path=request.path,
+                query=query,
+                status=0 if reset else response.status,
+                started=started,
+                extra=details,
+            )
+        if reset:
+            return await _reset_connection(request)
+        return response
+
+    async def _gate(
+        self,
+        user: str,
+        verb: str,
+        target: ResourcePath,
+        query: dict[str, str],
+        details: dict[str, Any],
+    ) -> Effect | None:
+        """Apply the gates' verdict; returns the effect that will drop a watch stream."""
+        attributes = request_attributes(user, verb, target, query)
+        verdict = Verdict()
+        for gate in (self.faults, self.authorizer):
+            if gate.active:
+                gate.judge(attributes, verdict)
+        if not verdict.effects:
+            return None
+        for origin in (FAULT, ACCESS_RULE):
+            names = [effect.name for effect in verdict.effects if effect.origin == origin]
+            if names:
+                details[origin] = names
+        if verdict.latency:
+            details["latencyMs"] = round(verdict.latency * 1000)
+            await asyncio.sleep(verdict.latency)
+        final = verdict.final
+        if final is None:
+            return None
+        if verb == "watch" and final.kind != DENY:
+            return final
+        log.info("%s: %s on %s %s", final.source, final.kind, verb, _describe(attributes))
+        if final.kind == RESET:
+            raise ConnectionReset(final)
+        raise refusal(final, attributes)
+
+    async def _unstored(
+        self, request: web.BaseRequest, target: ResourcePath, user: str, verb: str
+    ) -> web.Response:
+        """Resources without storage, which only answer create: SelfSubjectReview and the
+        access reviews."""
+        resource = target.resource
+        if target.name is not None:
+            raise path_not_found()
+        if verb not in resource.verbs:
+            raise method_not_allowed(
+                "the server does not allow this method on the requested resource"
+            )
+        body = await _json_body(request)
+        if resource.plural in accessreview.KINDS:
+            review = accessreview.review(
+                resource.plural, user, body, self.server.policy, meta.now_rfc3339()
+            )
+        else:
+            review = selfsubjectreview.review(user, body, meta.now_rfc3339())
+        return _json(201, dumps(review))
+
+    async def _token_request(
+        self, request: web.BaseRequest, target: ResourcePath, verb: str
+    ) -> web.Response:
+        if verb != "create":
+            raise method_not_allowed()
+        assert target.name is not None and target.namespace is not None
+        self.api.get(target.resource, target.namespace, target.name)  # 404 unless it exists
+        body = await _json_body(request)
+        answer = tokenrequest.issue(
+            self.tokens, target.namespace, target.name, body, meta.now_rfc3339()
+        )
+        return _json(201, dumps(answer))
+
+    def _non_resource(self, request: web.BaseRequest, target: Any) -> web.Response:
+        if request.method != "GET":
+            raise method_not_allowed()
+        if isinstance(target, Health):
+            return web.Response(text="ok")
+        if isinstance(target, OpenApiPath):
+            body = openapi.document(target.key, self.registry)
+            if body is None:
+                raise path_not_found()
+            return web.Response(body=body, headers=JSON_HEADERS)
+        assert isinstance(target, Discovery)
+        if target.key == "root":
+            return web.Response(
+                body=dumps({"paths": _root_paths(self.registry)}), headers=JSON_HEADERS
+            )
+        body = self.registry.document(target.key, self.server.server_address)
+        if body is None:
+            raise path_not_found()
+        return web.Response(body=body, headers=JSON_HEADERS)
+
+    async def _resource(
+        self, request: web.BaseRequest, target: ResourcePath, query: dict[str, str], verb: str
+    ) -> web.Response:
+        api = self.api
+        resource = target.resource
+        namespace = target.namespace or ""
+        status_sub = target.subresource == "status"
+        if verb == "get":
+            assert target.name is not None
+            entry = api.get(resource, namespace, target.name)
+            return _json(200, api.render(resource, entry))
+        if verb == "list":
+            return _json(200, api.list(resource, target.namespace, query))
+        if verb == "create":
+            if target.name is not None:
+                raise method_not_allowed()
+            if resource.namespaced and target.namespace is None:
+                raise method_not_allowed("create needs a namespace in the path")
+            entry = api.create(resource, namespace, await _json_body(request))
+            return _json(201, api.render(resource, entry))
+        if verb == "update":
+            assert target.name is not None
+            body = await _json_body(request)
+            entry = api.replace(resource, namespace, target.name, body, status_sub)
+            return _json(200, api.render(resource, entry))
+        if verb == "patch":
+            assert target.name is not None
+            content_type = request.content_type
+            if content_type not in PATCH_TYPES or content_type == APPLY:
+                raise unsupported_media_type(content_type)
+            if content_type == STRATEGIC and not resource.strategic_merge:
+                raise unsupported_media_type(content_type)
+            body = _decode_json(await request.read())
+            entry = api.patch(resource, namespace, target.name, body, content_type, status_sub)
+            return _json(200, api.render(resource, entry))
+        if verb == "delete":
+            assert target.name is not None
+            options = DeleteOptions.parse(await _optional_json_body(request), query)
+            entry = api.delete(resource, namespace, target.name, options)
+            return _json(200, api.render(resource, entry))
+        if verb == "deletecollection":
+            options = DeleteOptions.parse(await _optional_json_body(request), query)
+            return _json(200, api.delete_collection(resource, target.namespace, query, options))
+        raise method_not_allowed()
+
+    async def _watch(
+        self,
+        request: web.BaseRequest,
+        target: ResourcePath,
+        query: dict[str, str],
+        drop: Effect | None = None,
+    ) -> web.StreamResponse:
+        timeout = _watch_timeout(query.get("timeoutSeconds"))
+        bookmarks = query.get("allowWatchBookmarks") in ("true", "1")
+        response = web.StreamResponse(status=200, headers=JSON_HEADERS)
+        response.enable_chunked_encoding()
+        try:
+            watcher, initial = self.api.open_watch(target.resource, target.namespace, query)
+        except ApiError as error:
+            if error.code != 410:
+                raise
+            await response.prepare(request)
+            await response.write(error_line(error.status()))
+            await response.write_eof()
+            return response
+        loop = asyncio.get_running_loop()
+        handles = [loop.call_later(timeout, watcher.close)]
+        resource = target.resource
+        if bookmarks:
+
+            def bookmark() -> None:
+                watcher.push(
+                    bookmark_line(resource.api_version, resource.kind, self.store.revision)
+                )
+                handles.append(loop.call_later(self.bookmark_interval, bookmark))
+
+            handles.append(loop.call_later(self.bookmark_interval, bookmark))
+        try:
+            await response.prepare(request)
+            sent = False
+            if initial:
+                await response.write(b"".join(initial))
+                sent = True
+            while not watcher.closed and not (sent and drop is not None):
+                await watcher.wakeup.wait()
+                watcher.wakeup.clear()
+                if watcher.pending:
+                    await response.write(watcher.drain())
+                    sent = True
+            if drop is not None and sent:
+                # Dropped early: the client must resume from the last resourceVersion it saw.
+                log.info("%s: %s drops the watch of %s", drop.source, drop.kind, request.path_qs)
+                if drop.kind == RESET:
+                    return await _reset_connection(request)
+            elif watcher.pending:
+                await response.write(watcher.drain())
+            await response.write_eof()
+        except (ConnectionError, asyncio.CancelledError):
+            pass
+        finally:
+            self.hub.unregister(watcher)
+            for handle in handles:
+                handle.cancel()
+        return response
+
+
+def _request_factory(*args: Any) -> web.BaseRequest:
+    """aiohttp's default request, with a body limit fit for large CRDs."""
+    return web.BaseRequest(*args, asyncio.get_running_loop(), client_max_size=MAX_BODY)
+
+
+def _verb_for(method: str, target: ResourcePath | None, query: dict[str, str]) -> str:
+    if target is None:
+        return method.lower()
+    if target.name is None:
+        if method == "GET":
+            return "watch" if query.get("watch") in ("true", "1") else "list"
+        return {"POST": "create", "DELETE": "deletecollection"}.get(method, method.lower())
+    return {
+        "GET": "get",
+        "POST": "create",
+        "PUT": "update",
+        "PATCH": "patch",
+        "DELETE": "delete",
+    }.get(method, method.lower())
+
+
+def _resource_details(target: ResourcePath) -> dict[str, Any]:
+    details: dict[str, Any] = {"resource": target.resource.plural}
+    if target.resource.group:
+        details["group"] = target.resource.group
+    if target.namespace:
+        details["namespace"] = target.namespace
+    if target.name:
+        details["name"] = target.name
+    if target.subresource:
+        details["subresource"] = target.subresource
+    return details
+
+
+def _json(status: int, body: bytes) -> web.Response:
+    return web.Response(status=status, body=body, headers=JSON_HEADERS)
+
+
+def _error_response(error: ApiError) -> web.Response:
+    if error.retry_after is None:
+        return _json(error.code, dumps(error.status()))
+    headers = {**JSON_HEADERS, "Retry-After": str(error.retry_after)}
+    return web.Response(status=error.code, body=dumps(error.status()), headers=headers)
+
+
+async def _reset_connection(request: web.BaseRequest) -> web.StreamResponse:
+    """Close the socket with a TCP reset (SO_LINGER 0) and no answer; aiohttp then cancels
+    this handler (`handler_cancellation`), so nothing is written after it."""
+    transport = request.transport
+    if transport is not None:
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        transport.abort()
+    await asyncio.sleep(RESET_GRACE)
+    return web.Response(status=500)
+
+
+def _describe(attributes: Any) -> str:
+    where = f"{attributes.namespace}/" if attributes.namespace else ""
+    what = attributes.resource + (f"/{attributes.subresource}" if attributes.subresource else "")
+    return f"{what} {where}{attributes.name} by {attributes.user}".replace("  ", " ")
+
+
+def _decode_json(raw: bytes) -> Any:
+    if not raw:
+        raise bad_request("the request body is empty")
+    try:
+        return json.loads(raw)
+    except ValueError as error:
+        raise bad_request(f"the request body is not valid JSON: {error}") from None
+
+
+async def _json_body(request: web.BaseRequest) -> Any:
+    content_type = request.content_type
+    if content_type not in ("application/json", "application/octet-stream", ""):
+        raise unsupported_media_type(content_type)
+    return _decode_json(await request.read())
+
+
+async def _optional_json_body(request: web.BaseRequest) -> Any:
+    if not request.body_exists:
+        return None
+    raw = await request.read()
+    return _decode_json(raw) if raw.strip() else None
+
+
+def _watch_timeout(value: str | None) -> float:
+    if not value:
+        return DEFAULT_WATCH_TIMEOUT
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise bad_request(f"timeoutSeconds: Invalid value: {value!r}") from None
+    return seconds if seconds > 0 else DEFAULT_WATCH_TIMEOUT
+
+
+def _root_paths(registry: Registry) -> list[str]:
+    paths = ["/api", "/api/v1", "/apis", "/healthz", "/livez", "/openapi/v3", "/readyz", "/version"]
+    for group in registry.groups():
+        paths.append(f"/apis/{group}")
+        paths.extend(f"/apis/{group}/{version}" for version in registry.group_versions(group))
+    return sorted(paths)

@@ -1,0 +1,171 @@
+"""CustomResourceDefinition handling: validation, defaults, compiled types and status."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from harness.reference.apiserver.registry import ResourceType, version_priority
+from harness.reference.apiserver.schema import cel
+from harness.reference.apiserver.schema.structural import SchemaError, compile_schema
+from harness.reference.apiserver.status_errors import (
+    Cause,
+    field_invalid,
+    field_not_supported,
+    field_required,
+)
+
+CLEANUP_FINALIZER = "customresourcecleanup.apiextensions.k8s.io"
+
+
+class CompiledCrd:
+    def __init__(self, name: str, resources: list[ResourceType], storage: str) -> None:
+        self.name = name
+        self.resources = resources
+        self.storage = storage
+
+
+def apply_defaults(crd: dict[str, Any]) -> None:
+    """Defaults the real API server fills in (names, conversion, scope)."""
+    spec = crd.get("spec")
+    if not isinstance(spec, dict):
+        return
+    names = spec.get("names")
+    if isinstance(names, dict) and isinstance(names.get("kind"), str):
+        names.setdefault("singular", names["kind"].lower())
+        names.setdefault("listKind", names["kind"] + "List")
+    spec.setdefault("conversion", {"strategy": "None"})
+
+
+def compile_crd(crd: dict[str, Any]) -> tuple[CompiledCrd | None, list[Cause]]:
+    """Validate a CRD object and build its resource types; returns (compiled, causes)."""
+    causes: list[Cause] = []
+    name = crd.get("metadata", {}).get("name", "")
+    spec = crd.get("spec")
+    if not isinstance(spec, dict):
+        return None, [field_required("spec")]
+    group = spec.get("group")
+    names = spec.get("names") if isinstance(spec.get("names"), dict) else {}
+    plural = names.get("plural")
+    kind = names.get("kind")
+    if not isinstance(group, str) or not group:
+        causes.append(field_required("spec.group"))
+    if not isinstance(plural, str) or not plural:
+        causes.append(field_required("spec.names.plural"))
+    if not isinstance(kind, str) or not kind:
+        causes.append(field_required("spec.names.kind"))
+    if not causes and name != f"{plural}.{group}":
+        causes.append(
+            field_invalid("metadata.name", name, 'must be spec.names.plural+"."+spec.group')
+        )
+    scope = spec.get("scope")
+    if scope not in ("Namespaced", "Cluster"):
+        causes.append(field_not_supported("spec.scope", scope, ["Cluster", "Namespaced"]))
+    versions = spec.get("versions")
+    if not isinstance(versions, list) or not versions:
+        causes.append(
+            field_required(
+                "spec.versions", "must have exactly one version marked as storage version"
+            )
+        )
+        return None, causes
+    storage = [v.get("name") for v in versions if isinstance(v, dict) and v.get("storage")]
+    if len(storage) != 1:
+        causes.append(
+            field_invalid(
+                "spec.versions",
+                len(storage),
+                "must have exactly one version marked as storage version",
+            )
+        )
+    resources: list[ResourceType] = []
+    for index, version in enumerate(versions):
+        path = f"spec.versions[{index}]"
+        if not isinstance(version, dict) or not isinstance(version.get("name"), str):
+            causes.append(field_required(f"{path}.name"))
+            continue
+        raw_schema = (version.get("schema") or {}).get("openAPIV3Schema")
+        if raw_schema is None:
+            causes.append(field_required(f"{path}.schema.openAPIV3Schema"))
+            continue
+        try:
+            schema = compile_schema(raw_schema, f"{path}.schema.openAPIV3Schema")
+            cel.compile_rules(schema, raw_schema, f"{path}.schema.openAPIV3Schema")
+        except SchemaError as error:
+            causes.append(field_invalid(error.path, "", error.message))
+            continue
+        if causes or not version.get("served", True):
+            continue
+        resources.append(
+            ResourceType(
+                group=group,
+                version=version["name"],
+                plural=plural,
+                kind=kind,
+                namespaced=scope == "Namespaced",
+                singular=names.get("singular") or kind.lower(),
+                list_kind=names.get("listKind") or f"{kind}List",
+                short_names=tuple(names.get("shortNames") or ()),
+                categories=tuple(names.get("categories") or ()),
+                status_subresource="status" in (version.get("subresources") or {}),
+                schema=schema,
+                raw_schema=raw_schema,
+                crd_name=name,
+            )
+        )
+    if causes:
+        return None, causes
+    resources.sort(key=lambda resource: version_priority(resource.version))
+    return CompiledCrd(name, resources, storage[0]), []
+
+
+def status_for(crd: dict[str, Any], now: str, previous: dict[str, Any] | None) -> dict[str, Any]:
+    """The status the apiextensions controllers converge to: names accepted, established."""
+    spec = crd["spec"]
+    names = spec["names"]
+    accepted = {
+        "plural": names["plural"],
+        "singular": names.get("singular") or names["kind"].lower(),
+        "kind": names["kind"],
+        "listKind": names.get("listKind") or names["kind"] + "List",
+    }
+    if names.get("shortNames"):
+        accepted["shortNames"] = list(names["shortNames"])
+    if names.get("categories"):
+        accepted["categories"] = list(names["categories"])
+    old_conditions = {
+        condition.get("type"): condition
+        for condition in (previous or {}).get("conditions", [])
+        if isinstance(condition, dict)
+    }
+
+    def condition(type_: str, status: str, reason: str, message: str) -> dict[str, Any]:
+        old = old_conditions.get(type_)
+        since = old["lastTransitionTime"] if old and old.get("status") == status else now
+        return {
+            "type": type_,
+            "status": status,
+            "lastTransitionTime": since,
+            "reason": reason,
+            "message": message,
+        }
+
+    conditions = [
+        condition("NamesAccepted", "True", "NoConflicts", "no conflicts found"),
+        condition(
+            "Established", "True", "InitialNamesAccepted", "the initial names have been accepted"
+        ),
+    ]
+    if crd.get("metadata", {}).get("deletionTimestamp"):
+        conditions.append(
+            condition(
+                "Terminating",
+                "True",
+                "InstanceDeletionInProgress",
+                "CustomResource deletion is in progress",
+            )
+        )
+    stored = list((previous or {}).get("storedVersions") or [])
+    storage = next((v["name"] for v in spec["versions"] if v.get("storage")), None)
+    if storage and storage not in stored:
+        stored.append(storage)
+    return {"acceptedNames": accepted, "conditions": conditions, "storedVersions": stored}

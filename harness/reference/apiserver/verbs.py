@@ -1,0 +1,737 @@
+"""The API semantics: create, get, list, update, patch, delete and watch, independent of HTTP.
+
+Every write goes through `_commit_*`, which stores one version and publishes exactly one watch
+event. Objects handed to the store are private copies: request bodies are freshly decoded, and
+stored versions are copied by re-parsing their cached JSON (`Entry.copy`).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import bisect
+import copy
+import json
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from harness.reference.apiserver import object_meta as meta
+from harness.reference.apiserver.object_store import Entry, Store, dumps
+from harness.reference.apiserver.patch import JSON_PATCH, apply_patch
+from harness.reference.apiserver.registry import CRD_RESOURCE, NAMESPACES, Registry, ResourceType
+from harness.reference.apiserver.schema import cel, crd
+from harness.reference.apiserver.schema.structural import MISSING, prune_and_default
+from harness.reference.apiserver.schema.validation import validate as validate_schema
+from harness.reference.apiserver.selectors import (
+    Predicate,
+    parse_field_selector,
+    parse_label_selector,
+)
+from harness.reference.apiserver.status_errors import (
+    ApiError,
+    Cause,
+    already_exists,
+    bad_request,
+    conflict,
+    expired,
+    field_forbidden,
+    field_invalid,
+    field_required,
+    forbidden,
+    invalid,
+    method_not_allowed,
+    not_found,
+)
+from harness.reference.apiserver.watch import (
+    ADDED,
+    DELETED,
+    MODIFIED,
+    Event,
+    Watcher,
+    WatchHub,
+    added_line,
+)
+
+log = logging.getLogger("apiserver.objects")
+
+FOREGROUND = "foregroundDeletion"
+ORPHAN = "orphan"
+NAMESPACE_FINALIZER = "kubernetes"
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteOptions:
+    propagation: str = "Background"
+    uid: str | None = None
+    resource_version: str | None = None
+
+    @classmethod
+    def parse(cls, body: Any, query: dict[str, str]) -> DeleteOptions:
+        body = body if isinstance(body, dict) else {}
+        policy = query.get("propagationPolicy") or body.get("propagationPolicy")
+        if policy is None:
+            orphan = body.get("orphanDependents", query.get("orphanDependents"))
+            policy = "Orphan" if orphan in (True, "true") else "Background"
+        if policy not in ("Background", "Foreground", "Orphan"):
+            raise bad_request(f"propagationPolicy: Unsupported value: {policy!r}")
+        preconditions = body.get("preconditions") or {}
+        return cls(policy, preconditions.get("uid"), preconditions.get("resourceVersion"))
+
+
+class Api:
+    def __init__(
+        self,
+        store: Store,
+        registry: Registry,
+        hub: WatchHub,
+        clock: Callable[[], str] = meta.now_rfc3339,
+    ) -> None:
+        self.store = store
+        self.registry = registry
+        self.hub = hub
+        self.now = clock
+        self._pending_crd: crd.CompiledCrd | None = None
+        self.namespaces = registry.namespaces()
+        self.crds = registry.crds()
+
+    # --- reads ----------------------------------------------------------------------------
+
+    def get(self, resource: ResourceType, namespace: str, name: str) -> Entry:
+        entry = self.store.get(resource.resource_id, namespace, name)
+        if entry is None:
+            raise not_found(resource.plural, resource.group, name)
+        return entry
+
+    def render(self, resource: ResourceType, entry: Entry) -> bytes:
+        """An object as served through `resource`'s version (no conversion beyond apiVersion)."""
+        if entry.obj.get("apiVersion") == resource.api_version:
+            return entry.raw
+        return dumps(dict(entry.obj, apiVersion=resource.api_version))
+
+    def list(self, resource: ResourceType, namespace: str | None, query: dict[str, str]) -> bytes:
+        labels = parse_label_selector(query.get("labelSelector"))
+        fields = parse_field_selector(query.get("fieldSelector"), resource.field_selectors)
+        limit = _non_negative_int(query.get("limit"), "limit")
+        token = query.get("continue")
+        resource_id = resource.resource_id
+        if token:
+            revision, start = _decode_continue(token)
+            snapshot = self._snapshot(resource, namespace, revision)
+            keys = sorted(snapshot)
+            position = bisect.bisect_right(keys, start)
+            lookup: Callable[[tuple[str, str]], Entry | None] = snapshot.get
+        else:
+            revision = self.store.revision
+            keys = self.store.keys(resource_id, namespace)
+            position = 0
+            store_get = self.store.get
+
+            def lookup(key: tuple[str, str]) -> Entry | None:
+                return store_get(resource_id, key[0], key[1])
+
+        items: list[bytes] = []
+        total = len(keys)
+        while position < total and (not limit or len(items) < limit):
+            entry = lookup(keys[position])
+            position += 1
+            if entry is None:
+                continue
+            if labels is not None and not labels(entry.obj):
+                continue
+            if fields is not None and not fields(entry.obj):
+                continue
+            items.append(self.render(resource, entry))
+        list_meta: dict[str, Any] = {"resourceVersion": str(revision)}
+        if limit and position < total:
+            last = keys[position - 1]
+            list_meta["continue"] = _encode_continue(revision, last)
+            if labels is None and fields is None:
+                list_meta["remainingItemCount"] = total - position
+        head = dumps(
+            {"apiVersion": resource.api_version, "kind": resource.list_kind, "metadata": list_meta}
+        )
+        return head[:-1] + b',"items":[' + b",".join(items) + b"]}"
+
+    def _snapshot(
+        self, resource: ResourceType, namespace: str | None, revision: int
+    ) -> dict[tuple[str, str], Entry]:
+        """The objects as they were at `revision`, rebuilt from the event window."""
+        try:
+            events = self.hub.window.since(revision, self.store.revision)
+        except ApiError:
+            raise expired(
+                "The provided continue parameter is too old to display a consistent list result. "
+                "You can start a new list without the continue parameter."
+            ) from None
+        resource_id = resource.resource_id
+        snapshot: dict[tuple[str, str], Entry] = {}
+        for ns, name in self.store.keys(resource_id, namespace):
+            entry = self.store.get(resource_id, ns, name)
+            if entry is not None:
+                snapshot[(ns, name)] = entry
+        seen: set[tuple[str, str]] = set()
+        for event in events:
+            if event.resource != resource_id:
+                continue
+            if namespace is not None and event.namespace != namespace:
+                continue
+            key = (event.namespace, event.entry.metadata["name"])
+            if key in seen:
+                continue
+            seen.add(key)
+            if event.previous is None:
+                snapshot.pop(key, None)
+            else:
+                snapshot[key] = event.previous
+        return snapshot
+
+    def open_watch(
+        self, resource: ResourceType, namespace: str | None, query: dict[str, str]
+    ) -> tuple[Watcher, list[bytes]]:
+        """Register a watcher; returns it with the lines to send first (initial or replayed).
+
+        Raises ApiError(410) when the requested resourceVersion is no longer replayable.
+        """
+        labels = parse_label_selector(query.get("labelSelector"))
+        fields = parse_field_selector(query.get("fieldSelector"), resource.field_selectors)
+        watcher = Watcher(resource.resource_id, namespace, labels, fields)
+        requested = query.get("resourceVersion") or "0"
+        initial: list[bytes] = []
+        if requested == "0":
+            for entry in self._current(resource, namespace, labels, fields):
+                initial.append(added_line(entry))
+        else:
+            try:
+                revision = int(requested)
+            except ValueError:
+                raise bad_request(f"resourceVersion: Invalid value: {requested!r}") from None
+            for event in self.hub.window.since(revision, self.store.revision):
+                if event.resource == resource.resource_id:
+                    line = watcher.translate(event)
+                    if line is not None:
+                        initial.append(line)
+        self.hub.register(watcher)
+        return watcher, initial
+
+    def _current(
+        self,
+        resource: ResourceType,
+        namespace: str | None,
+        labels: Predicate | None,
+        fields: Predicate | None,
+    ) -> list[Entry]:
+        entries = []
+        resource_id = resource.resource_id
+        for ns, name in self.store.keys(resource_id, namespace):
+            entry = self.store.get(resource_id, ns, name)
+            if entry is None:
+                continue
+            if labels is not None and not labels(entry.obj):
+                continue
+            if fields is not None and not fields(entry.obj):
+                continue
+            entries.append(entry)
+        return entries
+
+    # --- create ---------------------------------------------------------------------------
+
+    def create(
+        self,
+        resource: ResourceType,
+        namespace: str,
+        body: Any,
+        *,
+        keep_status: bool = False,
+    ) -> Entry:
+        obj = self._decode(resource, body, namespace)
+        metadata = obj["metadata"]
+        if resource.namespaced:
+            self._require_namespace(namespace, creating=True)
+        self._require_established(resource)
+        for field in (*meta.SERVER_FIELDS, "resourceVersion", "managedFields"):
+            metadata.pop(field, None)
+        name = metadata.get("name")
+        if not name:
+            prefix = metadata.get("generateName")
+            if not prefix or not isinstance(prefix, str):
+                raise invalid(
+                    resource.kind,
+                    resource.group,
+                    "",
+                    [field_required("metadata.name", "name or generateName is required")],
+                )
+            name = self._generate_name(resource, namespace, prefix)
+            metadata["name"] = name
+        elif self.store.get(resource.resource_id, namespace, name) is not None:
+            raise already_exists(resource.plural, resource.group, name)
+        metadata["uid"] = str(uuid.uuid4())
+        metadata["creationTimestamp"] = self.now()
+        metadata["generation"] = 1
+        if resource.status_subresource and not keep_status:
+            obj.pop("status", None)
+        self._prepare(resource, obj, None)
+        self._validate(resource, obj, None, validate_rules=True)
+        entry = self.store.create(resource.resource_id, obj)
+        self._publish(resource, ADDED, entry, None)
+        self._after_write(resource, entry)
+        return entry
+
+    def _generate_name(self, resource: ResourceType, namespace: str, prefix: str) -> str:
+        for _ in range(16):
+            name = meta.generate_name(prefix)
+            if self.store.get(resource.resource_id, namespace, name) is None:
+                return name
+        raise already_exists(resource.plural, resource.group, name)
+
+    # --- update and patch -----------------------------------------------------------------
+
+    def replace(
+        self, resource: ResourceType, namespace: str, name: str, body: Any, status: bool
+    ) -> Entry:
+        obj = self._decode(resource, body, namespace)
+        body_name = obj["metadata"].get("name")
+        if body_name != name:
+            raise bad_request(
+                f"the name of the object ({body_name}) does not match the name on the URL ({name})"
+            )
+        entry = self.get(resource, namespace, name)
+        requested = obj["metadata"].get("resourceVersion")
+        if not requested:
+            raise invalid(
+                resource.kind,
+                resource.group,
+                name,
+                [
+                    field_invalid(
+                        "metadata.resourceVersion", "0x0", "must be specified for an update"
+                    )
+                ],
+            )
+        if requested != entry.metadata["resourceVersion"]:
+            raise conflict(resource.plural, resource.group, name)
+        return self._update(resource, entry, obj, status)
+
+    def patch(
+        self,
+        resource: ResourceType,
+        namespace: str,
+        name: str,
+        body: Any,
+        content_type: str,
+        status: bool,
+    ) -> Entry:
+        entry = self.get(resource, namespace, name)
+        # A merge patch builds new dicts only along the paths it touches and shares the rest
+        # with the stored (immutable) version; validation skips what it shares by identity.
+        # JSON patch mutates in place, so it gets a private copy.
+        target = entry.copy() if content_type == JSON_PATCH else entry.obj
+        patched = apply_patch(target, body, content_type, resource.strategic_merge)
+        if not isinstance(patched, dict):
+            raise bad_request("the patched object must be a JSON object")
+        metadata = patched.get("metadata")
+        if not isinstance(metadata, dict):
+            raise bad_request("the patched object has no metadata")
+        metadata = patched["metadata"] = dict(metadata)
+        if metadata.get("name") != name or metadata.get("namespace", "") != namespace:
+            raise invalid(
+                resource.kind,
+                resource.group,
+                name,
+                [field_invalid("metadata.name", metadata.get("name"), "field is immutable")],
+            )
+        requested = metadata.get("resourceVersion")
+        if requested and requested != entry.metadata["resourceVersion"]:
+            raise conflict(resource.plural, resource.group, name)
+        metadata["resourceVersion"] = entry.metadata["resourceVersion"]
+        return self._update(resource, entry, patched, status)
+
+    def _update(
+        self,
+        resource: ResourceType,
+        entry: Entry,
+        incoming: dict[str, Any],
+        status: bool,
+        *,
+        validate_rules: bool = True,
+    ) -> Entry:
+        old = entry.obj
+        if status:
+            new = dict(old)
+            new["metadata"] = dict(old["metadata"])
+            if "status" in incoming:
+                new["status"] = incoming["status"]
+            else:
+                new.pop("status", None)
+        else:
+            new = incoming
+            new["apiVersion"] = old.get("apiVersion", resource.api_version)
+            new["kind"] = resource.kind
+            metadata = new["metadata"] = meta.clean(new["metadata"])
+            old_meta = old["metadata"]
+            for field in meta.SERVER_FIELDS:
+                if field in old_meta:
+                    metadata[field] = old_meta[field]
+                else:
+                    metadata.pop(field, None)
+            metadata.pop("managedFields", None)
+            if old_meta.get("namespace"):
+                metadata["namespace"] = old_meta["namespace"]
+            if resource.status_subresource:
+                if "status" in old:
+                    new["status"] = old["status"]
+                else:
+                    new.pop("status", None)
+        return self._write(resource, entry, new, validate_rules=validate_rules)
+
+    def _write(
+        self,
+        resource: ResourceType,
+        entry: Entry,
+        new: dict[str, Any],
+        *,
+        validate_rules: bool = True,
+    ) -> Entry:
+        old = entry.obj
+        metadata = new["metadata"]
+        old_meta = old["metadata"]
+        if old_meta.get("deletionTimestamp"):
+            added = set(metadata.get("finalizers") or ()) - set(old_meta.get("finalizers") or ())
+            if added:
+                raise invalid(
+                    resource.kind,
+                    resource.group,
+                    old_meta["name"],
+                    [
+                        field_forbidden(
+                            "metadata.finalizers",
+                            "no new finalizers can be added if the object is being deleted, "
+                            f"found new finalizers {sorted(added)}",
+                        )
+                    ],
+                )
+        self._prepare(resource, new, entry)
+        if validate_rules:
+            self._validate(resource, new, old, validate_rules=True)
+        metadata["resourceVersion"] = old_meta["resourceVersion"]
+        metadata["generation"] = old_meta.get("generation", 1)
+        if new == old and _json_identical(new, old):
+            return entry
+        if _content_changed(resource, new, old):
+            metadata["generation"] += 1
+        previous, stored = self.store.update(resource.resource_id, new)
+        self._publish(resource, MODIFIED, stored, previous)
+        self._after_write(resource, stored)
+        if metadata.get("deletionTimestamp") and not self._has_finalizers(resource, new):
+            self._remove(resource, stored)
+        return stored
+
+    # --- delete ---------------------------------------------------------------------------
+
+    def delete(
+        self, resource: ResourceType, namespace: str, name: str, options: DeleteOptions
+    ) -> Entry:
+        entry = self.get(resource, namespace, name)
+        metadata = entry.metadata
+        if options.uid is not None and options.uid != metadata["uid"]:
+            raise conflict(
+                resource.plural,
+                resource.group,
+                name,
+                f"Precondition failed: UID in precondition: {options.uid}, UID in object meta: "
+                f"{metadata['uid']}",
+            )
+        if (
+            options.resource_version is not None
+            and options.resource_version != metadata["resourceVersion"]
+        ):
+            raise conflict(
+                resource.plural,
+                resource.group,
+                name,
+                "Precondition failed: ResourceVersion in precondition: "
+                f"{options.resource_version}, ResourceVersion in object meta: "
+                f"{metadata['resourceVersion']}",
+            )
+        if metadata.get("deletionTimestamp"):
+            return entry
+        finalizers = list(metadata.get("finalizers") or ())
+        if self.store.dependents(metadata["uid"]):
+            if options.propagation == "Foreground" and FOREGROUND not in finalizers:
+                finalizers.append(FOREGROUND)
+            elif options.propagation == "Orphan" and ORPHAN not in finalizers:
+                finalizers.append(ORPHAN)
+        new = entry.copy()
+        new["metadata"]["finalizers"] = finalizers
+        if not finalizers:
+            del new["metadata"]["finalizers"]
+        if not self._has_finalizers(resource, new):
+            return self._remove(resource, entry)
+        new_meta = new["metadata"]
+        new_meta["deletionTimestamp"] = self.now()
+        new_meta["deletionGracePeriodSeconds"] = 0
+        self._prepare(resource, new, entry)
+        new_meta["resourceVersion"] = metadata["resourceVersion"]
+        new_meta["generation"] = metadata.get("generation", 1) + 1
+        previous, stored = self.store.update(resource.resource_id, new)
+        self._publish(resource, MODIFIED, stored, previous)
+        self._after_write(resource, stored)
+        return stored
+
+    def delete_collection(
+        self,
+        resource: ResourceType,
+        namespace: str | None,
+        query: dict[str, str],
+        options: DeleteOptions,
+    ) -> bytes:
+        labels = parse_label_selector(query.get("labelSelector"))
+        fields = parse_field_selector(query.get("fieldSelector"), resource.field_selectors)
+        deleted = []
+        for entry in self._current(resource, namespace, labels, fields):
+            metadata = entry.metadata
+            deleted.append(
+                self.delete(resource, metadata.get("namespace", ""), metadata["name"], options)
+            )
+        head = dumps(
+            {
+                "apiVersion": resource.api_version,
+                "kind": resource.list_kind,
+                "metadata": {"resourceVersion": str(self.store.revision)},
+            }
+        )
+        return (
+            head[:-1] + b',"items":[' + b",".join(self.render(resource, e) for e in deleted) + b"]}"
+        )
+
+    def _remove(self, resource: ResourceType, entry: Entry) -> Entry:
+        metadata = entry.metadata
+        previous, final = self.store.delete(
+            resource.resource_id, metadata.get("namespace", ""), metadata["name"]
+        )
+        self._publish(resource, DELETED, final, previous)
+        if resource.resource_id == CRD_RESOURCE:
+            removed = self.registry.unregister_crd(metadata["name"])
+            for gone in removed:
+                self.hub.close_resource(gone.resource_id)
+        return final
+
+    def _has_finalizers(self, resource: ResourceType, obj: dict[str, Any]) -> bool:
+        if obj["metadata"].get("finalizers"):
+            return True
+        return resource.resource_id == NAMESPACES and bool(
+            (obj.get("spec") or {}).get("finalizers")
+        )
+
+    # --- internal writes (garbage collector, cleanups) ------------------------------------
+
+    def remove_finalizer(self, resource: ResourceType, entry: Entry, finalizer: str) -> None:
+        new = entry.copy()
+        finalizers = [f for f in new["metadata"].get("finalizers") or () if f != finalizer]
+        if finalizers:
+            new["metadata"]["finalizers"] = finalizers
+        else:
+            new["metadata"].pop("finalizers", None)
+        if resource.resource_id == NAMESPACES and finalizer == NAMESPACE_FINALIZER:
+            new.setdefault("spec", {})["finalizers"] = []
+        self._write(resource, entry, new, validate_rules=False)
+
+    def remove_owner_references(self, resource: ResourceType, entry: Entry, uids: set[str]) -> None:
+        new = entry.copy()
+        refs = [r for r in new["metadata"].get("ownerReferences") or () if r.get("uid") not in uids]
+        if refs:
+            new["metadata"]["ownerReferences"] = refs
+        else:
+            new["metadata"].pop("ownerReferences", None)
+        self._write(resource, entry, new, validate_rules=False)
+
+    # --- helpers --------------------------------------------------------------------------
+
+    def _publish(
+        self, resource: ResourceType, type_: str, entry: Entry, previous: Entry | None
+    ) -> None:
+        self.hub.publish(Event(resource.resource_id, type_, entry, previous))
+
+    def _decode(self, resource: ResourceType, body: Any, namespace: str) -> dict[str, Any]:
+        if not isinstance(body, dict):
+            raise bad_request("the request body must be a JSON object")
+        api_version = body.get("apiVersion")
+        if api_version and api_version != resource.api_version:
+            raise bad_request(
+                f"the API version in the data ({api_version}) does not match the expected API "
+                f"version ({resource.api_version})"
+            )
+        kind = body.get("kind")
+        if kind and kind != resource.kind:
+            raise bad_request(
+                f"the kind in the data ({kind}) does not match the expected kind ({resource.kind})"
+            )
+        body["apiVersion"] = resource.api_version
+        body["kind"] = resource.kind
+        metadata = body.get("metadata")
+        if metadata is None:
+            metadata = {}
+        if not isinstance(metadata, dict):
+            raise bad_request("metadata must be an object")
+        metadata = body["metadata"] = meta.clean(metadata)
+        if resource.namespaced:
+            body_namespace = metadata.get("namespace")
+            if body_namespace and body_namespace != namespace:
+                raise bad_request(
+                    "the namespace of the provided object does not match the namespace sent on "
+                    "the request"
+                )
+            metadata["namespace"] = namespace
+        else:
+            metadata.pop("namespace", None)
+        return body
+
+    def _require_namespace(self, namespace: str, creating: bool) -> None:
+        entry = self.store.get(NAMESPACES, "", namespace)
+        if entry is None:
+            raise not_found("namespaces", "", namespace)
+        if creating and entry.metadata.get("deletionTimestamp"):
+            raise forbidden(
+                f"unable to create new content in namespace {namespace} because it is being "
+                "terminated",
+                "namespaces",
+                "",
+                namespace,
+            )
+
+    def _require_established(self, resource: ResourceType) -> None:
+        if resource.crd_name is None:
+            return
+        definition = self.store.get(CRD_RESOURCE, "", resource.crd_name)
+        if definition is not None and definition.metadata.get("deletionTimestamp"):
+            raise method_not_allowed(
+                "create not allowed while custom resource definition is terminating"
+            )
+
+    def _prepare(self, resource: ResourceType, obj: dict[str, Any], old: Entry | None) -> None:
+        """Type-specific server behaviour before validation (namespaces, CRDs)."""
+        resource_id = resource.resource_id
+        if resource_id == NAMESPACES:
+            metadata = obj["metadata"]
+            labels = metadata.get("labels")
+            if labels is None or isinstance(labels, dict):
+                metadata["labels"] = {
+                    **(labels or {}),
+                    "kubernetes.io/metadata.name": metadata["name"],
+                }
+            spec = obj.get("spec")
+            spec = obj["spec"] = dict(spec) if isinstance(spec, dict) else {}
+            if old is None:
+                # Like the real namespace strategy: always there on create, so that deletion
+                # empties the namespace first.
+                finalizers = list(spec.get("finalizers") or ())
+                if NAMESPACE_FINALIZER not in finalizers:
+                    finalizers.append(NAMESPACE_FINALIZER)
+                spec["finalizers"] = finalizers
+            phase = "Terminating" if metadata.get("deletionTimestamp") else "Active"
+            obj["status"] = {"phase": phase}
+        elif resource_id == CRD_RESOURCE:
+            self._prepare_crd(obj, old)
+
+    def _prepare_crd(self, obj: dict[str, Any], old: Entry | None) -> None:
+        if isinstance(obj.get("spec"), dict):
+            obj["spec"] = copy.deepcopy(obj["spec"])  # defaults below must not touch shared data
+        crd.apply_defaults(obj)
+        compiled, causes = crd.compile_crd(obj)
+        name = obj["metadata"].get("name", "")
+        if compiled is None:
+            raise invalid("CustomResourceDefinition", "apiextensions.k8s.io", name, causes)
+        metadata = obj["metadata"]
+        if old is None:
+            finalizers = metadata.setdefault("finalizers", [])
+            if crd.CLEANUP_FINALIZER not in finalizers:
+                finalizers.append(crd.CLEANUP_FINALIZER)
+        previous_status = old.obj.get("status") if old is not None else None
+        obj["status"] = crd.status_for(obj, self.now(), previous_status)
+        self._pending_crd = compiled
+
+    def _after_write(self, resource: ResourceType, entry: Entry) -> None:
+        if resource.resource_id == CRD_RESOURCE and self._pending_crd is not None:
+            compiled, self._pending_crd = self._pending_crd, None
+            if compiled.name == entry.metadata["name"]:
+                self.registry.register_crd(compiled.name, compiled.resources, compiled.storage)
+
+    def _validate(
+        self,
+        resource: ResourceType,
+        obj: dict[str, Any],
+        old: dict[str, Any] | None,
+        *,
+        validate_rules: bool,
+    ) -> None:
+        metadata = obj["metadata"]
+        previous: Any = MISSING if old is None else old
+        causes: list[Cause] = meta.validate(
+            metadata, resource.resource_id == NAMESPACES, None if old is None else old["metadata"]
+        )
+        schema = resource.schema
+        if schema is not None:
+            prune_and_default(obj, schema, previous)
+            causes.extend(validate_schema(obj, schema, previous))
+            if not causes and validate_rules and schema.has_rules:
+                causes.extend(cel.validate(obj, previous, schema))
+        if resource.validator is not None:
+            causes.extend(resource.validator(obj))
+        if causes:
+            raise invalid(resource.kind, resource.group, metadata.get("name", ""), causes)
+
+
+def _content_changed(resource: ResourceType, new: dict[str, Any], old: dict[str, Any]) -> bool:
+    skip = ("metadata", "status") if resource.status_subresource else ("metadata",)
+    for key in new.keys() | old.keys():
+        if key not in skip and new.get(key, MISSING) != old.get(key, MISSING):
+            return True
+    return False
+
+
+def _json_identical(left: Any, right: Any) -> bool:
+    """Equality that, unlike `==`, tells true from 1 and 1 from 1.0."""
+    if left is right:
+        return True
+    if type(left) is not type(right):
+        return False
+    if isinstance(left, dict):
+        return left.keys() == right.keys() and all(
+            _json_identical(value, right[key]) for key, value in left.items()
+        )
+    if isinstance(left, list):
+        return len(left) == len(right) and all(
+            _json_identical(a, b) for a, b in zip(left, right, strict=True)
+        )
+    return bool(left == right)
+
+
+def _non_negative_int(value: str | None, name: str) -> int:
+    if value is None or value == "":
+        return 0
+    try:
+        number = int(value)
+    except ValueError:
+        raise bad_request(f"{name}: Invalid value: {value!r}") from None
+    return max(number, 0)
+
+
+def _encode_continue(revision: int, last: tuple[str, str]) -> str:
+    raw = json.dumps({"v": "meta.k8s.io/v1", "rv": revision, "start": list(last)})
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode_continue(token: str) -> tuple[int, tuple[str, str]]:
+    try:
+        padded = token + "=" * (-len(token) % 4)
+        data = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        return int(data["rv"]), (str(data["start"][0]), str(data["start"][1]))
+    except (ValueError, KeyError, IndexError, TypeError, binascii.Error):
+        raise bad_request(
+            "continue key is not valid: incorrect encoded start resourceVersion"
+        ) from None
+
+
+__all__ = ["Api", "ApiError", "DeleteOptions"]
