@@ -82,8 +82,9 @@ def measure(events: int, seed: int) -> dict[str, Any]:
     from harness.clients.resources import instance_resource
     from harness.contract.profiles import get_profile
     from harness.reference.apiserver.testing import start_apiserver
-    from harness.testkit.timeline import ResourceWatcher, Timeline
+    from harness.testkit.timeline import Timeline
     from harness.testkit.waits import wait_until
+    from harness.testkit.watchers import ResourceWatcher
 
     rng = random.Random(seed)
     resource = instance_resource(get_profile("osac"))

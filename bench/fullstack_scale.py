@@ -86,7 +86,8 @@ def measure(size: int, args: argparse.Namespace, state: Path) -> dict[str, Any]:
     from harness.clients.resources import instance_resource
     from harness.config import load_settings
     from harness.reference.stack import EmbeddedStack, StackOptions
-    from harness.testkit.timeline import ResourceWatcher, Timeline
+    from harness.testkit.timeline import Timeline
+    from harness.testkit.watchers import ResourceWatcher
 
     options = StackOptions(
         state_dir=state,

@@ -1,10 +1,17 @@
-"""Explicit instance fields (contract §3; peers' `test_compute_instance_api_fields`)."""
+"""Explicit instance fields (the peers' `test_compute_instance_api_fields`)."""
 
 from __future__ import annotations
 
 import pytest
 
+from harness.testkit.expectations import (
+    assert_refused,
+    assert_spec_unchanged,
+    assert_vm_run_strategy,
+)
 from harness.testkit.instance import InstanceSpec
+
+IMMUTABLE = "contract §3: the field's CEL rule self == oldSelf"
 
 
 @pytest.fixture
@@ -25,39 +32,40 @@ def explicit_fields(profile):
 def test_immutable_fields_are_refused_with_their_rule_message(
     compute_instance, explicit_fields, via, field, value, message
 ):
-    """§3: each of these fields carries a CEL rule `self == oldSelf` whose message names it. The
-    refusal comes from the API server (HTTP 422), or from the fulfillment API carrying its
-    words (INVALID_ARGUMENT); the stored value does not change."""
+    """Changing `cores`, `memoryGiB`, `image` or `bootDisk` → refused with "<field> is
+    immutable" (HTTP 422 from the API server, or INVALID_ARGUMENT from the API carrying its
+    words); the stored spec does not change.
+
+    Contract §3 (each field carries a CEL rule `self == oldSelf` whose message names it)."""
     instance = compute_instance()
-    before = instance.cr()["spec"]
-    rejection = instance.change(field, value)
-    assert rejection is not None, f"changing {field} to {value!r} was accepted"
-    assert message in rejection.message, f"expected {message!r} in {rejection}"
-    assert rejection.code == ("422" if via == "cr" else "INVALID_ARGUMENT"), rejection
-    assert instance.cr()["spec"] == before
+    before = instance.checkpoint()
+    assert_refused(instance.change(field, value), via, IMMUTABLE, mentions=message)
+    assert_spec_unchanged(instance, before.spec_before, IMMUTABLE)
 
 
 def test_run_strategy_halted_stops_the_vm_and_always_starts_it_again(
-    compute_instance, explicit_fields, provision_timeout
+    compute_instance, explicit_fields
 ):
-    """§3: runStrategy is mutable. Halted reaches KubeVirt (VM runStrategy Halted, printableStatus
-    Stopped, no VMI, phase Stopped); Always brings a new VMI and phase Running back."""
+    """runStrategy Halted → VM runStrategy Halted, printableStatus Stopped, no VMI, phase
+    Stopped; Always → a new VMI runs and the phase is Running again.
+
+    Contract §3 (runStrategy is mutable), §9.3 (phase from the VM's printableStatus)."""
     instance = compute_instance()
-    first_vmi = instance.running_vmi()
+    first = instance.running_vmi()
 
     instance.set_run_strategy("Halted")
-    stopped = instance.wait_stopped(provision_timeout)
-    vm = instance.current_vm().object
-    assert vm["spec"].get("runStrategy") == "Halted", f"VM spec: {vm['spec']}"
-    assert stopped.object["status"]["phase"] == instance.profile.phases.stopped
+    instance.wait_stopped()
+    assert_vm_run_strategy(instance, "Halted")
 
     instance.set_run_strategy("Always")
-    running = instance.wait_provisioned(provision_timeout)
-    assert running.uid != first_vmi.uid
-    assert instance.current_vm().object["spec"].get("runStrategy") == "Always"
+    running = instance.wait_provisioned()
+    assert running.uid != first.uid, "the VMI that runs again should be a new one"
+    assert_vm_run_strategy(instance, "Always")
 
 
 def test_instance_created_halted_has_no_vmi(compute_instance, explicit_fields):
-    """§3: an instance created with runStrategy Halted provisions a VM that never runs."""
+    """An instance created with runStrategy Halted → a VM that never runs: no VMI.
+
+    Contract §3."""
     instance = compute_instance(InstanceSpec(run_strategy="Halted"), wait="stopped")
-    assert instance.current_vmi() is None
+    assert instance.current_vmi() is None, f"a Halted instance has a VMI: {instance.describe()}"

@@ -1,76 +1,73 @@
-"""Accepted restart requests (contract §7.2–§7.4; edge cases §7.6 rows 1, 2)."""
+"""Accepted restart requests."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from harness.contract.timestamps import parse_rfc3339
 from harness.testkit.expectations import (
     assert_api_reports,
     assert_clean_restart,
-    assert_last_restarted_monotonic,
+    assert_last_restarted_history,
     assert_restart_failed_never_seen,
-    await_restart,
 )
 
 
-def test_restart_now_replaces_the_vmi_and_records_the_request(compute_instance, restart_timeout):
-    """§7.6 row 1, request ≈ now on a running instance: the operator deletes the VMI (§7.3),
-    KubeVirt recreates it with a new UID, and once a VMI created strictly after the request
-    runs, the operator copies the request into `status.lastRestartedAt` exactly and removes both
-    restart conditions (§7.4). `RestartInProgress` shows in between; `RestartFailed` never."""
+def test_restart_now_replaces_the_vmi_and_records_the_request(compute_instance):
+    """Request ≈ now → the old VMI (by UID) is deleted before exactly one new VMI, created
+    strictly after the request, runs; lastRestartedAt equals the request on the CR and the API;
+    RestartInProgress "Restart initiated at …" seen, then removed; RestartFailed never.
+
+    Contract §7.6 row 1; §7.3 (delete, condition), §7.4 (completion: an exact copy, both
+    conditions removed), §10 (the API mirrors lastRestartedAt)."""
     instance = compute_instance()
     request = instance.request_restart()
-    result = await_restart(instance, request, restart_timeout)
+    result = instance.wait_restart_completed(request)
 
     assert_clean_restart(instance, result)
     assert_restart_failed_never_seen(instance)
     assert_api_reports(instance, request.requested_at)
 
 
-def test_past_request_newer_than_the_last_restart_restarts_at_once(
-    compute_instance, restart_timeout
-):
-    """§7.6 row 2: a request in the past but newer than lastRestartedAt (or with none yet) is
-    new — the VMI is deleted, the restart completes as soon as the replacement runs, and
-    lastRestartedAt is that past value. There is no comparison with the wall clock (§7.2)."""
+def test_past_request_newer_than_the_last_restart_restarts_at_once(compute_instance):
+    """Request 10 minutes in the past, none before → a full restart at once; lastRestartedAt is
+    that past value.
+
+    Contract §7.6 row 2; §7.2 step 4 (newer than lastRestartedAt, or the first: no comparison
+    with the wall clock)."""
     instance = compute_instance()
     request = instance.request_restart(instance.server_now() - timedelta(minutes=10))
-    result = await_restart(instance, request, restart_timeout)
+    result = instance.wait_restart_completed(request)
 
     assert_clean_restart(instance, result)
     assert_restart_failed_never_seen(instance)
 
 
-def test_repeated_restarts_each_replace_the_vmi_once_and_move_forward(
-    compute_instance, restart_timeout
-):
-    """§7.2: every strictly newer request is one restart — exactly one new VMI each — and
-    lastRestartedAt only ever moves forward."""
-    instance = compute_instance()
-    previous = None
-    for _ in range(3):
-        if previous is not None:
-            # A request must be strictly newer than lastRestartedAt, which has 1 s resolution.
-            instance.wait_for_server_time(parse_rfc3339(previous.requested_at))
-        request = instance.request_restart()
-        result = await_restart(instance, request, restart_timeout)
-        assert_clean_restart(instance, result)
-        previous = request
+def test_repeated_restarts_each_replace_the_vmi_once_and_move_forward(compute_instance):
+    """Three restarts of one instance → one new VMI each; lastRestartedAt takes each request in
+    turn, strictly increasing.
 
-    assert_last_restarted_monotonic(instance)
-    assert len(instance.last_restarted_history()) == 3
+    Contract §7.2 (every strictly newer request is one restart), §7.4."""
+    instance = compute_instance()
+    requests = []
+    for _ in range(3):
+        if requests:  # strictly newer than lastRestartedAt, which has 1 s resolution
+            instance.wait_for_server_time(requests[-1].moment)
+        requests.append(instance.request_restart())
+        assert_clean_restart(instance, instance.wait_restart_completed(requests[-1]))
+
+    assert_last_restarted_history(instance, [request.requested_at for request in requests])
     assert_restart_failed_never_seen(instance)
 
 
-def test_many_instances_restart_concurrently(compute_instance, provision_timeout, restart_timeout):
-    """Restarts of several instances at once do not interfere: each instance gets exactly one
-    new VMI and its own request time."""
+def test_many_instances_restart_concurrently(compute_instance):
+    """Four instances restarted at once → each gets exactly one new VMI and its own request
+    time; none disturbs another.
+
+    Contract §7 (the restart is per instance: all state lives in each CR's status)."""
     instances = [compute_instance(wait="none") for _ in range(4)]
     for instance in instances:
-        instance.wait_provisioned(provision_timeout)
+        instance.wait_provisioned()
     requests = [instance.request_restart() for instance in instances]
     for instance, request in zip(instances, requests, strict=True):
-        result = await_restart(instance, request, restart_timeout)
-        assert_clean_restart(instance, result)
+        assert_clean_restart(instance, instance.wait_restart_completed(request))
         assert_restart_failed_never_seen(instance)

@@ -1,58 +1,55 @@
-"""A restart the platform refuses (contract §7.3 row 4, §7.6 row "VMI delete rejected")."""
+"""A restart the platform refuses, and a status write that is lost.
+
+Both arrange a fault only the embedded API server can (an AccessRule that refuses one request
+to everyone but the harness), so they run on the embedded stack only.
+"""
 
 from __future__ import annotations
 
-from harness.testkit.expectations import assert_clean_restart, await_restart
+from harness.testkit.expectations import (
+    assert_clean_restart,
+    assert_last_restarted_at,
+    assert_restart_conditions_removed,
+    assert_running_vmi,
+    restart_failed_vmi_deletion,
+)
+
+REFUSED = "contract §7.3 row 4: a refused delete leaves the VMI in place"
+NOT_WRITTEN = "every status write was refused, so none can have landed"
 
 
 def test_refused_vmi_deletion_sets_restart_failed_then_recovers(
-    compute_instance, embedded_only, profile, restart_timeout
+    compute_instance, embedded_only, profile
 ):
-    """§7.3: when deleting the VMI fails (here the API server refuses the delete, as RBAC without
-    `delete` on virtualmachineinstances would), the operator sets RestartFailed=True, reason
-    VMIDeletionFailed, "Failed to delete VMI: <error>", and retries with backoff; once the
-    delete is allowed the restart completes and RestartFailed is removed."""
+    """The VMI delete is refused (as RBAC without `delete` on virtualmachineinstances would) →
+    RestartFailed=True, VMIDeletionFailed, "Failed to delete VMI: …forbidden…", retried with
+    backoff; once the delete is allowed the restart completes and RestartFailed is removed.
+
+    Contract §7.6 row 8; §7.3 row 4; §7.5 (backoff)."""
     instance = compute_instance()
     allow = instance.refuse_vmi_deletion()
     request = instance.request_restart()
 
-    failed = instance.wait_condition(
-        profile.conditions.restart_failed,
-        "True",
-        restart_timeout,
-        reason=profile.restart.reason_vmi_deletion_failed,
-    )
-    prefix = profile.restart.message_deletion_failed.format(error="")
-    assert failed["message"].startswith(prefix), f"RestartFailed message: {failed['message']!r}"
-    assert "forbidden" in failed["message"], (
-        f"the message should carry the API server's refusal: {failed['message']!r}"
-    )
-    assert instance.vmi_deleted(request.old_vmi_uid) is None
-    assert instance.running_vmi().uid == request.old_vmi_uid
+    instance.wait_condition(restart_failed_vmi_deletion(profile, error_contains="forbidden"))
+    assert_running_vmi(instance, request.old_vmi_uid, REFUSED)
 
     allow()
-    result = await_restart(instance, request, restart_timeout, failure_expected=True)
+    result = instance.wait_restart_completed(request, failure_expected=True)
     assert_clean_restart(instance, result)
 
 
-def test_lost_status_write_after_the_delete_is_recovered(
-    compute_instance, embedded_only, profile, restart_timeout
-):
-    """§7.6 row 10: an operator that deleted the VMI but never recorded it (it crashed before its
-    status write; here the API server refuses that write) sees the request as new again on its
-    next pass — so recreated VMIs may be deleted again while the write keeps failing — and once
-    it can write, it completes the restart with lastRestartedAt = the request."""
+def test_lost_status_write_after_the_delete_is_recovered(compute_instance, embedded_only):
+    """The operator deletes the VMI but its status write is lost (as if it crashed in between)
+    → the request is seen as new again, so recreated VMIs may be deleted again while writes
+    fail; once it can write, the restart completes with lastRestartedAt = the request.
+
+    Contract §7.6 row 10."""
     instance = compute_instance()
     allow = instance.refuse_status_writes()
     request = instance.request_restart()
-    instance.wait_vmi_deleted(request.old_vmi_uid, restart_timeout)
-    assert instance.status().get("lastRestartedAt") == request.status_before.get(
-        "lastRestartedAt"
-    ), "status was written although every status write was refused"
+    instance.wait_vmi_deleted(request.old_vmi_uid)
+    assert_last_restarted_at(instance, request.last_restarted_before, NOT_WRITTEN)
 
     allow()
-    result = await_restart(instance, request, restart_timeout)
-    assert result.completed.object["status"]["lastRestartedAt"] == request.requested_at
-    final = {c["type"] for c in result.completed.object["status"].get("conditions", [])}
-    assert profile.conditions.restart_in_progress not in final
-    assert profile.conditions.restart_failed not in final
+    result = instance.wait_restart_completed(request)
+    assert_restart_conditions_removed(instance, result)

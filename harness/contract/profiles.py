@@ -90,7 +90,7 @@ class GrpcNames:
 
 @dataclass(frozen=True)
 class OperatorEnv:
-    """Environment variable names one operator release reads (contract §9, operator env table)."""
+    """Environment variable names one operator release reads (contract §9.6)."""
 
     release: str
     namespace: str

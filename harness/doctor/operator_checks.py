@@ -151,7 +151,7 @@ def environment_names(ctx: DoctorContext) -> Outcome:
     if wrong:
         return failed(
             "environment names of another release: " + "; ".join(wrong),
-            f"rename them to the {expected.release} names (contract §9 table), e.g. "
+            f"rename them to the {expected.release} names (contract §9.6), e.g. "
             f"{', '.join(sorted(expected_names))}",
         )
     ours = sorted(name for name in env if name in expected_names)

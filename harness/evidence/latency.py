@@ -18,8 +18,8 @@ from typing import Any
 from harness.clients.resources import VMI
 from harness.contract.milestones import MILESTONES, TOTAL
 from harness.contract.profiles import Profile
+from harness.testkit.history import condition
 from harness.testkit.timeline import Observation, Timeline
-from harness.testkit.waits import condition
 
 
 @dataclass

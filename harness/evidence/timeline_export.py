@@ -9,8 +9,8 @@ from typing import Any
 
 from harness.clients.resources import VM, VMI
 from harness.contract.profiles import Profile
+from harness.testkit.descriptions import describe_instance, describe_vmi
 from harness.testkit.timeline import Observation, Timeline
-from harness.testkit.waits import describe_instance, describe_vmi
 
 
 def records(timeline: Timeline) -> list[dict[str, Any]]:

@@ -1,24 +1,61 @@
-"""Cleanup overlapped with the next test.
+"""A test's instances cleaned up, the wait for their deletion overlapped with the next test.
 
-A passing test's instances are deleted in its teardown, but waiting until they are gone (a
-few hundred ms of the system under test's finalizing, per test) happens here, on a small thread
-pool, while the next test runs. The verdict still belongs to the test that made the objects:
-`finished()` and `drain()` hand back each test's leaks, and the plugin reports them against it.
+`begin_cleanup` undoes what the test arranged (annotations, refusal rules) and asks for the
+deletion; `finish_cleanup` waits until the CR is gone and stops the instance's watches. For a
+passing test the wait (the system under test finalizing) runs on a small thread pool while the
+next test runs (`BackgroundCleanup`). The verdict still belongs to the test that made the
+objects: `finished()` and `drain()` hand back each test's leaks, and the plugin reports them
+against it.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
+
+from harness.testkit.descriptions import describe_instance
+
+if TYPE_CHECKING:
+    from harness.testkit.instance import ComputeInstanceUnderTest
+
+log = logging.getLogger("harness.plugin.cleanup")
 
 
-class Cleanable(Protocol):
-    id: str
+def begin_cleanup(instance: ComputeInstanceUnderTest, delete: bool = True) -> str | None:
+    """Undo what the test arranged and ask for the deletion (`delete=False` keeps the objects
+    for a person to look at); returns a leak description if the delete itself failed."""
+    for undo in instance.undo_actions:
+        try:
+            undo()
+        except Exception as error:  # the object may already be gone; cleanup goes on
+            log.warning("undo during cleanup of %s failed: %r", instance.id, error)
+    if instance.id and delete:
+        try:
+            instance.delete()
+        except Exception as error:
+            return f"deleting instance {instance.id} failed: {error}"
+    return None
 
-    def finish_cleanup(self, timeout: float, wait: bool = True) -> str | None: ...
+
+def finish_cleanup(
+    instance: ComputeInstanceUnderTest, timeout: float, wait: bool = True
+) -> str | None:
+    """Wait until the CR is gone (if it was ever seen), then stop watching; returns a leak
+    description. Safe off the test's thread: it records no steps and shows no progress."""
+    try:
+        seen = instance.timeline.latest(instance.profile.kind) is not None
+        if wait and seen and instance.gone_within(timeout) is None:
+            return (
+                f"ComputeInstance for id {instance.id} still present {timeout:.0f} s "
+                f"after Delete; {describe_instance(instance.cr_observation())}"
+            )
+        return None
+    finally:
+        instance.stop_watching()
 
 
 @dataclass(frozen=True)
@@ -27,12 +64,12 @@ class CleanupVerdict:
     leaks: list[str]
 
 
-def finish_all(instances: Sequence[Cleanable], timeout: float) -> list[str]:
+def finish_all(instances: Sequence[ComputeInstanceUnderTest], timeout: float) -> list[str]:
     """Wait for every instance's deletion (already requested); one leak description each."""
     leaks: list[str] = []
     for instance in instances:
         try:
-            leak = instance.finish_cleanup(timeout)
+            leak = finish_cleanup(instance, timeout)
         except Exception as error:  # a broken watch is a failed cleanup, not a crashed pool
             leak = f"waiting for instance {instance.id} to be deleted failed: {error!r}"
         if leak:
@@ -46,7 +83,9 @@ class BackgroundCleanup:
         self._pending: list[tuple[Any, Future[list[str]]]] = []
         self._lock = threading.Lock()
 
-    def submit(self, owner: Any, instances: Sequence[Cleanable], timeout: float) -> None:
+    def submit(
+        self, owner: Any, instances: Sequence[ComputeInstanceUnderTest], timeout: float
+    ) -> None:
         future = self._pool.submit(finish_all, list(instances), timeout)
         with self._lock:
             self._pending.append((owner, future))

@@ -25,13 +25,18 @@ from harness.config import ConfigError, Settings
 from harness.contract.profiles import Profile
 from harness.exitcodes import ExitCode
 from harness.plugin import evidence_hooks as evidence
-from harness.plugin.cleanup import BackgroundCleanup, CleanupVerdict
+from harness.plugin.cleanup import (
+    BackgroundCleanup,
+    CleanupVerdict,
+    begin_cleanup,
+    finish_cleanup,
+)
 from harness.plugin.configure import PRESTARTED_KEY, REPORTS_KEY, SETTINGS_KEY, begin_stack
 from harness.runner.ledger import RunLedger
-from harness.testkit.expectations import history_violations
 from harness.testkit.instance import ComputeInstanceUnderTest, HarnessContext
 from harness.testkit.steps import report_late_failure, step
 from harness.testkit.timeline import Timeline
+from harness.testkit.verdicts import history_violations
 
 log = logging.getLogger("harness.plugin.configure")
 
@@ -270,12 +275,12 @@ def compute_instance(
     keep = run_ledger.keeps(request.node.nodeid)
     report_late_leaks(background_cleanup.finished())
     with step("clean up" if not keep else "clean up (objects kept: --keep-on-failure)"):
-        leaks = [leak for instance in created if (leak := instance.begin_cleanup(not keep))]
+        leaks = [leak for instance in created if (leak := begin_cleanup(instance, not keep))]
         if failed or keep or leaks or violations:
             leaks += [
                 leak
                 for instance in created
-                if (leak := instance.finish_cleanup(provision_timeout, wait=not keep))
+                if (leak := finish_cleanup(instance, provision_timeout, wait=not keep))
             ]
         else:  # the wait for the deletion overlaps the next test; its verdict stays this test's
             background_cleanup.submit(request.node, created, provision_timeout)

@@ -26,8 +26,12 @@ from types import FrameType
 log = logging.getLogger("harness.runner.interrupt")
 
 
-class RunInterrupted(Exception):
-    """Raised inside a running test when the run is asked to stop."""
+class RunInterrupted(BaseException):
+    """Raised inside a running test when the run is asked to stop.
+
+    A BaseException, like KeyboardInterrupt: code that handles any error of its own (`except
+    Exception`, say around an optional lookup) must not swallow it and carry on creating objects
+    after the run was asked to stop."""
 
 
 class Interrupter:

@@ -19,7 +19,8 @@ from harness.clients.resources import VM, VMI, Resource, instance_resource
 from harness.contract.profiles import RUN_LABEL, TEST_LABEL, WORKER_LABEL, Profile
 from harness.runner.labels import label_value
 from harness.runner.ledger import RunLedger
-from harness.testkit.timeline import Observation, ResourceWatcher, Timeline
+from harness.testkit.timeline import Observation, Timeline
+from harness.testkit.watchers import ResourceWatcher
 
 log = logging.getLogger("harness.runner.sweep")
 

@@ -1,16 +1,19 @@
-"""A ComputeInstance under test: provision it, watch it, restart it, clean it up.
+"""A ComputeInstance under test: create it, ask for things, wait for what follows.
 
-This is the vocabulary suites speak. It combines a driver (requests through the fulfillment API
-or straight on the CR), the Kubernetes client (watches of the CR, VM and VMI) and the test's
-Timeline (history); suites never touch a protocol.
+Suites speak this. An instance is its recorded history (`history.py`) plus the actions a user or
+an administrator takes — through a driver (the fulfillment API, or the CR straight), the
+Kubernetes client and the test's timeline — and waits that block on that timeline. Waits take
+their timeouts from the settings (`--provision-timeout`, `--restart-timeout`); a test passes
+one only to override. Cleanup lives in `harness.plugin.cleanup`.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from harness.clients.drivers import Driver, Rejection
@@ -20,20 +23,34 @@ from harness.clients.resources import POD, VM, VMI, instance_resource
 from harness.config import Settings
 from harness.contract import embedded
 from harness.contract.profiles import LAUNCHER_VMI_LABEL, Profile
-from harness.contract.timestamps import parse_rfc3339, truncate_to_second
+from harness.contract.timestamps import truncate_to_second
+from harness.testkit.descriptions import describe_instance, describe_object
+from harness.testkit.expectations import ExpectedCondition, assert_condition
+from harness.testkit.history import (
+    InstanceHistory,
+    RestartRequest,
+    RestartResult,
+    condition,
+)
 from harness.testkit.progress import waiting
 from harness.testkit.steps import step
-from harness.testkit.timeline import Observation, ResourceWatcher, Timeline
-from harness.testkit.waits import (
-    WaitTimeout,
-    condition,
-    describe_instance,
-    describe_vmi,
-    wait_for_server_time,
-    wait_until,
+from harness.testkit.timeline import Observation, Timeline
+from harness.testkit.verdicts import (
+    last_restarted_violation,
+    recorded_early,
+    restart_completed,
+    restart_loop,
+    restart_violation,
+    why_no_completion,
 )
+from harness.testkit.waits import WaitTimeout, wait_for_server_time, wait_until
+from harness.testkit.watchers import ResourceWatcher
 
 log = logging.getLogger("harness.testkit.instance")
+
+# After lastRestartedAt is recorded while the old VMI still runs: how long its deletion's watch
+# event may lag (watches of two resources are not ordered) before that counts as a violation.
+RECORDED_GRACE = 3.0
 
 
 @dataclass
@@ -54,25 +71,7 @@ class HarnessContext:
         return self.driver.mode
 
 
-@dataclass(frozen=True)
-class RestartRequest:
-    """A request as sent: the value the CR now holds, and what ran before it."""
-
-    requested_at: str
-    old_vmi_uid: str
-    seq_before: int
-    spec_before: dict[str, Any]
-    status_before: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class RestartResult:
-    request: RestartRequest
-    completed: Observation
-    new_vmi: Observation
-
-
-class ComputeInstanceUnderTest:
+class ComputeInstanceUnderTest(InstanceHistory):
     def __init__(
         self,
         context: HarnessContext,
@@ -80,65 +79,30 @@ class ComputeInstanceUnderTest:
         timeline: Timeline | None = None,
         labels: Mapping[str, str] | None = None,
     ) -> None:
+        super().__init__(timeline or Timeline(), context.profile)
         self.context = context
         self.labels = dict(labels or {})  # the run ledger's run/worker/test labels
         self.spec = spec
-        self.profile = context.profile
         self.driver = context.driver
-        self.timeline = timeline or Timeline()
-        self.id: str = ""
-        self.cr_name: str | None = None
-        self.vm_namespace: str | None = None
-        self.vm_name: str | None = None
-        self._watchers: list[ResourceWatcher] = []
+        self.watchers: list[ResourceWatcher] = []
+        self.undo_actions: list[Callable[[], None]] = []  # what cleanup restores first
         self._watching_vm = False
         self._since = ""  # resourceVersion from just before the create; every watch starts there
-        self._undo: list[Callable[[], None]] = []
 
     def __repr__(self) -> str:  # how steps in the report name their instance parameter
         return f"ComputeInstance {self.cr_name or '<not seen yet>'} (id {self.id or '<none>'})"
 
-    # --- reading the timeline -------------------------------------------------------------
+    @property
+    def provision_timeout(self) -> float:
+        return self.context.settings.provision_timeout
 
-    def cr_observation(self) -> Observation | None:
-        return self.timeline.latest(self.profile.kind, self.cr_name)
+    @property
+    def restart_timeout(self) -> float:
+        return self.context.settings.restart_timeout
 
-    def cr(self) -> dict[str, Any] | None:
-        observation = self.cr_observation()
-        return observation.object if observation and observation.exists else None
-
-    def status(self) -> dict[str, Any]:
-        return dict((self.cr() or {}).get("status") or {})
-
-    def current_vmi(self) -> Observation | None:
-        return self.timeline.current(VMI.kind).get((self.vm_namespace or "", self.vm_name or ""))
-
-    def current_vm(self) -> Observation | None:
-        return self.timeline.current(VM.kind).get((self.vm_namespace or "", self.vm_name or ""))
-
-    def vmi_observations(self, since_seq: int = 0) -> list[Observation]:
-        return [
-            o
-            for o in self.timeline.observations(VMI.kind)
-            if o.name == self.vm_name and o.seq > since_seq
-        ]
-
-    def cr_observations(self, since_seq: int = 0) -> list[Observation]:
-        return [o for o in self.timeline.observations(self.profile.kind) if o.seq > since_seq]
-
-    def last_seq(self) -> int:
-        observations = self.timeline.observations()
-        return observations[-1].seq if observations else 0
-
-    def describe(self) -> str:
-        """The CR's last state, and the last state of the last two VMIs seen (during a restart:
-        the old one and its replacement)."""
-        latest: dict[str, Observation] = {}
-        for observation in self.vmi_observations():
-            latest.pop(observation.uid, None)
-            latest[observation.uid] = observation
-        vmis = "; ".join(describe_vmi(o) for o in list(latest.values())[-2:]) or describe_vmi(None)
-        return f"{describe_instance(self.cr_observation())}; {vmis}"
+    @property
+    def quiet_window(self) -> float:
+        return self.context.settings.quiet_window
 
     # --- provisioning ---------------------------------------------------------------------
 
@@ -165,19 +129,21 @@ class ComputeInstanceUnderTest:
             log.warning("could not read the ComputeInstance collection's version: %r", error)
             return ""
 
-    def wait_cr(self, timeout: float) -> Observation:
+    def wait_cr(self, timeout: float | None = None) -> Observation:
         __tracebackhide__ = True
         observation = wait_until(
             self.timeline,
             lambda: self.timeline.latest(self.profile.kind),
-            timeout,
+            self.provision_timeout if timeout is None else timeout,
             f"the ComputeInstance CR labelled {self.profile.uuid_label}={self.id}",
             lambda: "no CR with that label in namespace " + self.context.settings.namespace,
         )
         self._seen_cr(observation)
         return observation
 
-    def wait_vm_reference(self, timeout: float, phase: str | None = None) -> Observation:
+    def wait_vm_reference(
+        self, timeout: float | None = None, phase: str | None = None
+    ) -> Observation:
         """A virtualMachineReference (and `phase`, if given); then watch that VM and VMI."""
         __tracebackhide__ = True
 
@@ -185,11 +151,12 @@ class ComputeInstanceUnderTest:
             observation = self.timeline.latest(self.profile.kind)
             if observation is None or not observation.exists:
                 return None
-            status = observation.object.get("status") or {}
-            reference = status.get("virtualMachineReference") or {}
+            reference = observation.status.get("virtualMachineReference") or {}
             if not reference.get("kubeVirtVirtualMachineName"):
                 return None
-            return observation if phase is None or status.get("phase") == phase else None
+            return (
+                observation if phase is None or observation.status.get("phase") == phase else None
+            )
 
         wanted = (
             f"phase {phase} with a virtualMachineReference"
@@ -199,20 +166,55 @@ class ComputeInstanceUnderTest:
         observation = wait_until(
             self.timeline,
             referenced,
-            timeout,
+            self.provision_timeout if timeout is None else timeout,
             f"the ComputeInstance (id {self.id}) to reach {wanted}",
             self._describe_provisioning,
         )
         self._seen_cr(observation)
-        self._watch_vm(observation.object["status"]["virtualMachineReference"])
+        self._watch_vm(observation.status["virtualMachineReference"])
         return observation
+
+    def wait_provisioned(self, timeout: float | None = None) -> Observation:
+        """Phase running, a VM reference, and a Running VMI (returned)."""
+        __tracebackhide__ = True
+        self.wait_vm_reference(timeout, self.profile.phases.running)
+        return wait_until(
+            self.timeline,
+            self.running_vmi,
+            self.provision_timeout if timeout is None else timeout,
+            f"VMI {self.vm_namespace}/{self.vm_name} to be Running",
+            self.describe,
+        )
+
+    def wait_stopped(self, timeout: float | None = None) -> Observation:
+        """Phase Stopped, VM printableStatus Stopped and no VMI (a `Halted` instance); returns
+        the CR state."""
+        __tracebackhide__ = True
+        stopped = self.profile.phases.stopped
+        assert stopped, f"profile {self.profile.name} has no Stopped phase"
+        self.wait_vm_reference(timeout)
+
+        def halted() -> Observation | None:
+            cr, vm = self.cr_observation(), self.current_vm()
+            if cr is None or vm is None or self.current_vmi() is not None:
+                return None
+            printable = vm.status.get("printableStatus")
+            return cr if cr.status.get("phase") == stopped and printable == "Stopped" else None
+
+        return wait_until(
+            self.timeline,
+            halted,
+            self.provision_timeout if timeout is None else timeout,
+            "phase Stopped, VM printableStatus Stopped and no VMI",
+            self.describe,
+        )
 
     def _seen_cr(self, observation: Observation) -> None:
         """Remember the CR's name; give it the run labels if the system under test dropped
         them (a fulfillment service need not copy a Create's labels), so the sweep finds it."""
         first_sight = self.cr_name is None
         self.cr_name = observation.name
-        carried = (observation.object.get("metadata") or {}).get("labels") or {}
+        carried = observation.metadata.get("labels") or {}
         missing = {k: v for k, v in self.labels.items() if carried.get(k) != v}
         if first_sight and missing and observation.exists:
             try:
@@ -243,64 +245,19 @@ class ComputeInstanceUnderTest:
                 optional=True,
             )
 
-    def wait_provisioned(self, timeout: float) -> Observation:
-        """Phase running, a VM reference, and a Running VMI (watch-based)."""
-        __tracebackhide__ = True
-        self.wait_vm_reference(timeout, self.profile.phases.running)
-        return wait_until(
-            self.timeline,
-            self.running_vmi,
-            timeout,
-            f"VMI {self.vm_namespace}/{self.vm_name} to be Running",
-            self.describe,
-        )
-
-    def wait_stopped(self, timeout: float) -> Observation:
-        """Phase Stopped, VM printableStatus Stopped and no VMI (a `Halted` instance)."""
-        __tracebackhide__ = True
-        stopped = self.profile.phases.stopped
-        assert stopped, f"profile {self.profile.name} has no Stopped phase"
-        self.wait_vm_reference(timeout)
-
-        def halted() -> Observation | None:
-            cr, vm = self.cr_observation(), self.current_vm()
-            if cr is None or vm is None or self.current_vmi() is not None:
-                return None
-            phase = (cr.object.get("status") or {}).get("phase")
-            printable = (vm.object.get("status") or {}).get("printableStatus")
-            return cr if phase == stopped and printable == "Stopped" else None
-
-        return wait_until(
-            self.timeline,
-            halted,
-            timeout,
-            "phase Stopped, VM printableStatus Stopped and no VMI",
-            self.describe,
-        )
-
     def _describe_provisioning(self) -> str:
         observation = self.timeline.latest(self.profile.kind)
         text = describe_instance(observation)
         if (
             observation is not None
-            and not observation.object.get("status")
-            and not observation.object["metadata"].get("finalizers")
+            and not observation.status
+            and not observation.metadata.get("finalizers")
         ):
             text += (
                 f" — nothing has touched it: is an operator running and watching namespace "
                 f"{observation.namespace}?"
             )
         return text
-
-    def running_vmi(self) -> Observation | None:
-        vmi = self.current_vmi()
-        if (
-            vmi
-            and (vmi.object.get("status") or {}).get("phase") == "Running"
-            and not vmi.object["metadata"].get("deletionTimestamp")
-        ):
-            return vmi
-        return None
 
     def _watch(
         self,
@@ -320,15 +277,20 @@ class ComputeInstanceUnderTest:
             optional=optional,
             since=self._since,
         )
-        self._watchers.append(watcher.start())
+        self.watchers.append(watcher.start())
 
-    # --- requests -------------------------------------------------------------------------
+    def stop_watching(self) -> None:
+        for watcher in self.watchers:
+            watcher.stop()
+
+    # --- requests and changes -------------------------------------------------------------
 
     def server_now(self) -> datetime:
         """The API server's clock, whole seconds: restart times never depend on ours."""
         return truncate_to_second(self.context.kube.server_now())
 
     def wait_for_server_time(self, moment: datetime) -> None:
+        """Block until the API server's clock is past `moment` (1 s resolution)."""
         wait_for_server_time(self.context.kube.server_now, moment)
 
     @step("request a restart")
@@ -336,33 +298,42 @@ class ComputeInstanceUnderTest:
         """Ask for a restart at `at` (default: the API server's clock now, whole seconds).
 
         A string goes to the CR verbatim (`--via cr` only), e.g. a sub-second value."""
-        vmi = self.running_vmi()
-        cr = self.cr() or {}
-        seq_before = self.last_seq()
+        before = self.checkpoint()
         moment: datetime | str = self.server_now() if at is None else at
         if isinstance(moment, datetime):
             moment = truncate_to_second(moment) if self.driver.mode == "cr" else moment
         assert self.cr_name is not None, "the CR is not known yet; wait for it first"
         requested = self.driver.request_restart(self.id, self.cr_name, moment)
-        return RestartRequest(
-            requested_at=requested,
-            old_vmi_uid=vmi.uid if vmi else "",
-            seq_before=seq_before,
-            spec_before=dict(cr.get("spec") or {}),
-            status_before=dict(cr.get("status") or {}),
-        )
+        return replace(before, requested_at=requested)
 
     def creation_request(self) -> RestartRequest:
         """The restart requested by the create itself (`restart_requested_at` on Create)."""
-        cr = self.cr() or {}
-        requested = (cr.get("spec") or {}).get("restartRequestedAt")
+        requested = ((self.cr() or {}).get("spec") or {}).get("restartRequestedAt")
         assert requested, "the instance was not created with a restart request"
         return RestartRequest(
             requested_at=requested, old_vmi_uid="", seq_before=0, spec_before={}, status_before={}
         )
 
+    def checkpoint(self) -> RestartRequest:
+        """The present as a baseline for `assert_no_restart`: what runs now must stay."""
+        vmi = self.running_vmi()
+        cr = self.cr() or {}
+        spec = dict(cr.get("spec") or {})
+        return RestartRequest(
+            requested_at=str(spec.get("restartRequestedAt") or ""),
+            old_vmi_uid=vmi.uid if vmi else "",
+            seq_before=self.last_seq(),
+            spec_before=spec,
+            status_before=dict(cr.get("status") or {}),
+        )
+
+    def from_now(self, request: RestartRequest) -> RestartRequest:
+        """`request` re-based on the present: the VMI running now is the one that must stay."""
+        return replace(self.checkpoint(), requested_at=request.requested_at)
+
     @step("change {cr_path} to {value}")
     def change(self, cr_path: str, value: Any) -> Rejection | None:
+        """Change one spec field; the refusal, if the system under test refuses it."""
         assert self.cr_name is not None, "the CR is not known yet"
         return self.driver.change(self.id, self.cr_name, cr_path, value)
 
@@ -392,7 +363,7 @@ class ComputeInstanceUnderTest:
             )
 
         put(value)
-        self._undo.append(lambda: put(previous))
+        self.undo_actions.append(lambda: put(previous))
 
     @step("make the API server refuse the VMI deletion")
     def refuse_vmi_deletion(self) -> Callable[[], None]:
@@ -432,7 +403,7 @@ class ComputeInstanceUnderTest:
             )
         )
         undo = lambda: kube.delete_access_rule(rule)  # noqa: E731
-        self._undo.append(undo)
+        self.undo_actions.append(undo)
         return undo
 
     @step("delete the VMI (as a node drain would)")
@@ -442,6 +413,7 @@ class ComputeInstanceUnderTest:
         self.context.kube.delete(VMI, self.vm_namespace, self.vm_name)
 
     def api_view(self) -> ApiInstance | None:
+        """The fulfillment API's view of the instance (None with --via cr)."""
         return self.driver.view(self.id)
 
     def api_lists_it(self) -> bool | None:
@@ -450,29 +422,128 @@ class ComputeInstanceUnderTest:
 
     # --- waiting on outcomes --------------------------------------------------------------
 
-    def wait_restart_completed(self, request: RestartRequest, timeout: float) -> RestartResult:
-        """`lastRestartedAt` equals the request and a VMI with a new UID is Running."""
+    @step("await the restart")
+    def wait_restart_completed(
+        self,
+        request: RestartRequest,
+        timeout: float | None = None,
+        failure_expected: bool = False,
+    ) -> RestartResult:
+        """`lastRestartedAt` equals the request and a VMI with a new UID runs.
+
+        A history that already breaks the contract on the way fails at once, naming the clause:
+        lastRestartedAt set to anything but the request (§7.4), RestartInProgress removed
+        without completing (§7.4), RestartFailed where the scenario admits no failure (§7.3;
+        `failure_expected` for the scenarios that provoke one). A timeout says what the
+        operator did and did not do, then what was last seen."""
+        __tracebackhide__ = True
+        timeout = self.restart_timeout if timeout is None else timeout
+
+        def verdict() -> str | tuple[Observation, Observation] | None:
+            return restart_violation(self, request, failure_expected) or restart_completed(
+                self, request
+            )
+
+        started = time.monotonic()
+        with waiting(f"the restart requested at {request.requested_at} to complete", timeout):
+            outcome = self.timeline.wait(
+                lambda: verdict() or recorded_early(self, request), timeout
+            )
+        if outcome is True:
+            # Completion was declared while the old VMI still runs: give its deletion's watch
+            # event a moment to arrive, then judge.
+            grace = min(RECORDED_GRACE, max(0.0, timeout - (time.monotonic() - started)))
+            outcome = self.timeline.wait(verdict, grace)
+            if not outcome and recorded_early(self, request):
+                outcome = why_no_completion(self, request)
+        if isinstance(outcome, str):
+            raise AssertionError(f"{outcome}; {self.describe()}")
+        if not outcome:
+            raise WaitTimeout(
+                f"{why_no_completion(self, request)} — waited {timeout:.0f} s for the restart "
+                f"requested at {request.requested_at} to complete; last seen: {self.describe()}"
+            )
+        completed, new_vmi = outcome
+        return RestartResult(request=request, completed=completed, new_vmi=new_vmi)
+
+    @step("await lastRestartedAt {expected}")
+    def wait_last_restarted_at(
+        self, request: RestartRequest, expected: str, timeout: float | None = None
+    ) -> Observation:
+        """lastRestartedAt == `expected` (the current request, once a newer VMI exists); fails
+        at once, naming the clause, when it takes any other value after `request` (§7.4)."""
+        __tracebackhide__ = True
+        timeout = self.restart_timeout if timeout is None else timeout
+
+        def outcome() -> Observation | str | None:
+            violation = last_restarted_violation(self, request, expected)
+            if violation:
+                return violation
+            latest = self.cr_observation()
+            found = latest is not None and latest.exists
+            return latest if found and latest.status.get("lastRestartedAt") == expected else None
+
+        with waiting(f"lastRestartedAt == {expected}", timeout):
+            found = self.timeline.wait(outcome, timeout)
+        if isinstance(found, str):
+            raise AssertionError(f"{found}; {self.describe()}")
+        if not found:
+            raise WaitTimeout(
+                f"{why_no_completion(self, replace(request, requested_at=expected))} — waited "
+                f"{timeout:.0f} s for lastRestartedAt == {expected}; last seen: {self.describe()}"
+            )
+        return found
+
+    @step("await RestartInProgress=True")
+    def wait_restart_in_progress(self, timeout: float | None = None) -> dict[str, Any]:
+        """RestartInProgress=True (returned); fails at once, naming the clause, if RestartFailed
+        turns True instead (for scenarios where the contract has the operator wait, not fail:
+        §7.3 row 2)."""
+        __tracebackhide__ = True
+        timeout = self.restart_timeout if timeout is None else timeout
+        types = self.profile.conditions
+
+        def either() -> tuple[str, dict[str, Any]] | None:
+            cr = self.cr()
+            for type_name in (types.restart_failed, types.restart_in_progress):
+                found = condition(cr, type_name)
+                if found and found.get("status") == "True":
+                    return type_name, found
+            return None
+
+        with waiting(f"{types.restart_in_progress}=True", timeout):
+            outcome = self.timeline.wait(either, timeout)
+        if not outcome:
+            raise WaitTimeout(
+                f"waited {timeout:.0f} s for condition {types.restart_in_progress}=True "
+                f"(contract §7.3); last seen: {self.describe()}"
+            )
+        type_name, found = outcome
+        assert type_name == types.restart_in_progress, (
+            f"{type_name}=True ({found.get('reason')}: {found.get('message')!r}) where the "
+            f"contract has the operator wait: {types.restart_in_progress}=True, no "
+            f"{types.restart_failed} (contract §7.3 row 2, §7.6 row 7: a VM without a VMI)"
+        )
+        return found
+
+    @step("await {expected}")
+    def wait_condition(
+        self, expected: ExpectedCondition, timeout: float | None = None
+    ) -> dict[str, Any]:
+        """The CR's condition of `expected.type` reaches `expected.status`; then its reason and
+        message must be the contract's (`assert_condition`). Returns the condition."""
         __tracebackhide__ = True
 
-        def completed() -> tuple[Observation, Observation] | None:
-            cr = self.cr_observation()
-            vmi = self.running_vmi()
-            if cr is None or not cr.exists or vmi is None or vmi.uid == request.old_vmi_uid:
-                return None
-            if (cr.object.get("status") or {}).get("lastRestartedAt") != request.requested_at:
-                return None
-            return cr, vmi
+        def holds(cr: dict[str, Any]) -> bool:
+            found = condition(cr, expected.type)
+            return bool(found and found.get("status") == expected.status)
 
-        cr, vmi = wait_until(
-            self.timeline,
-            completed,
-            timeout,
-            f"the restart requested at {request.requested_at} to complete "
-            f"(lastRestartedAt == {request.requested_at} and a Running VMI other than "
-            f"uid {request.old_vmi_uid[:8] or '<none>'}…)",
-            self.describe,
+        observation = self.wait_status(
+            holds,
+            self.restart_timeout if timeout is None else timeout,
+            f"condition {expected.type}={expected.status}",
         )
-        return RestartResult(request=request, completed=cr, new_vmi=vmi)
+        return assert_condition(condition(observation.object, expected.type), expected)
 
     def wait_status(
         self, predicate: Callable[[dict[str, Any]], bool], timeout: float, what: str
@@ -488,173 +559,84 @@ class ComputeInstanceUnderTest:
 
         return wait_until(self.timeline, check, timeout, what, self.describe)
 
-    @step("await condition {type_name}={status}")
-    def wait_condition(
-        self, type_name: str, status: str, timeout: float, reason: str | None = None
-    ) -> dict[str, Any]:
-        __tracebackhide__ = True
-
-        def holds(cr: dict[str, Any]) -> bool:
-            found = condition(cr, type_name)
-            return bool(
-                found
-                and found.get("status") == status
-                and (reason is None or found.get("reason") == reason)
-            )
-
-        what = f"condition {type_name}={status}" + (f" with reason {reason}" if reason else "")
-        observation = self.wait_status(holds, timeout, what)
-        found = condition(observation.object, type_name)
-        assert found is not None
-        return found
-
     @step("await the operator observing the request")
-    def wait_request_observed(self, request: RestartRequest, timeout: float) -> Observation:
+    def wait_request_observed(
+        self, request: RestartRequest, timeout: float | None = None
+    ) -> Observation:
         """Proof the operator has seen the new spec: `status.desiredConfigVersion` (a hash of
         the whole spec, restartRequestedAt included; contract §4, §7.5) moved on."""
         __tracebackhide__ = True
         before = request.status_before.get("desiredConfigVersion")
+
+        def observed(cr: dict[str, Any]) -> bool:
+            version = (cr.get("status") or {}).get("desiredConfigVersion")
+            requested = (cr.get("spec") or {}).get("restartRequestedAt")
+            return bool(version) and version != before and requested == request.requested_at
+
         return self.wait_status(
-            lambda cr: (
-                bool((cr.get("status") or {}).get("desiredConfigVersion"))
-                and (cr.get("status") or {}).get("desiredConfigVersion") != before
-                and (cr.get("spec") or {}).get("restartRequestedAt") == request.requested_at
-            ),
-            timeout,
+            observed,
+            self.restart_timeout if timeout is None else timeout,
             f"the operator to observe restartRequestedAt {request.requested_at} "
             f"(status.desiredConfigVersion to move on from {before})",
         )
 
     @step("await the VMI deletion")
-    def wait_vmi_deleted(self, uid: str, timeout: float) -> Observation:
+    def wait_vmi_deleted(self, uid: str, timeout: float | None = None) -> Observation:
         __tracebackhide__ = True
         return wait_until(
             self.timeline,
             lambda: self.vmi_deleted(uid),
-            timeout,
+            self.restart_timeout if timeout is None else timeout,
             f"VMI uid {uid[:8]}… to be deleted",
             self.describe,
         )
 
     @step("await a replacement VMI Running")
-    def wait_replacement_running(self, request: RestartRequest, timeout: float) -> Observation:
+    def wait_replacement_running(
+        self, request: RestartRequest, timeout: float | None = None
+    ) -> Observation:
         """A Running VMI other than the one that ran before `request`."""
         __tracebackhide__ = True
         return wait_until(
             self.timeline,
             lambda: (vmi := self.running_vmi()) and vmi.uid != request.old_vmi_uid and vmi,
-            timeout,
+            self.restart_timeout if timeout is None else timeout,
             f"a Running VMI other than uid {request.old_vmi_uid[:8]}…",
             self.describe,
         )
 
-    def checkpoint(self) -> RestartRequest:
-        """The present as a baseline for `expect_no_restart`: what runs now must stay."""
-        vmi = self.running_vmi()
-        cr = self.cr() or {}
-        spec = dict(cr.get("spec") or {})
-        return RestartRequest(
-            requested_at=str(spec.get("restartRequestedAt") or ""),
-            old_vmi_uid=vmi.uid if vmi else "",
-            seq_before=self.last_seq(),
-            spec_before=spec,
-            status_before=dict(cr.get("status") or {}),
+    @step("await a restart loop")
+    def wait_restart_loop(self, request: RestartRequest, timeout: float | None = None) -> str:
+        """More than one new VMI for one request (the §7.6 row 12 loop); returns the finding."""
+        __tracebackhide__ = True
+        return wait_until(
+            self.timeline,
+            lambda: restart_loop(self, request),
+            self.restart_timeout if timeout is None else timeout,
+            f"a restart loop after the request {request.requested_at} (more than one new VMI; "
+            "contract §7.6 row 12)",
+            lambda: f"VMIs {self.vmi_uids_seen(request.seq_before)}; {self.describe()}",
         )
 
-    def from_now(self, request: RestartRequest) -> RestartRequest:
-        """`request` re-based on the present: the VMI running now is the one that must stay."""
-        return replace(self.checkpoint(), requested_at=request.requested_at)
-
-    @step("watch a quiet window: no restart")
-    def expect_no_restart(self, request: RestartRequest, window: float) -> None:
-        """Watch `window` seconds for any sign of a restart after `request`; fail on one.
-
-        Signs: a VMI deleted or a new VMI UID, RestartInProgress appearing, lastRestartedAt
-        changing. A bounded watch, not a sleep: it returns the moment a sign shows."""
-        __tracebackhide__ = True
-        in_progress = self.profile.conditions.restart_in_progress
-        last_before = request.status_before.get("lastRestartedAt")
-
-        def sign() -> str | None:
-            for observation in self.vmi_observations(request.seq_before):
-                if observation.event == "DELETED" or observation.object["metadata"].get(
-                    "deletionTimestamp"
-                ):
-                    return f"VMI uid {observation.uid[:8]}… was deleted"
-                if observation.uid != request.old_vmi_uid and request.old_vmi_uid:
-                    return f"a new VMI uid {observation.uid[:8]}… appeared"
-            for observation in self.cr_observations(request.seq_before):
-                status = observation.object.get("status") or {}
-                if status.get("lastRestartedAt") != last_before:
-                    return (
-                        f"lastRestartedAt changed from {last_before} to "
-                        f"{status.get('lastRestartedAt')}"
-                    )
-                found = condition(observation.object, in_progress)
-                if (
-                    found
-                    and found.get("status") == "True"
-                    and not condition({"status": request.status_before}, in_progress)
-                ):
-                    return f"{in_progress} became True ({found.get('message')})"
-            return None
-
-        with waiting(
-            f"a quiet window: no restart after the request {request.requested_at}", window
-        ):
-            violation = self.timeline.wait(sign, window)
-        if violation:
-            raise AssertionError(
-                f"the request {request.requested_at} should have been ignored, but {violation}; "
-                f"{self.describe()}"
-            )
-
-    # --- history --------------------------------------------------------------------------
-
-    def conditions_seen(
-        self, type_name: str, since_seq: int = 0
-    ) -> list[tuple[Observation, dict[str, Any]]]:
-        """Every recorded CR state in which condition `type_name` was present."""
-        seen = []
-        for observation in self.cr_observations(since_seq):
-            if not observation.exists:
-                continue
-            found = condition(observation.object, type_name)
-            if found is not None:
-                seen.append((observation, found))
-        return seen
-
-    def vmi_uids_seen(self, since_seq: int = 0) -> list[str]:
-        uids: list[str] = []
-        for observation in self.vmi_observations(since_seq):
-            if observation.uid not in uids:
-                uids.append(observation.uid)
-        return uids
-
-    def vmi_deleted(self, uid: str) -> Observation | None:
-        for observation in self.vmi_observations():
-            if observation.uid == uid and observation.event == "DELETED":
-                return observation
-        return None
-
-    def last_restarted_history(self) -> list[str]:
-        """Successive distinct values of status.lastRestartedAt, in the order seen."""
-        values: list[str] = []
-        for observation in self.cr_observations():
-            value = (observation.object.get("status") or {}).get("lastRestartedAt")
-            if value and (not values or values[-1] != value):
-                values.append(value)
-        return values
-
-    # --- cleanup --------------------------------------------------------------------------
-
     @step("await the CR gone")
-    def wait_gone(self, timeout: float) -> Observation | None:
-        """The CR is deleted; None on timeout."""
+    def wait_gone(self, timeout: float | None = None) -> Observation:
+        """The CR is deleted (returns its last state): the operator deprovisions (the VM goes,
+        the …-aap finalizer is removed) and then drops its own finalizer (§9.5)."""
+        __tracebackhide__ = True
+        timeout = self.provision_timeout if timeout is None else timeout
         with waiting(f"instance {self.id} to be deleted", timeout):
-            return self._wait_gone(timeout)
+            gone = self.gone_within(timeout)
+        if gone is None:
+            raise WaitTimeout(
+                f"the CR was not removed {timeout:.0f} s after its deletion (contract §9.5: the "
+                "operator deprovisions — the VM goes, the …-aap finalizer is removed — and then "
+                f"drops its own finalizer); last seen: {self.describe()}"
+            )
+        return gone
 
-    def _wait_gone(self, timeout: float) -> Observation | None:
+    def gone_within(self, timeout: float) -> Observation | None:
+        """The CR's deletion, once recorded within `timeout`; None otherwise. Records no step and
+        shows no progress, so cleanup may call it off the test's thread."""
         return self.timeline.wait(
             lambda: (
                 (obs := self.timeline.latest(self.profile.kind)) is not None
@@ -664,10 +646,11 @@ class ComputeInstanceUnderTest:
             timeout,
         )
 
-    @step("check: no VM or VMI left behind")
-    def wait_no_orphans(self, timeout: float) -> None:
+    @step("await no VM or VMI left behind")
+    def wait_no_orphans(self, timeout: float | None = None) -> None:
         """No VM or VMI labelled with this instance's CR name remains, in any namespace."""
         __tracebackhide__ = True
+        timeout = self.provision_timeout if timeout is None else timeout
         assert self.cr_name, "the CR was never seen"
         selector = f"{self.profile.instance_name_label}={self.cr_name}"
         timeline = Timeline()
@@ -686,60 +669,13 @@ class ComputeInstanceUnderTest:
                 cleared = timeline.wait(lambda: not left(), timeout)
             if cleared is None:
                 raise AssertionError(
-                    f"orphans {timeout:.0f} s after the ComputeInstance was deleted (deleting "
-                    "the instance must remove its VM and VMI); last seen: "
-                    + "; ".join(_describe_orphan(o) for o in left())
+                    f"orphans {timeout:.0f} s after the ComputeInstance was deleted (contract "
+                    "§9.5: deleting the instance removes its VM and VMI); last seen: "
+                    + "; ".join(describe_object(o) for o in left())
                 )
         finally:
             for watcher in watchers:
                 watcher.stop()
-
-    def begin_cleanup(self, delete: bool = True) -> str | None:
-        """Undo what the test arranged and ask for the deletion (`delete=False` keeps the objects
-        for a person to look at); returns a leak description if the delete itself failed.
-        `finish_cleanup` then waits for the deletion to complete."""
-        for undo in self._undo:
-            try:
-                undo()
-            except Exception as error:  # the object may already be gone; cleanup goes on
-                log.warning("undo during cleanup of %s failed: %r", self.id, error)
-        if self.id and delete:
-            try:
-                self.delete()
-            except Exception as error:
-                return f"deleting instance {self.id} failed: {error}"
-        return None
-
-    def finish_cleanup(self, timeout: float, wait: bool = True) -> str | None:
-        """Wait until the CR is gone (if it was ever seen), then stop watching; returns a leak
-        description. Safe off the test's thread: it records no steps and shows no progress."""
-        try:
-            seen = self.timeline.latest(self.profile.kind) is not None
-            if wait and seen and self._wait_gone(timeout) is None:
-                return (
-                    f"ComputeInstance for id {self.id} still present {timeout:.0f} s "
-                    f"after Delete; {describe_instance(self.cr_observation())}"
-                )
-            return None
-        finally:
-            for watcher in self._watchers:
-                watcher.stop()
-
-
-def _describe_orphan(observation: Observation) -> str:
-    if observation.kind == VMI.kind:
-        return describe_vmi(observation)
-    metadata = observation.object.get("metadata", {})
-    deleting = metadata.get("deletionTimestamp")
-    return (
-        f"{observation.kind} {observation.namespace}/{observation.name} uid {observation.uid[:8]}… "
-        f"{'deleting since ' + deleting if deleting else 'not being deleted'}, finalizers "
-        f"{metadata.get('finalizers') or []}, seen at +{observation.elapsed:.1f} s"
-    )
-
-
-def seconds_after(text: str, seconds: int) -> datetime:
-    return parse_rfc3339(text) + timedelta(seconds=seconds)
 
 
 __all__ = [
@@ -749,5 +685,4 @@ __all__ = [
     "RestartRequest",
     "RestartResult",
     "WaitTimeout",
-    "seconds_after",
 ]

@@ -11,10 +11,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from harness.testkit.progress import waiting
-from harness.testkit.timeline import Observation, Timeline
+from harness.testkit.timeline import Timeline
 
 T = TypeVar("T")
 
@@ -65,59 +65,3 @@ def _wait_for_server_time(
                 f"the API server's clock ({now}) will not pass {moment} within {limit:.0f} s"
             )
         time.sleep(min(max(left, 0.0), 1.0) + 0.05)
-
-
-def condition(obj: dict[str, Any] | None, type_name: str) -> dict[str, Any] | None:
-    if not obj:
-        return None
-    for item in obj.get("status", {}).get("conditions", []) or []:
-        if item.get("type") == type_name:
-            return dict(item)
-    return None
-
-
-def describe_instance(observation: Observation | None) -> str:
-    if observation is None:
-        return "no ComputeInstance seen"
-    obj = observation.object
-    status = obj.get("status", {}) or {}
-    conditions = (
-        ", ".join(
-            f"{c.get('type')}={c.get('status')}"
-            + (f"/{c.get('reason')}" if c.get("reason") else "")
-            for c in status.get("conditions", []) or []
-        )
-        or "none"
-    )
-    reference = status.get("virtualMachineReference") or {}
-    parts = [
-        f"ComputeInstance {observation.name} ({observation.event.lower()} at "
-        f"+{observation.elapsed:.1f} s, rv {observation.resource_version})",
-        f"phase {status.get('phase') or '<none>'}",
-        f"conditions {conditions}",
-        f"lastRestartedAt {status.get('lastRestartedAt') or '<none>'}",
-        f"restartRequestedAt {obj.get('spec', {}).get('restartRequestedAt') or '<none>'}",
-        f"virtualMachineReference {reference.get('namespace', '')}/"
-        f"{reference.get('kubeVirtVirtualMachineName', '')}"
-        if reference
-        else "no virtualMachineReference",
-        f"finalizers {obj.get('metadata', {}).get('finalizers') or []}",
-    ]
-    if observation.event == "DELETED":
-        parts.append("deleted")
-    return "; ".join(parts)
-
-
-def describe_vmi(observation: Observation | None) -> str:
-    if observation is None:
-        return "no VMI seen"
-    obj = observation.object
-    metadata = obj.get("metadata", {})
-    deleting = " (deleting)" if metadata.get("deletionTimestamp") else ""
-    if observation.event == "DELETED":
-        deleting = " (deleted)"
-    return (
-        f"VMI {observation.name} uid {observation.uid[:8]}… phase "
-        f"{(obj.get('status') or {}).get('phase') or '<none>'}{deleting}, created "
-        f"{metadata.get('creationTimestamp')}, seen at +{observation.elapsed:.1f} s"
-    )

@@ -20,7 +20,8 @@ from harness.clients.resources import VM, VMI, instance_resource
 from harness.contract.profiles import RUN_LABEL, TEST_LABEL, get_profile
 from harness.reference.stack import StackOptions, launch
 from harness.runner.interrupt import child_pids
-from harness.testkit.timeline import ResourceWatcher, Timeline
+from harness.testkit.timeline import Timeline
+from harness.testkit.watchers import ResourceWatcher
 from tests.environ import without_harness_settings
 
 REPO = Path(__file__).resolve().parents[2]

@@ -6,8 +6,9 @@ import threading
 
 import pytest
 
+from harness.testkit.descriptions import describe_instance
 from harness.testkit.timeline import Timeline, WatchFailed
-from harness.testkit.waits import WaitTimeout, describe_instance, wait_until
+from harness.testkit.waits import WaitTimeout, wait_until
 
 
 def ci(name, phase, rv, conditions=(), uid="u1"):

@@ -20,9 +20,11 @@ from harness.clients.kubernetes_api import KubeClient
 from harness.clients.resources import VMI, instance_resource
 from harness.config import Settings, load_settings
 from harness.contract.profiles import DEFAULT_PROFILE, get_profile
+from harness.plugin.cleanup import finish_cleanup
 from harness.reference.crds import crd_file, crd_paths
 from harness.testkit.instance import ComputeInstanceUnderTest, HarnessContext
-from harness.testkit.timeline import ResourceWatcher, Timeline
+from harness.testkit.timeline import Timeline
+from harness.testkit.watchers import ResourceWatcher
 
 BLIP = "RestartFailed"
 
@@ -110,7 +112,7 @@ def test_a_condition_set_and_cleared_before_the_watch_began_is_in_the_history(co
     try:
         assert condition_history(instance) == ["True", "False"]
     finally:
-        instance.finish_cleanup(0, wait=False)
+        finish_cleanup(instance, 0, wait=False)
 
 
 def test_without_the_version_from_before_the_create_the_blip_is_lost(context, monkeypatch):
@@ -120,7 +122,7 @@ def test_without_the_version_from_before_the_create_the_blip_is_lost(context, mo
     try:
         assert condition_history(instance) == ["False"]
     finally:
-        instance.finish_cleanup(0, wait=False)
+        finish_cleanup(instance, 0, wait=False)
 
 
 def vmi(name: str) -> dict[str, Any]:
