@@ -43,7 +43,7 @@ from harness.testkit.verdicts import (
     restart_violation,
     why_no_completion,
 )
-from harness.testkit.waits import WaitTimeout, wait_for_server_time, wait_until
+from harness.testkit.waits import WaitTimeout, judge, wait_for_server_time, wait_until
 from harness.testkit.watchers import ResourceWatcher
 
 log = logging.getLogger("harness.testkit.instance")
@@ -456,14 +456,13 @@ class ComputeInstanceUnderTest(InstanceHistory):
             outcome = self.timeline.wait(verdict, grace)
             if not outcome and recorded_early(self, request):
                 outcome = why_no_completion(self, request)
-        if isinstance(outcome, str):
-            raise AssertionError(f"{outcome}; {self.describe()}")
-        if not outcome:
-            raise WaitTimeout(
-                f"{why_no_completion(self, request)} — waited {timeout:.0f} s for the restart "
-                f"requested at {request.requested_at} to complete; last seen: {self.describe()}"
-            )
-        completed, new_vmi = outcome
+        completed, new_vmi = judge(
+            outcome,
+            timeout,
+            f"the restart requested at {request.requested_at} to complete",
+            lambda: why_no_completion(self, request),
+            self.describe,
+        )
         return RestartResult(request=request, completed=completed, new_vmi=new_vmi)
 
     @step("await lastRestartedAt {expected}")
@@ -485,14 +484,13 @@ class ComputeInstanceUnderTest(InstanceHistory):
 
         with waiting(f"lastRestartedAt == {expected}", timeout):
             found = self.timeline.wait(outcome, timeout)
-        if isinstance(found, str):
-            raise AssertionError(f"{found}; {self.describe()}")
-        if not found:
-            raise WaitTimeout(
-                f"{why_no_completion(self, replace(request, requested_at=expected))} — waited "
-                f"{timeout:.0f} s for lastRestartedAt == {expected}; last seen: {self.describe()}"
-            )
-        return found
+        return judge(
+            found,
+            timeout,
+            f"lastRestartedAt == {expected}",
+            lambda: why_no_completion(self, replace(request, requested_at=expected)),
+            self.describe,
+        )
 
     @step("await RestartInProgress=True")
     def wait_restart_in_progress(self, timeout: float | None = None) -> dict[str, Any]:

@@ -38,6 +38,26 @@ def wait_until(
     return result
 
 
+def judge(
+    outcome: T | str | None,
+    timeout: float,
+    what: str,
+    why_not: Callable[[], str],
+    last_seen: Callable[[], str],
+) -> T:
+    """The end of a judging wait, whose check returns a violation (a string naming the clause)
+    the moment the history breaks the contract: fail with it at once; on a timeout say why the
+    awaited state did not come, then what was last seen."""
+    __tracebackhide__ = True
+    if isinstance(outcome, str):
+        raise AssertionError(f"{outcome}; {last_seen()}")
+    if not outcome:
+        raise WaitTimeout(
+            f"{why_not()} — waited {timeout:.0f} s for {what}; last seen: {last_seen()}"
+        )
+    return outcome
+
+
 def wait_for_server_time(
     server_now: Callable[[], datetime], moment: datetime, limit: float = 300.0
 ) -> datetime:
