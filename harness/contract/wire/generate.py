@@ -4,9 +4,11 @@
     python -m harness.contract.wire.generate --check   # exit 1 and list stale files
 
 grpcio-tools writes imports such as `from osac.public.v1 import metadata_type_pb2`; they are
-rewritten so that every module lives under `harness.contract.wire.gen.<proto package path>`.
-The proto roots (the top-level directories of `protos/`) are read from the tree, so no era name
-is spelled here.
+rewritten so that every module lives under `harness.contract.wire.gen.<proto directory>`. The
+directory follows the proto package (`osac/public/v1` holds `osac.public.v1`), except that the
+`shared.v1` types sit in `shared_types/v1`: only package names and field numbers reach the
+wire. The proto roots (the top-level directories of `protos/`) are read from the tree, so no era
+name is spelled here.
 """
 
 from __future__ import annotations

@@ -24,11 +24,11 @@ _sym_db = _symbol_database.Default()
 
 from google.protobuf import any_pb2 as google_dot_protobuf_dot_any__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
-from harness.contract.wire.gen.shared.v1 import condition_status_type_pb2 as shared_dot_v1_dot_condition__status__type__pb2
-from harness.contract.wire.gen.shared.v1 import metadata_type_pb2 as shared_dot_v1_dot_metadata__type__pb2
+from harness.contract.wire.gen.shared_types.v1 import condition_status_type_pb2 as shared__types_dot_v1_dot_condition__status__type__pb2
+from harness.contract.wire.gen.shared_types.v1 import metadata_type_pb2 as shared__types_dot_v1_dot_metadata__type__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n*fulfillment/v1/compute_instance_type.proto\x12\x0e\x66ulfillment.v1\x1a\x19google/protobuf/any.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a%shared/v1/condition_status_type.proto\x1a\x1dshared/v1/metadata_type.proto\"\xae\x01\n\x0f\x43omputeInstance\x12\n\n\x02id\x18\x01 \x01(\t\x12%\n\x08metadata\x18\x02 \x01(\x0b\x32\x13.shared.v1.Metadata\x12\x31\n\x04spec\x18\x03 \x01(\x0b\x32#.fulfillment.v1.ComputeInstanceSpec\x12\x35\n\x06status\x18\x04 \x01(\x0b\x32%.fulfillment.v1.ComputeInstanceStatus\"\xaa\x02\n\x13\x43omputeInstanceSpec\x12\x10\n\x08template\x18\x01 \x01(\t\x12X\n\x13template_parameters\x18\x02 \x03(\x0b\x32;.fulfillment.v1.ComputeInstanceSpec.TemplateParametersEntry\x12=\n\x14restart_requested_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampH\x00\x88\x01\x01\x1aO\n\x17TemplateParametersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12#\n\x05value\x18\x02 \x01(\x0b\x32\x14.google.protobuf.Any:\x02\x38\x01\x42\x17\n\x15_restart_requested_at\"\xf0\x01\n\x15\x43omputeInstanceStatus\x12\x33\n\x05state\x18\x01 \x01(\x0e\x32$.fulfillment.v1.ComputeInstanceState\x12<\n\nconditions\x18\x02 \x03(\x0b\x32(.fulfillment.v1.ComputeInstanceCondition\x12\x12\n\nip_address\x18\x03 \x01(\t\x12:\n\x11last_restarted_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.TimestampH\x00\x88\x01\x01\x42\x14\n\x12_last_restarted_at\"\xfe\x01\n\x18\x43omputeInstanceCondition\x12:\n\x04type\x18\x01 \x01(\x0e\x32,.fulfillment.v1.ComputeInstanceConditionType\x12*\n\x06status\x18\x02 \x01(\x0e\x32\x1a.shared.v1.ConditionStatus\x12\x38\n\x14last_transition_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x06reason\x18\x04 \x01(\tH\x00\x88\x01\x01\x12\x14\n\x07message\x18\x05 \x01(\tH\x01\x88\x01\x01\x42\t\n\x07_reasonB\n\n\x08_message*\xd0\x01\n\x14\x43omputeInstanceState\x12&\n\"COMPUTE_INSTANCE_STATE_UNSPECIFIED\x10\x00\x12&\n\"COMPUTE_INSTANCE_STATE_PROGRESSING\x10\x01\x12 \n\x1c\x43OMPUTE_INSTANCE_STATE_READY\x10\x02\x12!\n\x1d\x43OMPUTE_INSTANCE_STATE_FAILED\x10\x03\x12#\n\x1f\x43OMPUTE_INSTANCE_STATE_DELETING\x10\x04*\xf2\x02\n\x1c\x43omputeInstanceConditionType\x12/\n+COMPUTE_INSTANCE_CONDITION_TYPE_UNSPECIFIED\x10\x00\x12/\n+COMPUTE_INSTANCE_CONDITION_TYPE_PROGRESSING\x10\x01\x12)\n%COMPUTE_INSTANCE_CONDITION_TYPE_READY\x10\x02\x12*\n&COMPUTE_INSTANCE_CONDITION_TYPE_FAILED\x10\x03\x12,\n(COMPUTE_INSTANCE_CONDITION_TYPE_DEGRADED\x10\x04\x12\x37\n3COMPUTE_INSTANCE_CONDITION_TYPE_RESTART_IN_PROGRESS\x10\x05\x12\x32\n.COMPUTE_INSTANCE_CONDITION_TYPE_RESTART_FAILED\x10\x06\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n*fulfillment/v1/compute_instance_type.proto\x12\x0e\x66ulfillment.v1\x1a\x19google/protobuf/any.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a+shared_types/v1/condition_status_type.proto\x1a#shared_types/v1/metadata_type.proto\"\xae\x01\n\x0f\x43omputeInstance\x12\n\n\x02id\x18\x01 \x01(\t\x12%\n\x08metadata\x18\x02 \x01(\x0b\x32\x13.shared.v1.Metadata\x12\x31\n\x04spec\x18\x03 \x01(\x0b\x32#.fulfillment.v1.ComputeInstanceSpec\x12\x35\n\x06status\x18\x04 \x01(\x0b\x32%.fulfillment.v1.ComputeInstanceStatus\"\xaa\x02\n\x13\x43omputeInstanceSpec\x12\x10\n\x08template\x18\x01 \x01(\t\x12X\n\x13template_parameters\x18\x02 \x03(\x0b\x32;.fulfillment.v1.ComputeInstanceSpec.TemplateParametersEntry\x12=\n\x14restart_requested_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampH\x00\x88\x01\x01\x1aO\n\x17TemplateParametersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12#\n\x05value\x18\x02 \x01(\x0b\x32\x14.google.protobuf.Any:\x02\x38\x01\x42\x17\n\x15_restart_requested_at\"\xf0\x01\n\x15\x43omputeInstanceStatus\x12\x33\n\x05state\x18\x01 \x01(\x0e\x32$.fulfillment.v1.ComputeInstanceState\x12<\n\nconditions\x18\x02 \x03(\x0b\x32(.fulfillment.v1.ComputeInstanceCondition\x12\x12\n\nip_address\x18\x03 \x01(\t\x12:\n\x11last_restarted_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.TimestampH\x00\x88\x01\x01\x42\x14\n\x12_last_restarted_at\"\xfe\x01\n\x18\x43omputeInstanceCondition\x12:\n\x04type\x18\x01 \x01(\x0e\x32,.fulfillment.v1.ComputeInstanceConditionType\x12*\n\x06status\x18\x02 \x01(\x0e\x32\x1a.shared.v1.ConditionStatus\x12\x38\n\x14last_transition_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x06reason\x18\x04 \x01(\tH\x00\x88\x01\x01\x12\x14\n\x07message\x18\x05 \x01(\tH\x01\x88\x01\x01\x42\t\n\x07_reasonB\n\n\x08_message*\xd0\x01\n\x14\x43omputeInstanceState\x12&\n\"COMPUTE_INSTANCE_STATE_UNSPECIFIED\x10\x00\x12&\n\"COMPUTE_INSTANCE_STATE_PROGRESSING\x10\x01\x12 \n\x1c\x43OMPUTE_INSTANCE_STATE_READY\x10\x02\x12!\n\x1d\x43OMPUTE_INSTANCE_STATE_FAILED\x10\x03\x12#\n\x1f\x43OMPUTE_INSTANCE_STATE_DELETING\x10\x04*\xf2\x02\n\x1c\x43omputeInstanceConditionType\x12/\n+COMPUTE_INSTANCE_CONDITION_TYPE_UNSPECIFIED\x10\x00\x12/\n+COMPUTE_INSTANCE_CONDITION_TYPE_PROGRESSING\x10\x01\x12)\n%COMPUTE_INSTANCE_CONDITION_TYPE_READY\x10\x02\x12*\n&COMPUTE_INSTANCE_CONDITION_TYPE_FAILED\x10\x03\x12,\n(COMPUTE_INSTANCE_CONDITION_TYPE_DEGRADED\x10\x04\x12\x37\n3COMPUTE_INSTANCE_CONDITION_TYPE_RESTART_IN_PROGRESS\x10\x05\x12\x32\n.COMPUTE_INSTANCE_CONDITION_TYPE_RESTART_FAILED\x10\x06\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,18 +37,18 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_COMPUTEINSTANCESPEC_TEMPLATEPARAMETERSENTRY']._loaded_options = None
   _globals['_COMPUTEINSTANCESPEC_TEMPLATEPARAMETERSENTRY']._serialized_options = b'8\001'
-  _globals['_COMPUTEINSTANCESTATE']._serialized_start=1171
-  _globals['_COMPUTEINSTANCESTATE']._serialized_end=1379
-  _globals['_COMPUTEINSTANCECONDITIONTYPE']._serialized_start=1382
-  _globals['_COMPUTEINSTANCECONDITIONTYPE']._serialized_end=1752
-  _globals['_COMPUTEINSTANCE']._serialized_start=193
-  _globals['_COMPUTEINSTANCE']._serialized_end=367
-  _globals['_COMPUTEINSTANCESPEC']._serialized_start=370
-  _globals['_COMPUTEINSTANCESPEC']._serialized_end=668
-  _globals['_COMPUTEINSTANCESPEC_TEMPLATEPARAMETERSENTRY']._serialized_start=564
-  _globals['_COMPUTEINSTANCESPEC_TEMPLATEPARAMETERSENTRY']._serialized_end=643
-  _globals['_COMPUTEINSTANCESTATUS']._serialized_start=671
-  _globals['_COMPUTEINSTANCESTATUS']._serialized_end=911
-  _globals['_COMPUTEINSTANCECONDITION']._serialized_start=914
-  _globals['_COMPUTEINSTANCECONDITION']._serialized_end=1168
+  _globals['_COMPUTEINSTANCESTATE']._serialized_start=1183
+  _globals['_COMPUTEINSTANCESTATE']._serialized_end=1391
+  _globals['_COMPUTEINSTANCECONDITIONTYPE']._serialized_start=1394
+  _globals['_COMPUTEINSTANCECONDITIONTYPE']._serialized_end=1764
+  _globals['_COMPUTEINSTANCE']._serialized_start=205
+  _globals['_COMPUTEINSTANCE']._serialized_end=379
+  _globals['_COMPUTEINSTANCESPEC']._serialized_start=382
+  _globals['_COMPUTEINSTANCESPEC']._serialized_end=680
+  _globals['_COMPUTEINSTANCESPEC_TEMPLATEPARAMETERSENTRY']._serialized_start=576
+  _globals['_COMPUTEINSTANCESPEC_TEMPLATEPARAMETERSENTRY']._serialized_end=655
+  _globals['_COMPUTEINSTANCESTATUS']._serialized_start=683
+  _globals['_COMPUTEINSTANCESTATUS']._serialized_end=923
+  _globals['_COMPUTEINSTANCECONDITION']._serialized_start=926
+  _globals['_COMPUTEINSTANCECONDITION']._serialized_end=1180
 # @@protoc_insertion_point(module_scope)

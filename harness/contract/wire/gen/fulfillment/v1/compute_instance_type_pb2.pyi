@@ -2,8 +2,8 @@ import datetime
 
 from google.protobuf import any_pb2 as _any_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
-from harness.contract.wire.gen.shared.v1 import condition_status_type_pb2 as _condition_status_type_pb2
-from harness.contract.wire.gen.shared.v1 import metadata_type_pb2 as _metadata_type_pb2
+from harness.contract.wire.gen.shared_types.v1 import condition_status_type_pb2 as _condition_status_type_pb2
+from harness.contract.wire.gen.shared_types.v1 import metadata_type_pb2 as _metadata_type_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
