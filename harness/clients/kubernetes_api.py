@@ -53,8 +53,8 @@ class KubeClient:
 
     @functools.cached_property
     def core(self) -> k8s.CoreV1Api:
-        # Built on first use: kubernetes 37 imports every core/v1 model with CoreV1Api, about
-        # 1.2 s of CPU, and a passing run on the embedded stack reads no pods or events.
+        # Built on first use: CoreV1Api imports every core/v1 model, which is slow, and a passing
+        # run on the embedded stack reads no pods or events.
         return k8s.CoreV1Api(self.api_client)
 
     @classmethod

@@ -1,6 +1,7 @@
 """The Kubernetes vocabulary the harness shares without importing the Kubernetes client:
 resources, errors and the watch handle. Reporting code (the xdist controller, `harness merge`)
-imports these; only `harness.clients.kubernetes_api` loads the client library (about 0.5 s of CPU).
+imports these; only `harness.clients.kubernetes_api` loads the client library, which is slow
+to import.
 """
 
 from __future__ import annotations

@@ -140,7 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     up.add_argument("-v", "--verbose", action="store_true", help="debug logs from components")
 
-    from harness.commands import mutants as mutation
+    from harness.commands import mutants_run
 
     mutants = commands.add_parser(
         "mutants",
@@ -148,7 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run the suites against the unmutated controller and every mutant, each on "
         "its own embedded stack, and print which tests killed which mutant.",
     )
-    mutation.add_arguments(mutants)
+    mutants_run.add_arguments(mutants)
 
     report = commands.add_parser(
         "report",
@@ -244,11 +244,11 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 
 def cmd_mutants(args: argparse.Namespace) -> int:
-    from harness.commands import mutants as mutation
+    from harness.commands import mutants_run
 
     try:
-        return mutation.main(args, print, _err)
-    except mutation.BadInput as error:
+        return mutants_run.main(args, print, _err)
+    except mutants_run.BadInput as error:
         raise UsageError(f"harness mutants: {error}") from None
 
 

@@ -8,7 +8,7 @@ import grpc
 import pytest
 
 from harness.contract.profiles import OSAC
-from harness.reference.fulfillment.auth import Authenticator, Denied
+from harness.reference.fulfillment.bearer_auth import Authenticator, Denied
 from harness.reference.fulfillment.tokens import (
     Identity,
     TokenFileError,

@@ -20,7 +20,7 @@ from harness.contract.fault_specs import FaultSpec
 from harness.contract.profiles import Profile
 from harness.contract.wire import load_wire
 from harness.reference.component_client import load_api_client
-from harness.reference.fulfillment.auth import Authenticator, AuthInterceptor
+from harness.reference.fulfillment.bearer_auth import Authenticator, AuthInterceptor
 from harness.reference.fulfillment.fault_interceptor import FaultInterceptor
 from harness.reference.fulfillment.instance_store import InstanceStore
 from harness.reference.fulfillment.service import ComputeInstancesService

@@ -20,7 +20,7 @@ from google.protobuf.message import Message
 from harness.contract.profiles import Profile
 from harness.reference.fulfillment import masks
 from harness.reference.fulfillment import spec as spec_mapping
-from harness.reference.fulfillment.auth import current_identity
+from harness.reference.fulfillment.bearer_auth import current_identity
 from harness.reference.fulfillment.filters import compile_filter
 from harness.reference.fulfillment.instance_store import InstanceStore
 from harness.reference.fulfillment.record import RecordMapper
