@@ -5,8 +5,8 @@
 
 For each size, a fresh server is filled to that many ComputeInstances (the project's real CRD:
 schema plus seven CEL transition rules) and measured two ways:
-(a) the official client, sequential, in this process (comparable with the floor table of
-embedded-apiserver.md section 5; client-bound near 500-1 000 calls/s);
+(a) the official client, sequential, in this process (what the harness and the reference
+components see; client-bound: the client's own CPU sets the pace);
 (b) server capacity: `--clients` load-generator processes started on a shared signal, each a
 lean keep-alive HTTP/1.1 client on 8 connections; rates are all their operations over the span
 from the first start to the last end, with the server's CPU time per request.
@@ -96,8 +96,8 @@ def status_body(index: int) -> dict[str, Any]:
 class LeanConnection:
     """HTTP/1.1 keep-alive over asyncio streams: pre-encoded requests, Content-Length bodies.
 
-    A few microseconds of client CPU per request, so the server is what gets measured (the
-    aiohttp client costs about as much CPU per request as the server does).
+    Far less client CPU per request than the server spends, so the server is what gets
+    measured (the aiohttp client costs about as much CPU per request as the server does).
     """
 
     def __init__(self, host: str, port: int) -> None:
@@ -325,7 +325,8 @@ def echo_server_main() -> None:
 def official_client_phase(
     custom: Any, server_pid: int, prefix: str, offset: int, names: list[str], calls: int = 500
 ) -> dict[str, Any]:
-    """The floor-table run of embedded-apiserver.md section 5, with CPU per call on both sides."""
+    """Create+get round trips, then creates, merge patches and status patches through the
+    official client, with CPU per call on both sides."""
 
     def create(index: int) -> None:
         custom.create_namespaced_custom_object(

@@ -1,13 +1,13 @@
-"""Embedded stack start-up and shutdown: forked components (now) against spawned ones (before).
+"""Embedded stack start-up and shutdown: forked components against spawned ones (the baseline).
 
     python bench/stack_startup.py [--repeats 5] [--out FILE]
 
 Each repeat starts and stops the stack both ways, alternating, so that both see the same load:
 `fork_components=True` (the stack imports the official client once while the API server
 starts, then forks the controller, KubeVirt sim and fulfillment API from that warm process)
-and `fork_components=False` (a fresh interpreter per component, as before). Shutdown: the
-stack's stop (the API server's clients all at once, then the server) against stopping each
-component in turn (as before), measured on the forked stacks. Also `python -m harness up`
+and `fork_components=False` (a fresh interpreter per component). Shutdown: the stack's stop
+(the API server's clients all at once, then the server) against stopping each component in
+turn, measured on the forked stacks. Also `python -m harness up`
 as the pytest plugin launches it (spawn to the env file, SIGTERM to exit).
 """
 

@@ -11,6 +11,9 @@ import pytest
 from harness.reference.apiserver.testing import RunningApiServer
 from harness.reference.apiserver.testing import start_apiserver as _start
 
+# `pytester`: the harness plugin's behaviour shown by pytest sessions run in this process.
+pytest_plugins = ["pytester"]
+
 # The longest tests (measured with --durations), longest first. pytest-xdist hands tests out in
 # collection order, so starting these first keeps one long test from running alone at the end.
 LONGEST_FIRST = (

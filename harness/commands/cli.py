@@ -177,7 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_doctor_arguments(doctor)
 
-    from harness.commands import suite_run as command
+    from harness.commands import suite_run
 
     run = commands.add_parser(
         "run",
@@ -187,7 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
         "and environment.json to the results directory. Arguments not listed here go to pytest "
         "(e.g. --target cluster --api-address HOST:PORT -k restart).",
     )
-    command.add_arguments(run)
+    suite_run.add_arguments(run)
 
     merge = commands.add_parser(
         "merge",
@@ -255,40 +255,40 @@ def cmd_mutants(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     import os
 
-    from harness.commands import html_report as report
+    from harness.commands import html_report
     from harness.results import ResultsLayout
 
     root = args.results_dir or Path(os.environ.get("HARNESS_RESULTS_DIR") or "results")
     layout = ResultsLayout(root)
-    cache = report.default_cache()
+    cache = html_report.default_cache()
     try:
-        index = report.build(layout, cache, _err)
+        index = html_report.build(layout, cache, _err)
         print(f"harness report: {index}")
-        return report.serve(layout, cache) if args.open else ExitCode.PASSED
-    except report.BadInput as error:
+        return html_report.serve(layout, cache) if args.open else ExitCode.PASSED
+    except html_report.BadInput as error:
         raise UsageError(f"harness report: {error}") from None
-    except report.ReportError as error:
+    except html_report.ReportError as error:
         _err(f"harness report: {error}")
         return ExitCode.ENVIRONMENT_NOT_READY
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
-    from harness.commands import doctor_run as doctor_cli
+    from harness.commands import doctor_run
     from harness.config import ConfigError
     from harness.runner.resultsdir import ResultsDirError
 
     try:
-        return doctor_cli.run_main(args)
+        return doctor_run.run_main(args)
     except (ConfigError, ResultsDirError) as error:
         raise UsageError(f"harness doctor: {error}") from None
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from harness.commands import suite_run as command
+    from harness.commands import suite_run
 
     try:
-        return command.run(args, args.pytest_args, _err)
-    except command.RunUsageError as error:
+        return suite_run.run(args, args.pytest_args, _err)
+    except suite_run.RunUsageError as error:
         raise UsageError(f"harness run: {error}") from None
 
 

@@ -2,7 +2,7 @@
 
 Uses the current kubeconfig context (or --kubeconfig/--kube-context, KUBECONFIG,
 HARNESS_KUBE_CONTEXT). Unless --api-address (HARNESS_API_ADDRESS) is given, it starts
-`kubectl port-forward` to the fulfillment API Service and keeps it alive (`portforward.py`);
+`kubectl port-forward` to the fulfillment API Service and keeps it alive (`port_forward.py`);
 the forward speaks the API's own TLS, so verification is skipped unless --api-ca or
 --api-plaintext says otherwise. Without a token it mints one for a service account through the
 TokenRequest API (what `kubectl create token` calls). Then it runs `python -m harness doctor`

@@ -7,7 +7,7 @@ once (`--jobs`). The gallery — names, deviations, the test meant to kill each 
 controller itself (`python -m harness.reference.controller --list-mutants`, a child process), so
 the client side imports nothing of the reference package but `stack`. `--tests intended` runs
 each mutant against its intended test only (and the unmutated controller against all of those):
-the fast form CI uses. The kill matrix is `killmatrix.py`.
+the fast form CI uses. The kill matrix is `kill_matrix.py`.
 
 Exit codes: 0 every mutant killed by its intended test and the unmutated controller passed;
 1 a mutant survived or was not killed by its intended test, or the unmutated controller failed a
@@ -54,13 +54,34 @@ class BadInput(ValueError):
 
 @dataclass(frozen=True)
 class RunOptions:
+    """What every controller's run shares; `main` fills every field from the flags of
+    `harness mutants` (`add_arguments`), whose defaults are given here."""
+
     profile: str
+    """Naming era of each stack and run. `--profile` (default `osac`)."""
+
     via: str
+    """How the suites request restarts: `api` (the fulfillment API) or `cr` (patching the CR).
+    `--via` (default `api`); passed on to pytest as `--via`."""
+
     state_dir: Path
+    """Parent of one fresh sub-directory per controller (its stack's files and logs, pytest's
+    output and JUnit report). `--state-dir` (default `.harness/mutants`)."""
+
     restart_timeout: float
+    """Seconds a test waits for a restart to complete. `--restart-timeout` (default 20);
+    passed on to pytest."""
+
     provision_timeout: float
+    """Seconds a test waits for a new instance to run. `--provision-timeout` (default 20);
+    passed on to pytest."""
+
     quiet_window: float
+    """Seconds a negative test watches for a restart that must not happen.
+    `--quiet-window` (default 2); passed on to pytest."""
+
     workers: int = 1
+    """pytest-xdist workers per run; 1 runs without xdist. Default 1. `--workers`."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -23,7 +23,8 @@ Effects (one per spec) and the keys that scope them, per component:
 - fulfillment: `error=UNAVAILABLE|DEADLINE_EXCEEDED` or `latency=DURATION`; scope `rate`,
   `methods` (`Get`, `List`, `Create`, `Update`, `Delete`, `Signal`).
 
-What they do (details in each component's `faults.py`):
+What they do (details in `harness/reference/apiserver/fault_injector.py`,
+`harness/reference/kubevirt/vm_faults.py` and `harness/reference/fulfillment/fault_interceptor.py`):
 
 - apiserver: resource requests only (never discovery, `/version`, health or AccessRules); codes
   answer a Kubernetes Status (429 with `Retry-After`), `reset` closes the socket with a TCP

@@ -23,12 +23,31 @@ PUBLIC_REGISTRIES = ("quay.io", "docker.io", "ghcr.io", "registry.hub.docker.com
 
 @dataclass(frozen=True)
 class DoctorOptions:
+    """What the doctor checks against, beyond the harness settings; `harness/commands/
+    doctor_run.py` fills every field from its flags (`arguments.py`)."""
+
     operator_namespace: str | None = None
+    """Namespace of the operator's Deployment. Default None: the profile's (e.g.
+    `osac-operator-system`). `--operator-namespace`."""
+
     operator_deployment: str | None = None
+    """Name of the operator's Deployment. Default None: the profile's. `--operator-deployment`."""
+
     expected_release: str | None = None
+    """Image tag the operator's manager container must carry (a leading `v` is ignored).
+    Default None: not checked. `--expected-release`."""
+
     expected_image: str | None = None
+    """Full image the operator's manager container must run. Default None: not checked.
+    `--expected-image`."""
+
     trusted_orgs: tuple[str, ...] = ()
+    """Registry accounts whose images count as official besides the project's own
+    (`PROJECT_ORGS`). Default none. `--trusted-org` (repeatable)."""
+
     webhook_timeout: float = 10.0
+    """Seconds to wait for each of the operator's webhooks to answer. Default 10.
+    `--webhook-timeout`."""
 
 
 @dataclass

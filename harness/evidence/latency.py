@@ -1,9 +1,10 @@
 """Restart latency from a recorded timeline: when each milestone of a restart was first seen.
 
 A restart is one distinct value R of `spec.restartRequestedAt`. Its milestones are the first
-watched states after the CR first carried R (see `phases.MILESTONES`); a phase lasts from the
-previous milestone seen to its own. Times are the harness's receipt of each watch event
-(server timestamps have one-second resolution, too coarse for phases of a few milliseconds).
+watched states after the CR first carried R (`MILESTONES`, from `harness.contract.milestones`);
+a phase lasts from the previous milestone seen to its own. Times are the harness's receipt of
+each watch event (server timestamps have one-second resolution, too coarse for phases of a few
+milliseconds).
 A milestone may come before the one listed ahead of it — watches of different resources are
 not ordered among themselves, and an operator completes once a VMI *created* after the request
 exists, which may be before it runs — so a phase that would come out negative counts as 0, and

@@ -67,6 +67,10 @@ class RunState:
     interrupted_by: set[str] = field(default_factory=set)
     exit_code: int | None = None
     worker_exits: list[dict[str, Any]] = field(default_factory=list)
+    # What reaches hooks that are not passed the config (`_SessionReports`): this session's own,
+    # so two sessions in one process (pytester's in-process runs) never see each other's.
+    reports: list[pytest.TestReport] = field(default_factory=list)
+    exits: list[dict[str, Any]] = field(default_factory=list)
 
     def handover(self) -> dict[str, Any]:
         reason = self.interrupter.reason if self.interrupter else None
@@ -77,7 +81,7 @@ class RunState:
             "environment": self.found_environment,
             "interrupted_by": reason,
             "deadline_skips": self.deadline_skips,
-            "exit": _EXITS[-1] if _EXITS else None,
+            "exit": self.exits[-1] if self.exits else None,
         }
 
     def take_over(self, handed: dict[str, Any]) -> None:
@@ -153,10 +157,9 @@ def pytest_configure(config: pytest.Config) -> None:
         "HARNESS_KEEP_ON_FAILURE", ""
     ).lower() in ("1", "true", "yes", "on")
     run_id = handed.get("run_id") or os.environ.get(RUN_ID_ENV) or new_run_id()
-    config.stash[STATE_KEY] = RunState(run_id, worker_id(), shard, deadline, bool(keep))
-    _REPORTS.clear()
-    _COLLECTION_ERRORS.clear()
-    _EXITS.clear()
+    state = RunState(run_id, worker_id(), shard, deadline, bool(keep))
+    config.stash[STATE_KEY] = state
+    config.pluginmanager.register(_SessionReports(state), "harness-runner-reports")
     if config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.register(_XdistController(config), "harness-runner-xdist")
 
@@ -207,23 +210,28 @@ def pytest_collection_finish(session: pytest.Session) -> None:
             state.interrupter.stop_at(delay)
 
 
-def pytest_collectreport(report: pytest.CollectReport) -> None:
-    if report.failed:
-        # Reaches every process that reports (the controller too); the config is not passed.
-        _COLLECTION_ERRORS.append(report.nodeid)
+class _SessionReports:
+    """Hooks that are not passed the config, registered per config (`pytest_configure`): they
+    keep what they see in that session's `RunState`."""
 
+    def __init__(self, state: RunState) -> None:
+        self.state = state
 
-_COLLECTION_ERRORS: list[str] = []
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            # Reaches every process that reports (the controller too).
+            self.state.collection_errors += 1
 
+    def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+        """Also called for pytest.exit(): a worker's "environment not ready" must reach the
+        controller, which xdist would otherwise report as an internal error."""
+        value = excinfo.value
+        if isinstance(value, pytest.exit.Exception) and value.returncode is not None:
+            self.state.exits.append({"code": int(value.returncode), "message": str(value.msg)})
 
-def pytest_keyboard_interrupt(excinfo: pytest.ExceptionInfo[BaseException]) -> None:
-    """Also called for pytest.exit(): a worker's "environment not ready" must reach the
-    controller, which xdist would otherwise report as an internal error."""
-    if isinstance(excinfo.value, pytest.exit.Exception) and excinfo.value.returncode is not None:
-        _EXITS.append({"code": int(excinfo.value.returncode), "message": str(excinfo.value.msg)})
-
-
-_EXITS: list[dict[str, Any]] = []
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        # The session's state takes them in pytest_sessionfinish.
+        self.state.reports.append(report)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -274,15 +282,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         report.longrepr = (str(item.path), item.location[1] or 0, f"Skipped: {message}")
         report.user_properties.append((INTERRUPTED_PROPERTY, message))
     return report
-
-
-def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    _REPORTS.append(report)
-
-
-# Reports reach pytest_runtest_logreport without the config; the session's state takes them
-# in pytest_sessionfinish (one session per process).
-_REPORTS: list[pytest.TestReport] = []
 
 
 @pytest.fixture(scope="session")
@@ -349,9 +348,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> Any:
 
 def _finish(session: pytest.Session, state: RunState) -> None:
     config = session.config
-    for report in _REPORTS:
+    for report in state.reports:
         state.outcomes.record(report)
-    _REPORTS.clear()
+    state.reports.clear()
     if state.interrupter is not None and state.interrupter.reason:
         state.interrupted_by.add(state.interrupter.reason)
     signals = sorted(state.interrupted_by - {"deadline"})
@@ -372,14 +371,14 @@ def _finish(session: pytest.Session, state: RunState) -> None:
         pytest_code = int(ExitCode.ENVIRONMENT_NOT_READY)
         session.exitstatus = pytest_code
         sys.stderr.write(f"{not_ready[0]['message']}\n")
-    message = (not_ready or state.worker_exits or _EXITS or [{}])[0].get("message")
+    message = (not_ready or state.worker_exits or state.exits or [{}])[0].get("message")
     facts = RunFacts(
         pytest_exit_code=pytest_code,
         counts=counts,
         leaks=len(state.leaks),
         interrupted=bool(signals),
         deadline_reached=deadline_reached,
-        collection_errors=len(_COLLECTION_ERRORS),
+        collection_errors=state.collection_errors,
     )
     code = decide(facts)
     settings = _settings(config)

@@ -1,10 +1,11 @@
 """Start a component by forking this process instead of spawning a new interpreter.
 
-Three of the four components import the official Kubernetes client, about 0.65 s of CPU each
-on the development VM, which made them the bulk of the stack's start-up on a 2-core machine.
-The stack imports it once (`preload`) while the API server starts, then forks each client
-component from that warm process: the child resets what it inherited (signals, session,
-standard streams, logging) and runs the component's `__main__` as `python -m` would.
+Three of the four components import the official Kubernetes client, which costs more CPU than
+anything else they do at start-up; three such imports made up most of the stack's start-up on
+a machine with few cores (docs/performance.md). The stack imports it once (`preload`) while
+the API server starts, then forks each client component from that warm process: the child
+resets what it inherited (signals, session, standard streams, logging) and runs the
+component's `__main__` as `python -m` would.
 
 Forking is only safe from a process with a single thread, so `can_fork()` says when to fall
 back to spawning (for example inside a test process with running threads, or after gRPC has

@@ -23,7 +23,7 @@ from typing import Any
 
 import yaml
 
-from harness.contract.profiles import Profile, get_profile
+from harness.contract.profiles import DEFAULT_PROFILE, Profile, get_profile
 from harness.reference.forking import can_fork, preload
 from harness.reference.installation import environment_objects, operator_user
 from harness.reference.process import ComponentError, ComponentProcess
@@ -38,24 +38,75 @@ class StackError(RuntimeError):
 
 @dataclass(frozen=True)
 class StackOptions:
+    """How to build one embedded stack.
+
+    Who fills it: `python -m harness up` sets every field but `fork_components` from its flags
+    (`harness/commands/cli.py`); the pytest plugin (`harness/plugin/configure.py`) and
+    `harness doctor --target embedded` set `state_dir` and `profile` from the harness settings
+    (`harness/config.py`); `harness mutants` sets `state_dir`, `profile` and `controller`.
+    `launch()` runs `harness up` in a child process and passes on `state_dir`, `profile`,
+    `controller`, `faults` and `fault_seed` only: the other fields take effect through
+    `EmbeddedStack` or `run_foreground()`, and are at their defaults under `launch()`.
+    """
+
     state_dir: Path
-    profile: str = "osac"
-    # "reference", "none" (an external controller is the system under test), "mutant:NAME".
+    """Where the stack writes its kubeconfigs, `env`, `stack.json`, token and TLS files and
+    `logs/`. Required. `harness up --state-dir` (default `.harness`); the plugin and the doctor:
+    `--state-dir` / `HARNESS_STATE_DIR` (the plugin adds one folder per xdist worker), else a
+    fresh temporary directory; `harness mutants`: `<--state-dir>/<reference or mutant>/stack`."""
+
+    profile: str = DEFAULT_PROFILE
+    """Naming era of the stack (`harness.contract.profiles`). Default `osac`.
+    `harness up --profile`; the plugin and the doctor: `--profile` / `HARNESS_PROFILE`;
+    `harness mutants --profile`."""
+
     controller: str = "reference"
+    """The operator to run: `reference`, `none` (an external controller is the system under
+    test) or `mutant:NAME` (a deliberately broken variant). Default `reference`.
+    `harness up --controller` (`--no-controller` for `none`); `harness mutants` runs each."""
+
     faults: tuple[str, ...] = ()
+    """`--fault` specs (grammar: `harness/contract/fault_specs.py`), each handed to the
+    component it names. Default none. `harness up --fault` (repeatable)."""
+
     fault_seed: int = 0
+    """Seed of every injected fault's random draws, so a run is repeatable. Default 0.
+    `harness up --fault-seed`."""
+
     extra_crds: tuple[Path, ...] = ()
+    """CRD files the API server serves besides the project's own, e.g. an operator's real CRD.
+    Default none. `harness up --crd` (repeatable)."""
+
     host: str = "127.0.0.1"
+    """Address every component binds. Default loopback. `harness up --host`."""
+
     kube_port: int = 0
+    """The API server's port; 0 picks a free one. Default 0. `harness up --kube-port`."""
+
     api_port: int = 0
+    """The fulfillment API's port; 0 picks a free one. Default 0. `harness up --api-port`."""
+
     boot_delay: float = 0.3
+    """Seconds a simulated VMI takes from Pending to Running. Default 0.3.
+    `harness up --boot-delay`; for selected VMs, the fault `kubevirt:boot-delay=…`."""
+
     shutdown_delay: float = 0.2
+    """Seconds a deleted simulated VMI takes to shut down. Default 0.2.
+    `harness up --shutdown-delay`."""
+
     provision_delay: float = 0.2
+    """Seconds the reference provisioner takes before it creates or updates a VM. Default 0.2.
+    `harness up --provision-delay`."""
+
     verbose: bool = False
-    # Import the official client here while the API server starts, then fork the components
-    # that use it from this warm process (harness.reference.forking); False spawns a fresh
-    # interpreter for each, as before (the benchmark's same-run baseline).
+    """Debug logs from every component (in `<state_dir>/logs/`). Default off.
+    `harness up -v` / `--verbose`."""
+
     fork_components: bool = True
+    """Import the official Kubernetes client once while the API server starts, then fork the
+    components that use it from this warm process (`harness.reference.forking`); False spawns
+    a fresh interpreter for each (the baseline `bench/stack_startup.py` compares with). The
+    stack spawns anyway where forking is unsafe. Default True. No flag: set in code only."""
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """A throw-away certificate authority and server certificate for the embedded fulfillment API.
 
 The real API is served over TLS (Envoy, cert-manager); the embedded one is too, so the harness's
-TLS path is exercised on every run. Keys are EC P-256: generating them takes milliseconds.
+TLS path is exercised on every run. Keys are EC P-256, which are quick to generate.
 """
 
 from __future__ import annotations

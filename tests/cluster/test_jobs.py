@@ -18,6 +18,8 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from tests.inprocess import output_of, run_pytest_inprocess
+
 ROOT = Path(__file__).resolve().parents[2]
 JOBS = ROOT / "jobs"
 OVERLAYS = ["base", *sorted(f"overlays/{p.name}" for p in (JOBS / "overlays").iterdir())]
@@ -276,33 +278,19 @@ def test_rbac_and_the_doctor_ask_exactly_what_the_runs_use(measured):
     assert not problems, "\n".join(problems)
 
 
-def test_the_indexed_job_pods_partition_the_suite():
+def test_the_indexed_job_pods_partition_the_suite(pytester):
     """Each pod of the sharded overlay (its env plus the JOB_COMPLETION_INDEX Kubernetes sets)
-    selects its shard; together the pods run every test once."""
+    selects its shard; together the pods run every test once. The suite's test ids are
+    collected in this process (pytester)."""
     from harness.runner.shard import resolve_shard
 
     (job,) = by_kind(render("overlays/sharded"), "Job")
     env = {name: value for name, value in job_env(job).items() if value is not None}
     assert "HARNESS_SHARD" not in env
-    collected = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "suites",
-            "--collect-only",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    ids = [line for line in collected.stdout.splitlines() if "::" in line]
-    assert len(ids) > 10, collected.stdout[-2000:]
+    collected = run_pytest_inprocess(pytester, ROOT / "suites", "--collect-only", "-q")
+    assert collected.ret == pytest.ExitCode.OK, output_of(collected)[-2000:]
+    ids = [line for line in collected.outlines if "::" in line]
+    assert len(ids) > 10, output_of(collected)[-2000:]
     shards = []
     for index in range(job["spec"]["completions"]):
         shard = resolve_shard(None, {**env, "JOB_COMPLETION_INDEX": str(index)})

@@ -1,5 +1,9 @@
 """The embedded stack begins at configure time only when the session will run the suites, and
-is stopped by PID even when no test ends up using it."""
+is stopped by PID even when no test ends up using it.
+
+Whether a stack is begun is the plugin's decision, shown in this process (pytester); what the
+processes did (the stack's PIDs after pytest exited, the client libraries a process imported,
+xdist's controller and workers) needs pytest in a process of its own."""
 
 from __future__ import annotations
 
@@ -11,7 +15,10 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 from tests.environ import without_harness_settings
+from tests.inprocess import output_of, run_pytest_inprocess
 
 from .conftest import REPO
 
@@ -39,17 +46,32 @@ def alive(pid: int) -> bool:
     return True
 
 
-def test_collect_only_and_non_suite_tests_start_no_stack(tmp_path):
-    collected = pytest_in(REPO, "suites", "--collect-only", state_dir=tmp_path / "co")
-    assert collected.returncode == 0, collected.stdout[-2000:] + collected.stderr[-2000:]
-    assert not (tmp_path / "co").exists() or not any((tmp_path / "co").iterdir())
+# The default, said: an inner session without the harness plugin would refuse it.
+EMBEDDED = ("--target", "embedded")
 
-    other = tmp_path / "other"
-    other.mkdir()
-    (other / "test_plain.py").write_text("def test_plain():\n    pass\n")
-    plain = pytest_in(other, "test_plain.py", state_dir=tmp_path / "plain")
-    assert plain.returncode == 0, plain.stdout[-2000:] + plain.stderr[-2000:]
-    assert not (tmp_path / "plain").exists()
+
+def test_collect_only_and_non_suite_tests_start_no_stack(pytester, tmp_path):
+    state = tmp_path / "co"
+    collected = run_pytest_inprocess(
+        pytester,
+        "-q",
+        REPO / "suites",
+        "--collect-only",
+        *EMBEDDED,
+        env={"HARNESS_STATE_DIR": str(state)},
+    )
+    assert collected.ret == pytest.ExitCode.OK, output_of(collected)[-4000:]
+    collected.stdout.fnmatch_lines(["suites/test_restart.py::*", "*tests collected in *"])
+    assert not state.exists() or not any(state.iterdir())
+
+    state = tmp_path / "plain"
+    pytester.makepyfile(test_plain="def test_plain():\n    pass\n")
+    plain = run_pytest_inprocess(
+        pytester, "-q", "test_plain.py", *EMBEDDED, env={"HARNESS_STATE_DIR": str(state)}
+    )
+    assert plain.ret == pytest.ExitCode.OK, output_of(plain)[-4000:]
+    plain.assert_outcomes(passed=1)
+    assert not state.exists()
 
 
 def test_a_stack_begun_early_that_no_test_uses_leaves_nothing_running(tmp_path):

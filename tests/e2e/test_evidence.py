@@ -2,8 +2,10 @@
 latency over a run (also under pytest-xdist), latency limits, and the Allure report as headless
 Chromium shows it.
 
-The passing run is shared by the tests that read it, also across this project's own xdist
-workers (a lock file: the first worker makes it, the other reads it).
+The failing run is in this process (pytester), the harness plugin loaded by its entry point as
+in any run. The passing run is under pytest-xdist, so pytest runs as a child process; it is
+shared by the tests that read it, also across this project's own xdist workers (a lock file: the
+first worker makes it, the other reads it).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import pytest
 
 from harness.reference.stack import StackOptions, launch
 from harness.results import ResultsLayout
+from tests.inprocess import output_of, run_pytest_inprocess
 
 from .conftest import REPO, run_pytest
 
@@ -70,20 +73,28 @@ def step_names(node: dict) -> list[str]:
     return names
 
 
-def test_a_failing_test_leaves_diagnostics_that_name_the_cause_and_no_token(tmp_path):
+@pytest.mark.timeout(600)  # what a child process was given
+def test_a_failing_test_leaves_diagnostics_that_name_the_cause_and_no_token(tmp_path, pytester):
     """Against a controller that records the restart without deleting the VMI."""
     state, root = tmp_path / "stack", tmp_path / "results"
     stack = launch(StackOptions(state_dir=state, controller="mutant:records-without-delete"))
     env = stack.start()
     try:
-        result = run_pytest(
-            [RESTART_NOW, "--target", "cluster", "--restart-timeout", "20", *evidence_args(root)],
-            env,
-            timeout=600,
+        result = run_pytest_inprocess(
+            pytester,
+            "-q",
+            f"{REPO}/{RESTART_NOW}",
+            "--target",
+            "cluster",
+            "--restart-timeout",
+            "20",
+            *evidence_args(root),
+            env=env,
         )
     finally:
         stack.stop()
-    assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-2000:]
+    assert result.ret == pytest.ExitCode.TESTS_FAILED, output_of(result)[-5000:]
+    result.assert_outcomes(failed=1)
 
     folder = ResultsLayout(root).diagnostics_for(RESTART_NOW)
     readme = (folder / "README.txt").read_text()
@@ -108,7 +119,7 @@ def test_a_failing_test_leaves_diagnostics_that_name_the_cause_and_no_token(tmp_
     assert report["status"] == "failed" and "never deleted" in report["statusDetails"]["message"]
     names = attachment_names(report)
     assert "timeline" in names and "diagnostics/README.txt" in names
-    assert "timeline" in result.stdout  # the report section under the failure
+    result.stdout.fnmatch_lines(["*- timeline -*"])  # the report section under the failure
 
     seeded = [env["HARNESS_API_TOKEN"], env["HARNESS_ADMIN_TOKEN"]]
     seeded += [t["token"] for t in json.loads((state / "kube-tokens.json").read_text())["tokens"]]

@@ -9,6 +9,9 @@ against `harness up --fault …`, exactly as a user would.
   is a real verdict about the operator, not a flaky environment.
 - `kubevirt:never-recreate` breaks the contract: the restart test fails within its timeout and
   says what it waited for and what it saw last.
+
+The first runs under pytest-xdist, so pytest runs as a child process; the second in this process
+(pytester), the harness plugin loaded by its entry point as in any run.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from harness.reference.stack import StackOptions, launch
+from tests.inprocess import REPO, output_of, run_pytest_inprocess
 
 from .conftest import run_pytest
 
@@ -80,30 +84,33 @@ def test_api_errors_and_latency_leave_the_verdicts_unchanged(tmp_path):
         assert "passed only after transport retries" in faulty_output, faulty_output[-6000:]
 
 
-def test_a_vmi_that_is_never_recreated_fails_the_restart_test_with_the_last_seen_state(tmp_path):
+@pytest.mark.timeout(180)  # what a child process was given
+def test_a_vmi_that_is_never_recreated_fails_the_restart_test_with_the_last_seen_state(
+    tmp_path, pytester
+):
     stack = launch(StackOptions(state_dir=tmp_path, faults=("kubevirt:never-recreate",)))
     env = stack.start()
     try:
-        result = run_pytest(
-            [
-                "suites/test_restart.py",
-                "-k",
-                "restart_now",
-                "--target",
-                "cluster",
-                "--restart-timeout",
-                "8",
-                "--provision-timeout",
-                "30",
-            ],
-            env,
+        result = run_pytest_inprocess(
+            pytester,
+            "-q",
+            REPO / "suites" / "test_restart.py",
+            "-k",
+            "restart_now",
+            "--target",
+            "cluster",
+            "--restart-timeout",
+            "8",
+            "--provision-timeout",
+            "30",
+            env=env,
         )
     finally:
         stack.stop()
-    output = result.stdout + result.stderr
-    assert result.returncode == 1, output[-4000:]
-    assert "1 failed" in result.stdout, output[-4000:]
-    failure = next(line for line in result.stdout.splitlines() if "waited 8 s" in line)
+    output = output_of(result)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED, output[-4000:]
+    result.assert_outcomes(failed=1)
+    failure = next(line for line in result.outlines if "waited 8 s" in line)
     assert "last seen" in failure and "VMI" in failure, failure
     log = (tmp_path / "logs" / "kubevirt.log").read_text()
     assert "fault kubevirt:never-recreate: no replacement VMI" in log

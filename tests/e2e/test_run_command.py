@@ -1,7 +1,8 @@
 """`python -m harness run` and `merge` for real, against one stack (`--target cluster`).
 
 The stack outlives each run, so what a run leaves behind can be checked afterwards: the run's
-objects carry its labels (`HARNESS_RUN_ID` is chosen here).
+objects carry its labels (`HARNESS_RUN_ID` is chosen here). Which tests a shard selects is the
+plugin's alone, shown by collecting in this process (pytester).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from harness.runner.interrupt import child_pids
 from harness.testkit.timeline import Timeline
 from harness.testkit.watchers import ResourceWatcher
 from tests.environ import without_harness_settings
+from tests.inprocess import output_of, run_pytest_inprocess
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = "tests/e2e/run_samples/deliberate.py"
@@ -122,13 +124,20 @@ def collect(args, env=None, paths=("suites",)):
     return collect_all((args, env or {}, paths))[0]
 
 
-def test_shards_together_are_the_whole_suite_without_overlap():
-    whole, *parts = collect_all(
-        ([], {}, ("suites",)),
-        (["--shard", "0/3"], {}, ("suites",)),
-        ([], {"HARNESS_SHARD": "1/3"}, ("suites",)),
-        ([], {"JOB_COMPLETION_INDEX": "2", "HARNESS_SHARD_COUNT": "3"}, ("suites",)),
-    )
+def collect_inprocess(pytester, *args, env=None):
+    """The suite's test ids, collected in this process."""
+    result = run_pytest_inprocess(pytester, REPO / "suites", "--collect-only", "-q", *args, env=env)
+    assert result.ret == pytest.ExitCode.OK, output_of(result)
+    return [line for line in result.outlines if "::" in line]
+
+
+def test_shards_together_are_the_whole_suite_without_overlap(pytester):
+    whole = collect_inprocess(pytester)
+    parts = [
+        collect_inprocess(pytester, "--shard", "0/3"),
+        collect_inprocess(pytester, env={"HARNESS_SHARD": "1/3"}),
+        collect_inprocess(pytester, env={"JOB_COMPLETION_INDEX": "2", "HARNESS_SHARD_COUNT": "3"}),
+    ]
     assert len(whole) > 20
     assert all(parts), [len(part) for part in parts]
     assert sorted(nodeid for part in parts for nodeid in part) == sorted(whole)

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
 from harness.config import ConfigError, load_settings
+from tests.inprocess import REPO, run_pytest_inprocess
 
 BAD = ("--max-phase-seconds", "boot=3")
-REPO = Path(__file__).resolve().parents[2]
 
 
 def test_limits_from_flags_and_environment():
@@ -39,16 +35,16 @@ def test_bad_limits_are_refused_in_one_line(flags, words):
     assert words in str(error.value) and "\n" not in str(error.value)
 
 
-def test_a_bad_limit_on_the_command_line_is_a_usage_error():
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "suites", "-p", "no:cacheprovider", *BAD],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+def test_a_bad_limit_on_the_command_line_is_a_usage_error(pytester):
+    result = run_pytest_inprocess(pytester, REPO / "suites", *BAD)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR, result.errlines
+    lines = [line for line in result.errlines if line.strip()]
+    assert len(lines) == 1, result.errlines
+    pytest.LineMatcher(lines).fnmatch_lines(
+        [
+            "ERROR: --max-phase-seconds (or HARNESS_MAX_PHASE_SECONDS) takes PHASE=SECONDS with "
+            "PHASE one of in_progress, *, total, got 'boot=3'"
+        ],
+        consecutive=True,
     )
-    assert result.returncode == 4, result.stdout + result.stderr
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and "--max-phase-seconds" in lines[0], result.stderr
-    assert "Traceback" not in result.stderr
+    assert result.outlines == [], "nothing is collected or run"

@@ -1,7 +1,24 @@
 """Embedded Kubernetes API server (aiohttp), faithful enough for the official client and kopf.
 
-Run as `python -m harness.reference.apiserver`. Layers, bottom up: `store` (objects, one global
-resourceVersion), `watch` (event window and watchers), `schema`/`cel` (CRD validation),
-`registry` (resource types and discovery), `objects` (the API semantics), `gc` (background
-cleanup), `app` (HTTP). See /work/shared/docs/embedded-apiserver.md for the required semantics.
+It behaves the way kube-apiserver does for what the harness and the reference components use:
+optimistic concurrency on one global resourceVersion, watches that resume from a
+resourceVersion, CRD structural schemas with CEL rules, finalizers and ownerReference garbage
+collection, and `kind: Status` errors with the real codes, reasons and messages.
+docs/embedded-stack.md describes it within the stack; README.md here lists its flags, the
+behaviour worth knowing and what it leaves out.
+
+Run as `python -m harness.reference.apiserver` (`__main__`); tests start it with `testing`.
+Layers, bottom up:
+
+- storage: `object_store` (immutable versions, one global resourceVersion) and `watch` (the
+  event window for replay, live watchers);
+- object rules: `object_meta`, `selectors`, `patch`, `status_errors`, and `schema/` (CRD
+  structural schemas, validation, CEL rules, OpenAPI documents);
+- `registry` (resource types and discovery), `verbs` (`ResourceVerbs`: get, list, watch,
+  create, update, patch, delete with the server's rules), `garbage_collector` (ownerReference
+  GC, CRD and namespace teardown);
+- `auth/` (tokens and identities, AccessRules, access and self-subject reviews, TokenRequest);
+  `gates` (what a request gate does to a request) with `fault_injector` (`--fault` specs);
+- `core` (`ApiServer`: one instance without HTTP), then `routes`, `http_front` (the aiohttp
+  handler) and `request_log`.
 """

@@ -184,7 +184,7 @@ def build_server(args: argparse.Namespace) -> Any:
                     "CustomResourceDefinition"
                 )
             try:
-                server.api.create(server.api.crds, "", document)
+                server.verbs.create(server.verbs.crds, "", document)
             except ApiError as error:
                 raise InputError(f"{path}: {error.message}") from None
     for path in args.seed:
@@ -210,7 +210,7 @@ def seed(server: Any, document: dict[str, Any]) -> None:
     namespace = metadata.get("namespace", "default") if resource.namespaced else ""
     if resource.plural == "namespaces" and server.store.get("namespaces", "", metadata.get("name")):
         return
-    server.api.create(resource, namespace, document, keep_status=True)
+    server.verbs.create(resource, namespace, document, keep_status=True)
 
 
 async def serve(server: Any, host: str, port: int, tls: ssl.SSLContext | None = None) -> None:
@@ -244,7 +244,7 @@ async def serve(server: Any, host: str, port: int, tls: ssl.SSLContext | None = 
 
 if __name__ == "__main__":
     # The API server opens no outgoing TLS connections, yet importing aiohttp builds two client SSL
-    # contexts, each loading the system CA bundle: about 0.1 s of CPU at every start-up. The bundle
+    # contexts, each loading the system CA bundle, a noticeable part of every start-up. The bundle
     # is hidden for that import only (overriding SSL_CERT_FILE/SSL_CERT_DIR, which CI images often
     # set), then restored.
     _saved = {name: os.environ.get(name) for name in ("SSL_CERT_FILE", "SSL_CERT_DIR")}

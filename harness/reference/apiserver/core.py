@@ -17,12 +17,30 @@ from harness.reference.apiserver.gates import Gate
 from harness.reference.apiserver.object_store import MemoryStore
 from harness.reference.apiserver.registry import Registry
 from harness.reference.apiserver.request_log import RequestLog
-from harness.reference.apiserver.verbs import Api
+from harness.reference.apiserver.verbs import ResourceVerbs
 from harness.reference.apiserver.watch import WatchHub
 
 
 class ApiServer:
-    """Everything one server instance holds; `app.build_app(server)` puts HTTP in front."""
+    """Everything one server instance holds; `http_front.HttpFront(server)` puts HTTP in front.
+
+    `__main__.build_server` passes every argument from the command line:
+
+    - `watch_window`: how many events are kept for watch replay and `continue` tokens; older
+      resourceVersions answer 410 Expired. Default 10 000. `--watch-window`.
+    - `tokens`: bearer tokens and their users (`auth.identity.Tokens`). Default: none known
+      (every caller is `unknown` or `system:anonymous`). `--tokens` (a JSON file).
+    - `authorizer`: the gate that judges resource requests after the faults. Default: the
+      AccessRule policy (`self.policy`). No flag: set in code only.
+    - `request_log`: where each request is logged as a JSON line. Default: no log.
+      `--request-log`.
+    - `bookmark_interval`: seconds between BOOKMARK events on watches that ask for them.
+      Default 60. `--bookmark-interval`.
+    - `faults`: parsed `--fault apiserver:…` specs (`fault_injector.py`). Default none.
+      `--fault` (repeatable).
+    - `fault_seed`: seed of the faults' and the AccessRules' random draws. Default 0.
+      `--fault-seed`.
+    """
 
     def __init__(
         self,
@@ -38,8 +56,8 @@ class ApiServer:
         self.store = MemoryStore()
         self.registry = Registry()
         self.hub = WatchHub(watch_window)
-        self.api = Api(self.store, self.registry, self.hub)
-        self.gc = GarbageCollector(self.api)
+        self.verbs = ResourceVerbs(self.store, self.registry, self.hub)
+        self.gc = GarbageCollector(self.verbs)
         self.tokens = tokens or Tokens()
         # AccessRule objects, enforced unless another authorizer is passed in; `--fault` specs.
         self.policy = AccessPolicy(self.hub, seed=fault_seed)
@@ -48,4 +66,4 @@ class ApiServer:
         self.request_log = request_log
         self.bookmark_interval = bookmark_interval
         self.server_address = "127.0.0.1:0"
-        self.api.create(self.api.namespaces, "", {"metadata": {"name": "default"}})
+        self.verbs.create(self.verbs.namespaces, "", {"metadata": {"name": "default"}})

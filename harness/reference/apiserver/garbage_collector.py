@@ -30,8 +30,8 @@ from harness.reference.apiserver.verbs import (
     FOREGROUND,
     NAMESPACE_FINALIZER,
     ORPHAN,
-    Api,
     DeleteOptions,
+    ResourceVerbs,
 )
 from harness.reference.apiserver.watch import ADDED, DELETED, Event
 
@@ -40,15 +40,15 @@ BATCH = 500
 
 
 class GarbageCollector:
-    def __init__(self, api: Api) -> None:
-        self.api = api
-        self.store = api.store
+    def __init__(self, verbs: ResourceVerbs) -> None:
+        self.verbs = verbs
+        self.store = verbs.store
         self._queue: collections.deque[Callable[[], None]] = collections.deque()
         self._scheduled = False
         self._terminating_crds: dict[str, str] = {}  # resource id -> CRD name
         self._terminating_namespaces: set[str] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
-        api.hub.add_listener(self.on_event)
+        verbs.hub.add_listener(self.on_event)
 
     def attach(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
@@ -133,7 +133,7 @@ class GarbageCollector:
     # --- steps ----------------------------------------------------------------------------
 
     def _entry(self, key: ObjectKey) -> tuple[Any, Any] | None:
-        resource = self.api.registry.storage_type(key[0])
+        resource = self.verbs.registry.storage_type(key[0])
         if resource is None:
             return None
         entry = self.store.get(*key)
@@ -153,15 +153,15 @@ class GarbageCollector:
         if not gone:
             return
         if len(gone) < len(refs):
-            self.api.remove_owner_references(resource, entry, gone)
+            self.verbs.remove_owner_references(resource, entry, gone)
         elif not entry.metadata.get("deletionTimestamp"):
-            self.api.delete(resource, key[1], key[2], DeleteOptions())
+            self.verbs.delete(resource, key[1], key[2], DeleteOptions())
 
     def _foreground(self, uid: str) -> None:
         for key in self.store.dependents(uid):
             found = self._entry(key)
             if found is not None and not found[1].metadata.get("deletionTimestamp"):
-                self.api.delete(found[0], key[1], key[2], DeleteOptions())
+                self.verbs.delete(found[0], key[1], key[2], DeleteOptions())
         self._check_foreground(uid)
 
     def _check_foreground(self, uid: str) -> None:
@@ -181,33 +181,33 @@ class GarbageCollector:
             for ref in dependent.metadata.get("ownerReferences") or ():
                 if ref.get("uid") == uid and ref.get("blockOwnerDeletion"):
                     return
-        self.api.remove_finalizer(resource, owner, FOREGROUND)
+        self.verbs.remove_finalizer(resource, owner, FOREGROUND)
 
     def _orphan(self, uid: str) -> None:
         for key in self.store.dependents(uid):
             found = self._entry(key)
             if found is not None:
-                self.api.remove_owner_references(found[0], found[1], {uid})
+                self.verbs.remove_owner_references(found[0], found[1], {uid})
         owner_key = self.store.by_uid(uid)
         if owner_key is not None:
             found = self._entry(owner_key)
             if found is not None:
-                self.api.remove_finalizer(found[0], found[1], ORPHAN)
+                self.verbs.remove_finalizer(found[0], found[1], ORPHAN)
 
     def _cleanup_crd(self, name: str) -> None:
-        resources = self.api.registry.crd_types(name)
+        resources = self.verbs.registry.crd_types(name)
         if resources:
             resource_id = resources[0].resource_id
             self._terminating_crds[resource_id] = name
-            resource = self.api.registry.storage_type(resource_id) or resources[0]
+            resource = self.verbs.registry.storage_type(resource_id) or resources[0]
             for namespace, object_name in list(self.store.keys(resource_id, None)):
                 entry = self.store.get(resource_id, namespace, object_name)
                 if entry is not None and not entry.metadata.get("deletionTimestamp"):
-                    self.api.delete(resource, namespace, object_name, DeleteOptions())
+                    self.verbs.delete(resource, namespace, object_name, DeleteOptions())
         self._check_crd(name)
 
     def _check_crd(self, name: str) -> None:
-        resources = self.api.registry.crd_types(name)
+        resources = self.verbs.registry.crd_types(name)
         if resources and self.store.count(resources[0].resource_id):
             return
         for resource_id, crd_name in list(self._terminating_crds.items()):
@@ -215,24 +215,24 @@ class GarbageCollector:
                 del self._terminating_crds[resource_id]
         entry = self.store.get(CRD_RESOURCE, "", name)
         if entry is not None and CLEANUP_FINALIZER in (entry.metadata.get("finalizers") or ()):
-            self.api.remove_finalizer(self.api.crds, entry, CLEANUP_FINALIZER)
+            self.verbs.remove_finalizer(self.verbs.crds, entry, CLEANUP_FINALIZER)
 
     def _cleanup_namespace(self, namespace: str) -> None:
-        for resource_id in self.api.registry.namespaced_resource_ids():
-            resource = self.api.registry.storage_type(resource_id)
+        for resource_id in self.verbs.registry.namespaced_resource_ids():
+            resource = self.verbs.registry.storage_type(resource_id)
             if resource is None:
                 continue
             for ns, name in list(self.store.keys(resource_id, namespace)):
                 entry = self.store.get(resource_id, ns, name)
                 if entry is not None and not entry.metadata.get("deletionTimestamp"):
-                    self.api.delete(resource, ns, name, DeleteOptions())
+                    self.verbs.delete(resource, ns, name, DeleteOptions())
         self._check_namespace(namespace)
 
     def _check_namespace(self, namespace: str) -> None:
-        for resource_id in self.api.registry.namespaced_resource_ids():
+        for resource_id in self.verbs.registry.namespaced_resource_ids():
             if self.store.keys(resource_id, namespace):
                 return
         self._terminating_namespaces.discard(namespace)
         entry = self.store.get(NAMESPACES, "", namespace)
         if entry is not None and entry.metadata.get("deletionTimestamp"):
-            self.api.remove_finalizer(self.api.namespaces, entry, NAMESPACE_FINALIZER)
+            self.verbs.remove_finalizer(self.verbs.namespaces, entry, NAMESPACE_FINALIZER)

@@ -6,7 +6,7 @@ and at most one final effect — `Deny` (403), `Fail` (429/500/503 with a Kubern
 in order (the `--fault` specs, then the AccessRules), so each one's random draws do not depend
 on the others; latencies add up and the first final effect answers the request. On a watch,
 `Fail` and `Reset` do not answer at once: they drop the stream after its first batch of events
-(`app.HttpFront._watch`).
+(`http_front.HttpFront._watch`).
 """
 
 from __future__ import annotations

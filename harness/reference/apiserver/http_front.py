@@ -5,7 +5,7 @@ routing is one `str.split` and a few dict lookups (`routes.py`). aiohttp sets TC
 every accepted connection (`BaseProtocol.connection_made`), keeps connections alive and streams
 watches with chunked encoding.
 
-Resource requests pass the gates (`--fault` specs, then AccessRules; `effects.py`) only while
+Resource requests pass the gates (`--fault` specs, then AccessRules; `gates.py`) only while
 one is active: latency is slept first, `Deny`/`Fail` answer with their Status, `Reset` closes
 the socket with a TCP reset and no answer; on a watch, `Fail` ends the stream cleanly and
 `Reset` resets it, each after the stream's first batch of events.
@@ -25,9 +25,7 @@ from typing import Any
 from aiohttp import web
 
 from harness.reference.apiserver import object_meta as meta
-from harness.reference.apiserver.auth import access_review as accessreview
-from harness.reference.apiserver.auth import self_subject_review as selfsubjectreview
-from harness.reference.apiserver.auth import token_request as tokenrequest
+from harness.reference.apiserver.auth import access_review, self_subject_review, token_request
 from harness.reference.apiserver.auth.authorization import refusal, request_attributes
 from harness.reference.apiserver.core import ApiServer
 from harness.reference.apiserver.gates import (
@@ -84,7 +82,7 @@ class HttpFront:
 
     def __init__(self, server: ApiServer) -> None:
         self.server = server
-        self.api = server.api
+        self.verbs = server.verbs
         self.registry = server.registry
         self.store = server.store
         self.hub = server.hub
@@ -219,12 +217,12 @@ class HttpFront:
                 "the server does not allow this method on the requested resource"
             )
         body = await _json_body(request)
-        if resource.plural in accessreview.KINDS:
-            review = accessreview.review(
+        if resource.plural in access_review.KINDS:
+            review = access_review.review(
                 resource.plural, user, body, self.server.policy, meta.now_rfc3339()
             )
         else:
-            review = selfsubjectreview.review(user, body, meta.now_rfc3339())
+            review = self_subject_review.review(user, body, meta.now_rfc3339())
         return _json(201, dumps(review))
 
     async def _token_request(
@@ -233,9 +231,9 @@ class HttpFront:
         if verb != "create":
             raise method_not_allowed()
         assert target.name is not None and target.namespace is not None
-        self.api.get(target.resource, target.namespace, target.name)  # 404 unless it exists
+        self.verbs.get(target.resource, target.namespace, target.name)  # 404 unless it exists
         body = await _json_body(request)
-        answer = tokenrequest.issue(
+        answer = token_request.issue(
             self.tokens, target.namespace, target.name, body, meta.now_rfc3339()
         )
         return _json(201, dumps(answer))
@@ -263,28 +261,28 @@ class HttpFront:
     async def _resource(
         self, request: web.BaseRequest, target: ResourcePath, query: dict[str, str], verb: str
     ) -> web.Response:
-        api = self.api
+        verbs = self.verbs
         resource = target.resource
         namespace = target.namespace or ""
         status_sub = target.subresource == "status"
         if verb == "get":
             assert target.name is not None
-            entry = api.get(resource, namespace, target.name)
-            return _json(200, api.render(resource, entry))
+            entry = verbs.get(resource, namespace, target.name)
+            return _json(200, verbs.render(resource, entry))
         if verb == "list":
-            return _json(200, api.list(resource, target.namespace, query))
+            return _json(200, verbs.list(resource, target.namespace, query))
         if verb == "create":
             if target.name is not None:
                 raise method_not_allowed()
             if resource.namespaced and target.namespace is None:
                 raise method_not_allowed("create needs a namespace in the path")
-            entry = api.create(resource, namespace, await _json_body(request))
-            return _json(201, api.render(resource, entry))
+            entry = verbs.create(resource, namespace, await _json_body(request))
+            return _json(201, verbs.render(resource, entry))
         if verb == "update":
             assert target.name is not None
             body = await _json_body(request)
-            entry = api.replace(resource, namespace, target.name, body, status_sub)
-            return _json(200, api.render(resource, entry))
+            entry = verbs.replace(resource, namespace, target.name, body, status_sub)
+            return _json(200, verbs.render(resource, entry))
         if verb == "patch":
             assert target.name is not None
             content_type = request.content_type
@@ -293,16 +291,16 @@ class HttpFront:
             if content_type == STRATEGIC and not resource.strategic_merge:
                 raise unsupported_media_type(content_type)
             body = _decode_json(await request.read())
-            entry = api.patch(resource, namespace, target.name, body, content_type, status_sub)
-            return _json(200, api.render(resource, entry))
+            entry = verbs.patch(resource, namespace, target.name, body, content_type, status_sub)
+            return _json(200, verbs.render(resource, entry))
         if verb == "delete":
             assert target.name is not None
             options = DeleteOptions.parse(await _optional_json_body(request), query)
-            entry = api.delete(resource, namespace, target.name, options)
-            return _json(200, api.render(resource, entry))
+            entry = verbs.delete(resource, namespace, target.name, options)
+            return _json(200, verbs.render(resource, entry))
         if verb == "deletecollection":
             options = DeleteOptions.parse(await _optional_json_body(request), query)
-            return _json(200, api.delete_collection(resource, target.namespace, query, options))
+            return _json(200, verbs.delete_collection(resource, target.namespace, query, options))
         raise method_not_allowed()
 
     async def _watch(
@@ -317,7 +315,7 @@ class HttpFront:
         response = web.StreamResponse(status=200, headers=JSON_HEADERS)
         response.enable_chunked_encoding()
         try:
-            watcher, initial = self.api.open_watch(target.resource, target.namespace, query)
+            watcher, initial = self.verbs.open_watch(target.resource, target.namespace, query)
         except ApiError as error:
             if error.code != 410:
                 raise

@@ -8,9 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.contract import embedded
-from harness.reference.apiserver.auth import access_review as accessreview
-from harness.reference.apiserver.auth import access_rules as accessrules
-from harness.reference.apiserver.auth import self_subject_review as selfsubjectreview
+from harness.reference.apiserver.auth import access_review, access_rules, self_subject_review
 from harness.reference.apiserver.object_store import dumps
 from harness.reference.apiserver.schema.structural import SchemaNode, compile_schema
 from harness.reference.apiserver.selectors import DEFAULT_FIELDS
@@ -186,18 +184,18 @@ def _access_rules() -> ResourceType:
         namespaced=False,
         singular=embedded.ACCESS_RULE_SINGULAR,
         list_kind=embedded.ACCESS_RULE_LIST_KIND,
-        schema=compile_schema(accessrules.SCHEMA),
-        raw_schema=accessrules.SCHEMA,
-        validator=accessrules.validate,
+        schema=compile_schema(access_rules.SCHEMA),
+        raw_schema=access_rules.SCHEMA,
+        validator=access_rules.validate,
     )
 
 
 def _self_subject_reviews() -> ResourceType:
     return ResourceType(
-        selfsubjectreview.GROUP,
-        selfsubjectreview.VERSION,
-        selfsubjectreview.PLURAL,
-        selfsubjectreview.KIND,
+        self_subject_review.GROUP,
+        self_subject_review.VERSION,
+        self_subject_review.PLURAL,
+        self_subject_review.KIND,
         namespaced=False,
         verbs=("create",),
         stored=False,
@@ -207,15 +205,15 @@ def _self_subject_reviews() -> ResourceType:
 def _access_reviews() -> list[ResourceType]:
     return [
         ResourceType(
-            accessreview.GROUP,
-            accessreview.VERSION,
+            access_review.GROUP,
+            access_review.VERSION,
             plural,
             kind,
             namespaced=False,
             verbs=("create",),
             stored=False,
         )
-        for plural, kind in accessreview.KINDS.items()
+        for plural, kind in access_review.KINDS.items()
     ]
 
 

@@ -1,8 +1,31 @@
-"""The API semantics: create, get, list, update, patch, delete and watch, independent of HTTP.
+"""The Kubernetes verbs on stored objects, independent of HTTP: `ResourceVerbs`.
 
-Every write goes through `_commit_*`, which stores one version and publishes exactly one watch
-event. Objects handed to the store are private copies: request bodies are freshly decoded, and
-stored versions are copied by re-parsing their cached JSON (`Entry.copy`).
+`ResourceVerbs` serves get, list, watch (`open_watch`), create, update (`replace`), patch, delete
+and deletecollection for every registered type, with the API server's rules:
+
+- Reads: label and field selectors; `limit` and `continue` pages a consistent snapshot, rebuilt
+  from the watch hub's event window (410 Expired once the window no longer reaches it). A watch
+  starts with the current objects (`resourceVersion` 0 or unset) or replays the window from the
+  given resourceVersion.
+- Writes: server-owned metadata (uid, creationTimestamp, generation, resourceVersion, deletion
+  fields) is set by the server and kept across updates; an update must carry the stored
+  resourceVersion (409 Conflict if it differs), a patch may. For types with a status
+  subresource, `/status` changes only status and the main resource everything else. Creates and
+  updates are pruned, defaulted and validated against the type's structural schema and CEL
+  rules; generation rises only when something beyond metadata (and status, for types with the
+  subresource) changed. A write that changes nothing stores nothing.
+- Deletion: uid and resourceVersion preconditions; an object with finalizers (including
+  `foregroundDeletion` or `orphan`, which the Foreground and Orphan propagation policies add
+  when it has dependents) only gets a deletionTimestamp, and goes with its last finalizer.
+- Namespaces get their `kubernetes.io/metadata.name` label, `kubernetes` finalizer and phase; a
+  CustomResourceDefinition is defaulted and compiled on write, its types registered once it is
+  stored and removed (with their watches closed) when it goes.
+
+Every stored change publishes exactly one watch event (ADDED, MODIFIED or DELETED) carrying the
+previous version. `remove_finalizer` and `remove_owner_references` are the garbage collector's
+writes: ordinary writes that skip validation. Objects handed to the store are private: request
+bodies are freshly decoded, a JSON patch works on a copy of the stored version (`Entry.copy`),
+and a merge patch shares only what it leaves untouched with the (immutable) stored version.
 """
 
 from __future__ import annotations
@@ -12,7 +35,6 @@ import binascii
 import bisect
 import copy
 import json
-import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -55,8 +77,6 @@ from harness.reference.apiserver.watch import (
     added_line,
 )
 
-log = logging.getLogger("apiserver.objects")
-
 FOREGROUND = "foregroundDeletion"
 ORPHAN = "orphan"
 NAMESPACE_FINALIZER = "kubernetes"
@@ -64,9 +84,20 @@ NAMESPACE_FINALIZER = "kubernetes"
 
 @dataclass(frozen=True, slots=True)
 class DeleteOptions:
+    """A delete request's options, from its query and its DeleteOptions body (`parse`)."""
+
     propagation: str = "Background"
+    """`Background`, `Foreground` or `Orphan`: what happens to dependents. Default
+    `Background`. `propagationPolicy` (query or body), else `orphanDependents: true` for
+    `Orphan`."""
+
     uid: str | None = None
+    """The object's uid must be this (409 Conflict otherwise). Default None: not checked.
+    `preconditions.uid` in the body."""
+
     resource_version: str | None = None
+    """The object's resourceVersion must be this (409 Conflict otherwise). Default None: not
+    checked. `preconditions.resourceVersion` in the body."""
 
     @classmethod
     def parse(cls, body: Any, query: dict[str, str]) -> DeleteOptions:
@@ -81,7 +112,9 @@ class DeleteOptions:
         return cls(policy, preconditions.get("uid"), preconditions.get("resourceVersion"))
 
 
-class Api:
+class ResourceVerbs:
+    """The verbs of one API server instance over its store, registry and watch hub."""
+
     def __init__(
         self,
         store: Store,
@@ -734,4 +767,4 @@ def _decode_continue(token: str) -> tuple[int, tuple[str, str]]:
         ) from None
 
 
-__all__ = ["Api", "ApiError", "DeleteOptions"]
+__all__ = ["ApiError", "DeleteOptions", "ResourceVerbs"]

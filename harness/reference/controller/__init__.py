@@ -2,5 +2,6 @@
 names and differences under profile `cloudkit`), run as `python -m harness.reference.controller`.
 
 Pure decision logic: `restart`, `conditions`, `config_version`, `phases`, `jobs`, `eras`,
-`vm_manifest`. I/O: `kube` (API calls), `reference_provider` (provision jobs), `manager`
-(informers, work queue, workers)."""
+`vm_manifest`, `outcome`; `reconciler` (one pass, through the `ClusterPort` and `provider`
+interfaces); `mutants` (deliberately broken variants). I/O: `cluster` (API calls),
+`reference_provider` (provision jobs), `manager` (informers, work queue, workers)."""

@@ -1,4 +1,4 @@
-"""CR phase from the KubeVirt VirtualMachine's `status.printableStatus` (profile B, contract §9).
+"""CR phase from the KubeVirt VirtualMachine's `status.printableStatus` (profile B, contract §9.3).
 
 KubeVirt's printable statuses are KubeVirt vocabulary, not OSAC era names, so they are spelled
 here; the CR phase names come from the profile.

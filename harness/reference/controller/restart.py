@@ -1,4 +1,4 @@
-"""The restart algorithm of contract §7.2-7.4 (osac-operator 912735a `computeinstance_restart.go`).
+"""The restart algorithm of contract §7.2–7.4 (osac-operator 912735a `computeinstance_restart.go`).
 
 `RestartAlgorithm` is the decision order of §7.2 and the steps of §7.3/§7.4, applied to a CR
 dict in memory, reading and deleting the VMI through a `VmiAccess` port. Each rule of the

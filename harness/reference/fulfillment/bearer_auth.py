@@ -1,6 +1,6 @@
 """Bearer-token authentication and the admin rule for private methods.
 
-Like the Authorino configuration of the real deployment (contract.md section 11.5): reflection
+Like the Authorino configuration of the real deployment (contract §11.5): reflection
 and health are open, every other method needs `authorization: Bearer <token>`, and the methods
 of the private service need an admin subject. The identity of the caller is handed to the RPC
 method through a context variable set in the worker thread that runs it.

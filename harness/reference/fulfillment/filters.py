@@ -1,4 +1,4 @@
-"""List filters: a CEL expression over the object, bound to `this` (contract.md section 11.2).
+"""List filters: a CEL expression over the object, bound to `this` (contract §11.2).
 
 fulfillment-service translates the CEL filter to SQL over its JSON records; here it is evaluated
 with cel-python over the object's proto JSON (snake_case field names, enums by value name,

@@ -79,8 +79,8 @@ class InstanceStore:
         self.namespace = namespace
 
     def _core(self) -> k8s.CoreV1Api:
-        # Built on first use: importing CoreV1Api costs about 1.5 s of start-up (client 37
-        # builds pydantic validators for its ~400 methods), and only user data needs it.
+        # Built on first use: building CoreV1Api is slow (the official client builds pydantic
+        # validators for its ~400 methods), and only user data needs it.
         if self._core_api is None:
             self._core_api = k8s.CoreV1Api(self._api_client)
         return self._core_api

@@ -1,4 +1,4 @@
-"""Update masks (contract.md section 11.4): which CR spec fields an Update touches.
+"""Update masks (contract §11.4): which CR spec fields an Update touches.
 
 From fulfillment-service 0cff9a06 a masked update touches only the masked paths, named in proto
 snake_case (`spec.restart_requested_at`). Paths are checked against the ComputeInstance

@@ -1,4 +1,4 @@
-"""CR -> API `ComputeInstance` (contract.md sections 6 and 10).
+"""CR -> API `ComputeInstance` (contract §6 and §10).
 
 The CR is the record, so every read maps it afresh:
 

@@ -35,17 +35,46 @@ class ServerError(RuntimeError):
 
 @dataclass(frozen=True)
 class ServerOptions:
+    """How to serve the fulfillment API. `__main__` fills every field from its flags; the
+    embedded stack (`harness.reference.stack`) passes all of them but `--full-replace-update`."""
+
     profile: Profile
+    """Naming era: which generated services and messages are served. Required. `--profile`."""
+
     kubeconfig: Path
+    """Kubeconfig of the API server that holds the ComputeInstance CRs. Required.
+    `--kubeconfig`."""
+
     hub_namespace: str
+    """Namespace of the CRs the API creates and reads. Required. `--hub-namespace`."""
+
     tokens: dict[str, Identity]
+    """Accepted bearer tokens and whom they stand for (`tokens.load_tokens`). Required.
+    `--tokens` (the tokens file)."""
+
     host: str = "127.0.0.1"
+    """Address to bind. Default loopback. `--host`."""
+
     port: int = 0
+    """Port to bind; 0 picks a free one (the READY line says which). Default 0. `--port`."""
+
     tls_cert: Path | None = None
+    """PEM certificate to serve TLS with, together with `tls_key`. Default None: plaintext.
+    `--tls-cert`."""
+
     tls_key: Path | None = None
+    """PEM private key of `tls_cert`. Default None. `--tls-key`."""
+
     full_replace_update: bool = False
+    """Make the public Update ignore its mask and replace the whole spec, as fulfillment-service
+    did before 0cff9a06. Default False. `--full-replace-update`."""
+
     faults: tuple[FaultSpec, ...] = ()
+    """Parsed `--fault fulfillment:…` specs (`fault_interceptor.py`). Default none. `--fault`
+    (repeatable)."""
+
     fault_seed: int = 0
+    """Seed of the faults' random draws. Default 0. `--fault-seed`."""
 
 
 @dataclass
@@ -120,7 +149,7 @@ def start_server(options: ServerOptions) -> RunningServer:
         options=[("grpc.so_reuseport", 0)],
     )
     hub = options.hub_namespace
-    # Only the public Update ignored the mask before 0cff9a06 (contract.md section 11.4).
+    # Only the public Update ignored the mask before 0cff9a06 (contract §11.4).
     public = ComputeInstancesService(
         store,
         profile,

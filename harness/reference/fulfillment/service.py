@@ -1,8 +1,8 @@
 """The `ComputeInstances` RPC methods, shared by the public and the private service.
 
 One instance serves one generated service (public or private) of the chosen profile; the message
-classes come from that service's modules. Every method answers from the CR (contract.md
-sections 9-11); failures are `RpcFailure`s turned into a status by `_rpc`.
+classes come from that service's modules. Every method answers from the CR (contract §9,
+§10 and §11); failures are `RpcFailure`s turned into a status by `_rpc`.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """API `ComputeInstanceSpec` <-> CR `spec`, the way fulfillment-service's controller writes it.
 
-Facts from fulfillment-service 8b63ab17 `buildSpec` (contract.md section 9): `template` becomes
+Facts from fulfillment-service 8b63ab17 `buildSpec` (contract §9.2): `template` becomes
 `templateID`; `template_parameters` becomes `templateParameters`, a JSON object string (always
 written, `{}` when empty); `restart_requested_at` is formatted RFC 3339 with the fraction
 truncated; explicit fields are copied when set; `user_data_secret_ref` carries the user data

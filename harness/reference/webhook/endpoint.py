@@ -1,6 +1,6 @@
 """`python -m harness.reference.webhook`: the provisioning webhook endpoint of the embedded stack.
 
-Like the EDA rulebook's event stream (contract §9), it accepts `POST /create-compute-instance`
+Like the EDA rulebook's event stream (contract §9.4), it accepts `POST /create-compute-instance`
 and `POST /delete-compute-instance` with a JSON body (the ComputeInstance) and answers 202; any
 other path is 404 and any other method 405. It records what it received in its log. The
 reference operator provisions by itself, so nothing waits on these posts; they exist so that the

@@ -16,8 +16,8 @@ A rule matches a request (its RBAC attributes, `identity.Attributes`) when every
 Effects: `Deny` (403); the fault effects `Fail` (`code` 429/500/503, `retryAfterSeconds`),
 `Delay` (`latency` such as "200ms") and `Reset`, each at `rate` (0..1, default 1) drawn from a
 generator seeded by the server's `--fault-seed` and the rule's name (it starts over when the
-rule changes). What they do to a request is in `effects.py`; another effect adds its enum value,
-its spec fields and checks here, and its enforcement there and in `app.HttpFront`.
+rule changes). What they do to a request is in `gates.py`; another effect adds its enum value,
+its spec fields and checks here, and its enforcement there and in `http_front.HttpFront`.
 """
 
 from __future__ import annotations

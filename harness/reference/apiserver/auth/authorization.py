@@ -3,7 +3,7 @@
 `request_attributes` derives the attributes the way kube-apiserver's RequestInfoFactory does:
 a request on a namespace object (`/api/v1/namespaces/NAME[/status]`) has namespace NAME; a
 list or watch whose field selector requires `metadata.name=X` has name X; create and
-deletecollection have no name. `refusal` turns a final effect (`effects.py`) into the error the
+deletecollection have no name. `refusal` turns a final effect (`gates.py`) into the error the
 client sees: kube-apiserver's RBAC 403 for `Deny`, an injected Status for `Fail`.
 """
 

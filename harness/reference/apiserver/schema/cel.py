@@ -6,11 +6,11 @@ object has a correlatable value (object properties, `map`/`set` list items; neve
 atomic lists).
 
 Fast path: a rule whose expression is exactly `self == oldSelf` (whitespace-insensitive) is the
-immutability idiom of the ComputeInstance CRD (7-9 rules per update). cel-python spends about
-0.3 ms on each; `cel_equal` computes the same outcome as celpy's `==` on the schema-typed values
-(True, False, or an evaluation error for mismatched types, with CEL's commutative `&&` over list
-and map members) in microseconds. `tests/apiserver/test_cel_fast_path.py` checks it against
-celpy on a matrix of values.
+immutability idiom of the ComputeInstance CRD (7-9 rules per update), and evaluating each with
+cel-python would dominate the cost of an update. `cel_equal` computes the same outcome as
+celpy's `==` on the schema-typed values (True, False, or an evaluation error for mismatched
+types, with CEL's commutative `&&` over list and map members) without celpy.
+`tests/apiserver/test_cel_fast_path.py` checks it against celpy on a matrix of values.
 """
 
 from __future__ import annotations

@@ -4,12 +4,12 @@ The structural core (type, properties, required, enum, bounds, lengths, pattern,
 `int32`/`int64`/`date-time`, items, additionalProperties, nullable, int-or-string, list and map
 types) is checked here directly: it runs on every write and must produce kube-openapi's messages
 (`spec.cores: Invalid value: 200: spec.cores in body should be less than or equal to 128`),
-and `jsonschema` would add about 0.25 s of import to startup and a generic error model to map.
+and `jsonschema` would add its import to every start-up and a generic error model to map.
 The value-only combinators (`allOf`, `anyOf`, `oneOf`, `not`) are rare in CRDs and go to
 `jsonschema` (imported on first use).
 
 Each node's scalar checks are built once into a list of small closures. On updates, a subtree
-that *is* the stored one (not supplied by this request, see schema.py) is not re-validated,
+that *is* the stored one (not supplied by this request, see structural.py) is not re-validated,
 which is also the real server's validation ratcheting for unchanged values.
 """
 
