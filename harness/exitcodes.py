@@ -1,8 +1,8 @@
-"""Exit codes of the harness, documented in the README.
+"""Exit codes of the harness, documented in docs/results.md ("Exit codes").
 
 0–5 keep pytest's own meanings so that a plain `pytest suites` and `python -m harness …` agree.
 When several outcomes apply to one run, `harness.runner.verdict` picks the code (its docstring
-and the README give the order).
+and docs/results.md give the order).
 """
 
 from __future__ import annotations

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import _pytest.pytester
 import pytest
 
 from harness.reference.apiserver.testing import RunningApiServer
@@ -13,6 +15,37 @@ from harness.reference.apiserver.testing import start_apiserver as _start
 
 # `pytester`: the harness plugin's behaviour shown by pytest sessions run in this process.
 pytest_plugins = ["pytester"]
+
+
+class _ForgetInnerModules:
+    """What pytester restores after an in-process run, narrowed to the inner session's own
+    modules (its test files and conftests under `root`).
+
+    pytester forgets every module first imported during the run. Libraries cannot be imported
+    twice in one process: numpy refuses, and kubernetes' pydantic models imported again are new
+    classes that the first import's API objects reject. So a library an inner session imported
+    stays imported, as in any long-lived process."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.saved = set(sys.modules)
+
+    def restore(self) -> None:
+        for name, module in list(sys.modules.items()):
+            source = getattr(module, "__file__", None) or ""
+            if name not in self.saved and source and Path(source).is_relative_to(self.root):
+                del sys.modules[name]
+
+
+@pytest.fixture
+def pytester(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+    root = pytester.path
+    monkeypatch.setattr(
+        _pytest.pytester, "SysModulesSnapshot", lambda preserve=None: _ForgetInnerModules(root)
+    )
+    pytester._sys_modules_snapshot = _ForgetInnerModules(root)
+    return pytester
+
 
 # The longest tests (measured with --durations), longest first. pytest-xdist hands tests out in
 # collection order, so starting these first keeps one long test from running alone at the end.

@@ -17,6 +17,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from harness.clients.resources import instance_resource
 from harness.testkit.descriptions import describe_instance
 
 if TYPE_CHECKING:
@@ -33,12 +34,30 @@ def begin_cleanup(instance: ComputeInstanceUnderTest, delete: bool = True) -> st
             undo()
         except Exception as error:  # the object may already be gone; cleanup goes on
             log.warning("undo during cleanup of %s failed: %r", instance.id, error)
-    if instance.id and delete:
-        try:
+    if not delete:
+        return None
+    try:
+        if instance.id:
             instance.delete()
-        except Exception as error:
-            return f"deleting instance {instance.id} failed: {error}"
+        elif instance.create_sent:
+            _delete_unanswered_create(instance)
+    except Exception as error:
+        return f"deleting instance {instance.id or '(create interrupted)'} failed: {error}"
     return None
+
+
+def _delete_unanswered_create(instance: ComputeInstanceUnderTest) -> None:
+    """The create went out but its answer never came back (a SIGTERM interrupted the test in
+    the middle of the call): the CR may exist without the harness knowing its id. Delete what
+    carries this instance's run labels; the operator then removes its VM and VMI."""
+    if not instance.labels:
+        return
+    kube, resource = instance.context.kube, instance_resource(instance.profile)
+    namespace = instance.context.settings.namespace
+    selector = ",".join(f"{key}={value}" for key, value in sorted(instance.labels.items()))
+    items, _ = kube.list(resource, namespace, label_selector=selector)
+    for item in items:
+        kube.delete(resource, namespace, item["metadata"]["name"])
 
 
 def finish_cleanup(

@@ -1,6 +1,6 @@
 """One verdict and one exit code for a run, from everything it saw.
 
-When several outcomes apply, the first in this order wins (README, "Exit codes"):
+When several outcomes apply, the first in this order wins (docs/results.md, "Exit codes"):
 usage error 4, environment not ready 20, harness error 3 (also: the suites did not collect),
 tests failed 1, leaked objects 21,
 interrupted 2, deadline reached 22, no tests 5, passed 0. A contract break is the most important

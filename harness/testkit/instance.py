@@ -86,6 +86,7 @@ class ComputeInstanceUnderTest(InstanceHistory):
         self.driver = context.driver
         self.watchers: list[ResourceWatcher] = []
         self.undo_actions: list[Callable[[], None]] = []  # what cleanup restores first
+        self.create_sent = False  # a create was sent, though its answer (the id) may be lost
         self._watching_vm = False
         self._since = ""  # resourceVersion from just before the create; every watch starts there
 
@@ -112,6 +113,7 @@ class ComputeInstanceUnderTest(InstanceHistory):
         The watches start from a resourceVersion read before the create, so a state the
         operator sets and clears before they begin (a short-lived RestartFailed) is replayed."""
         self._since = self._version_before_create()
+        self.create_sent = True
         self.id = self.driver.create(self.spec, restart_requested_at, self.labels)
         self._watch(
             instance_resource(self.profile),

@@ -1,4 +1,5 @@
-"""The contract checklist of embedded-apiserver.md section 6, through the official client only.
+"""The Kubernetes API contract the embedded server honours (docs/embedded-stack.md), through the
+official client only.
 
 Each check creates uniquely named objects; watches are bounded by `timeout_seconds` and a client
 read timeout. Watch checks live in test_watch.py, schema and CEL checks in test_schema.py.

@@ -1,4 +1,5 @@
-"""Watch checks of embedded-apiserver.md section 6 (plus selector transitions and expiry)."""
+"""Watch semantics of the embedded API server: events, resume, bookmarks, selector transitions and
+expiry (docs/embedded-stack.md)."""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@ names, and the unmutated controller passes those tests (issue 4: the suites can 
 
 CI runs the fast form, `--tests intended`: each mutant only against its intended test, the
 unmutated controller against all of them (about 2 minutes on 2 CPUs). The whole suite against
-every mutant (`--tests all`, the default) takes far longer; see the README's "Mutants".
+every mutant (`--tests all`, the default) takes far longer; see docs/faults.md.
 """
 
 from __future__ import annotations
