@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from harness.reference.forking import ForkedProcess, can_fork, fork_component
-from harness.reference.runtime import parse_ready_line
+from harness.reference.runtime import PARENT_ENV, parse_ready_line
 
 _PR_SET_PDEATHSIG = 1
 
@@ -80,6 +80,7 @@ class ComponentProcess:
         env = dict(os.environ)
         env.update(self.env or {})
         env.setdefault("PYTHONUNBUFFERED", "1")
+        env[PARENT_ENV] = str(os.getpid())  # the child dies with us (runtime.die_with_parent)
         self.process = subprocess.Popen(
             [sys.executable, "-m", self.module, *self.args],
             stdin=subprocess.DEVNULL,
@@ -88,8 +89,6 @@ class ComponentProcess:
             env=env,
             start_new_session=True,
             pass_fds=self.pass_fds,
-            # Only prctl runs between fork and exec, which is safe even with threads.
-            preexec_fn=_die_with_parent,  # noqa: PLW1509
         )
 
     def wait_ready(self, timeout: float) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from harness.contract.profiles import DEFAULT_PROFILE, Profile, get_profile
 from harness.reference.forking import can_fork, preload
 from harness.reference.installation import environment_objects, operator_user
 from harness.reference.process import ComponentError, ComponentProcess
+from harness.reference.runtime import die_with_parent
 
 TENANT = "tenant-harness"
 READY_TIMEOUT = 60.0
@@ -420,6 +421,7 @@ def run_foreground(
     options: StackOptions, announce: Callable[[dict[str, Any]], None], log: Callable[[str], None]
 ) -> int:
     """`harness up`: start, announce, supervise until SIGINT/SIGTERM or a component dies."""
+    die_with_parent()
     stop = threading.Event()
 
     def on_signal(_signum: int, _frame: object) -> None:

@@ -52,7 +52,9 @@ class FaultyServer:
         assert path is not None
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
-            records = [json.loads(line) for line in path.read_text().splitlines()]
+            # Only whole lines: the server may be writing the next one as we read.
+            complete = path.read_text().split("\n")[:-1]
+            records = [json.loads(line) for line in complete if line]
             if records and records[-1].get("query", {}).get("mark") == token:
                 return records[:-1]
             time.sleep(0.05)

@@ -13,9 +13,9 @@ from typing import Any, NoReturn
 
 from harness.reference.runtime import (
     announce_ready,
-    configure_logging,
     fail,
     install_stop_handler,
+    start_component,
 )
 
 COMPONENT = "apiserver"
@@ -112,7 +112,7 @@ def load_yaml_documents(path: Path) -> list[dict[str, Any]]:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    configure_logging(COMPONENT, args.verbose)
+    start_component(COMPONENT, args.verbose)
     try:
         server = build_server(args)
     except InputError as error:

@@ -13,7 +13,7 @@ from harness.reference.controller.manager import ControllerManager
 from harness.reference.controller.mutants import MUTANTS, UnknownMutantError, select
 from harness.reference.controller.reconciler import DEFAULT_POLL_INTERVAL, Reconciler
 from harness.reference.controller.restart import REFERENCE
-from harness.reference.runtime import announce_ready, configure_logging, fail, install_stop_handler
+from harness.reference.runtime import announce_ready, fail, install_stop_handler, start_component
 
 COMPONENT = "controller"
 
@@ -78,7 +78,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    logger = configure_logging(COMPONENT, args.verbose)
+    logger = start_component(COMPONENT, args.verbose)
     profile = get_profile(args.profile)
     hub = args.namespace or profile.hub_namespace
     tenant_namespace = args.tenant_namespace or hub

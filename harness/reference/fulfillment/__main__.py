@@ -25,9 +25,9 @@ from harness.reference.fulfillment.server import ServerError, ServerOptions, sta
 from harness.reference.fulfillment.tokens import TokenFileError, load_tokens
 from harness.reference.runtime import (
     announce_ready,
-    configure_logging,
     fail,
     install_stop_handler,
+    start_component,
 )
 
 COMPONENT = "fulfillment"
@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         faults = parse_faults(args.fault, COMPONENT)
     except FaultSpecError as error:
         fail(COMPONENT, str(error))
-    logger = configure_logging(COMPONENT, args.verbose)
+    logger = start_component(COMPONENT, args.verbose)
     if faults:
         logger.info(
             "injecting faults (seed %d): %s", args.fault_seed, "; ".join(f.text for f in faults)

@@ -11,7 +11,7 @@ from harness.contract.fault_specs import FaultSpecError, parse_faults
 from harness.reference.component_client import ApiError, KubeconfigError, load_api_client
 from harness.reference.kubevirt.simulator import KubeVirtSimulator
 from harness.reference.kubevirt.vm_faults import KubeVirtFaults
-from harness.reference.runtime import announce_ready, configure_logging, fail, install_stop_handler
+from harness.reference.runtime import announce_ready, fail, install_stop_handler, start_component
 
 COMPONENT = "kubevirt"
 
@@ -46,7 +46,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    logger = configure_logging(COMPONENT, args.verbose)
+    logger = start_component(COMPONENT, args.verbose)
     try:
         faults = parse_faults(args.fault, COMPONENT)
     except FaultSpecError as error:

@@ -21,9 +21,9 @@ from aiohttp import web
 
 from harness.reference.runtime import (
     announce_ready,
-    configure_logging,
     fail,
     install_stop_handler,
+    start_component,
 )
 
 COMPONENT = "webhook"
@@ -85,5 +85,5 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--listen-fd", type=int, help="serve on this inherited listening socket")
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
-    configure_logging(COMPONENT, args.verbose)
+    start_component(COMPONENT, args.verbose)
     asyncio.run(serve(args.host, args.port, args.listen_fd))
