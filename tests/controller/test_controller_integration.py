@@ -307,10 +307,16 @@ def test_halted_and_always_reach_kubevirt(osac):
     first = vmi_of(osac, "ci-halt")
     patch_spec(osac, "ci-halt", {"runStrategy": "Halted"})
     wait_ci(osac, "ci-halt", phase_is("Stopped"), "phase Stopped")
-    vm = osac["vms"].get(TENANT, "ci-halt")
+    # The VM's own watch is not ordered with the CR's: wait for it to show what the CR showed.
+    vm = osac["vms"].wait(
+        TENANT,
+        "ci-halt",
+        lambda obj: ((obj or {}).get("status") or {}).get("printableStatus") == "Stopped",
+        WAIT,
+        "VM printableStatus Stopped",
+    )
     assert vm["spec"]["runStrategy"] == "Halted"
-    assert vm["status"]["printableStatus"] == "Stopped"
-    assert osac["vmis"].get(TENANT, "ci-halt") is None
+    osac["vmis"].wait(TENANT, "ci-halt", lambda obj: obj is None, WAIT, "no VMI")
     patch_spec(osac, "ci-halt", {"runStrategy": "Always"})
     wait_ci(osac, "ci-halt", phase_is("Running"), "phase Running again")
     assert vmi_of(osac, "ci-halt")["metadata"]["uid"] != first["metadata"]["uid"]
