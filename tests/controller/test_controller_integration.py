@@ -151,10 +151,22 @@ def running_instance(stack: dict, name: str, **spec) -> dict:
     return wait_ci(stack, name, settled(profile), f"{name} settled")
 
 
-def vmi_of(stack: dict, name: str) -> dict:
-    return stack["vmis"].wait(
-        TENANT, name, lambda o: o is not None and status(o).get("phase") == "Running", WAIT, "VMI"
-    )
+def vmi_of(stack: dict, name: str, other_than: str = "") -> dict:
+    """The Running VMI (`other_than` a UID: a new one), waited for on the VMIs' own watch,
+    which is not ordered with the CRs'."""
+
+    def running(o) -> bool:
+        return (
+            o is not None
+            and status(o).get("phase") == "Running"
+            and o["metadata"]["uid"] != other_than
+        )
+
+    return stack["vmis"].wait(TENANT, name, running, WAIT, f"a Running VMI other than {other_than}")
+
+
+def vm_of(stack: dict, name: str) -> dict:
+    return stack["vms"].wait(TENANT, name, lambda o: o is not None, WAIT, "the VM")
 
 
 def next_second_request() -> str:
@@ -195,7 +207,7 @@ def test_direct_cr_gets_finalizer_conditions_vm_and_running(osac):
     vmi = vmi_of(osac, "ci-create")
     obj = wait_ci(osac, "ci-create", lambda o: bool(status(o).get("ipAddress")), "ipAddress")
     assert status(obj)["ipAddress"] == vmi["status"]["interfaces"][0]["ipAddress"]
-    vm = osac["vms"].get(TENANT, "ci-create")
+    vm = vm_of(osac, "ci-create")
     assert vm["metadata"]["labels"] == {profile.instance_name_label: "ci-create"}
     assert vm["spec"]["runStrategy"] == "Always"
     assert vm["spec"]["template"]["metadata"]["labels"] == {
@@ -232,8 +244,7 @@ def test_restart_deletes_vmi_and_completes_with_exact_copy(osac):
     )
     assert in_progress["reason"] == "RestartInProgress"
     assert in_progress["observedGeneration"] == obj["metadata"]["generation"]
-    new = vmi_of(osac, "ci-restart")
-    assert new["metadata"]["uid"] != old["metadata"]["uid"]
+    new = vmi_of(osac, "ci-restart", other_than=old["metadata"]["uid"])
     assert parse_rfc3339(new["metadata"]["creationTimestamp"]) > parse_rfc3339(request)
     # The request re-runs provisioning; it settles again.
     wait_ci(
@@ -319,7 +330,7 @@ def test_halted_and_always_reach_kubevirt(osac):
     osac["vmis"].wait(TENANT, "ci-halt", lambda obj: obj is None, WAIT, "no VMI")
     patch_spec(osac, "ci-halt", {"runStrategy": "Always"})
     wait_ci(osac, "ci-halt", phase_is("Running"), "phase Running again")
-    assert vmi_of(osac, "ci-halt")["metadata"]["uid"] != first["metadata"]["uid"]
+    vmi_of(osac, "ci-halt", other_than=first["metadata"]["uid"])
 
 
 def test_restart_of_a_halted_vm_waits_for_the_vmi(osac):
@@ -385,7 +396,7 @@ def test_profile_a_create_restart_delete(cloudkit):
     assert condition(obj, "Accepted")["status"] == "True"
     assert condition(obj, "Progressing")["status"] == "False"
     assert condition(obj, "Available")["status"] == "True"
-    vm = cloudkit["vms"].get(TENANT, "ci-a")
+    vm = vm_of(cloudkit, "ci-a")
     assert vm["spec"]["running"] is True and "runStrategy" not in vm["spec"]
     old = vmi_of(cloudkit, "ci-a")
     request = next_second_request()
@@ -394,7 +405,7 @@ def test_profile_a_create_restart_delete(cloudkit):
         cloudkit, "ci-a", lambda o: status(o).get("lastRestartedAt") == request, "restart"
     )
     assert condition(obj, "RestartInProgress") is None
-    assert vmi_of(cloudkit, "ci-a")["metadata"]["uid"] != old["metadata"]["uid"]
+    vmi_of(cloudkit, "ci-a", other_than=old["metadata"]["uid"])
     delete_ci(cloudkit, "ci-a")
     cloudkit["cis"].wait(profile.hub_namespace, "ci-a", lambda o: o is None, WAIT, "CR gone")
     cloudkit["vms"].wait(TENANT, "ci-a", lambda o: o is None, WAIT, "VM gone")
