@@ -196,6 +196,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     merge.add_argument("out", type=Path, metavar="OUT_DIR", help="the merged results directory")
     merge.add_argument("shards", type=Path, nargs="+", metavar="SHARD_DIR")
+
+    commands.add_parser(
+        "build-control-plane",
+        help="build the real Kubernetes control plane into the per-user cache (once per pin)",
+        description="Build etcd, kube-apiserver, kube-controller-manager, kube-scheduler and "
+        "kwok from the Go modules pinned in tools/controlplane/ into "
+        "~/.cache/osac-harness/controlplane (HARNESS_CONTROL_PLANE_CACHE to change). A second "
+        "call with the same pins does nothing. Needs Go 1.26+ and the Go module proxy.",
+    )
     return parser
 
 
@@ -301,7 +310,19 @@ def cmd_merge(args: argparse.Namespace) -> int:
         raise UsageError(f"harness merge: {error}") from None
 
 
+def cmd_build_control_plane(args: argparse.Namespace) -> int:
+    from harness.reference.stack import ControlPlaneBuildError, build_control_plane
+
+    try:
+        _err(f"harness build-control-plane: ready in {build_control_plane(_err)}")
+    except ControlPlaneBuildError as error:
+        _err(f"harness build-control-plane: error: {error}")
+        return ExitCode.ENVIRONMENT_NOT_READY
+    return 0
+
+
 COMMANDS = {
+    "build-control-plane": cmd_build_control_plane,
     "up": cmd_up,
     "mutants": cmd_mutants,
     "report": cmd_report,

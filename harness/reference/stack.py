@@ -24,6 +24,7 @@ from typing import Any
 import yaml
 
 from harness.contract.profiles import DEFAULT_PROFILE, Profile, get_profile
+from harness.reference.controlplane.binaries import BuildError, ensure_built
 from harness.reference.forking import can_fork, preload
 from harness.reference.installation import environment_objects, operator_user
 from harness.reference.process import ComponentError, ComponentProcess
@@ -493,6 +494,15 @@ class BackgroundStack:
 
     def stop(self) -> None:
         self.process.stop(grace=15.0)
+
+
+ControlPlaneBuildError = BuildError
+
+
+def build_control_plane(log: Callable[[str], None]) -> Path:
+    """`harness build-control-plane`: the real control plane's binaries, built once per pin;
+    returns their cache directory."""
+    return ensure_built(log).directory
 
 
 def launch(options: StackOptions) -> BackgroundStack:

@@ -18,6 +18,7 @@ RESTART_NOW = "suites/test_restart.py::test_restart_now_replaces_the_vmi_and_rec
 
 CASES = {
     "detection_latency": (["--events", "5"], ["summary", "samples"]),
+    "control_plane": (["--repeats", "1"], ["medians", "build"]),
     "apiserver_throughput": (
         [
             "--sizes",
