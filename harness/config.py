@@ -47,6 +47,15 @@ OPTIONS: tuple[Option, ...] = (
         ("embedded", "cluster"),
     ),
     Option(
+        "--control-plane",
+        "HARNESS_CONTROL_PLANE",
+        "with --target embedded, the API server of the stack the harness starts: embedded (the "
+        "harness's own) or real (kube-apiserver, etcd, controllers and kwok, built by "
+        "python -m harness build-control-plane)",
+        "embedded",
+        ("embedded", "real"),
+    ),
+    Option(
         "--profile",
         "HARNESS_PROFILE",
         "naming era of the system under test",
@@ -180,6 +189,7 @@ class Settings:
     target: str
     via: str
     profile: Profile
+    control_plane: str
     kubeconfig: Path | None
     kube_context: str | None
     namespace: str
@@ -396,6 +406,7 @@ def load_settings(flags: Mapping[str, Any], environ: Mapping[str, str] | None = 
         target=target,
         via=_choice(values, "--via"),
         profile=profile,
+        control_plane=_choice(values, "--control-plane"),
         kubeconfig=kubeconfig,
         kube_context=values.get("--kube-context"),
         namespace=str(values.get("--namespace") or profile.hub_namespace),
@@ -416,6 +427,14 @@ def load_settings(flags: Mapping[str, Any], environ: Mapping[str, str] | None = 
         in_cluster=in_cluster,
     )
     if not embedded:
+        if (
+            sources.get("--control-plane") == "--control-plane"
+            and settings.control_plane != "embedded"
+        ):
+            raise ConfigError(
+                f"{describe(_option('--control-plane'))} applies to --target embedded: with "
+                "--target cluster the harness starts no stack"
+            )
         _require_cluster_connection(settings)
     return settings
 

@@ -51,6 +51,7 @@ def pytester(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pyte
 # collection order, so starting these first keeps one long test from running alone at the end.
 LONGEST_FIRST = (
     "tests/e2e/test_mutants.py::test_every_mutant_is_killed_by_its_intended_test",
+    "tests/controlplane/test_suites_on_real.py",
     "tests/cluster/test_jobs.py::test_rbac_and_the_doctor_ask_exactly_what_the_runs_use",
     "tests/e2e/test_faults.py",
     "tests/e2e/test_external_controller.py",

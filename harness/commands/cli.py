@@ -138,6 +138,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=0.2,
         help="seconds the reference provisioner takes to create a VM",
     )
+    up.add_argument(
+        "--control-plane",
+        choices=("embedded", "real"),
+        default="embedded",
+        help="the API server: the embedded one (default) or a real Kubernetes control plane "
+        "(build it first: python -m harness build-control-plane)",
+    )
     up.add_argument("-v", "--verbose", action="store_true", help="debug logs from components")
 
     from harness.commands import mutants_run
@@ -233,6 +240,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         shutdown_delay=args.shutdown_delay,
         provision_delay=args.provision_delay,
         verbose=args.verbose,
+        control_plane=args.control_plane,
     )
 
     def announce(info: dict[str, Any]) -> None:

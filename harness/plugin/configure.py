@@ -127,7 +127,9 @@ def begin_stack(config: pytest.Config, settings: Settings) -> BackgroundStack:
     from harness.reference.stack import StackOptions, launch
 
     options = StackOptions(
-        state_dir=stack_state_dir(config, settings), profile=settings.profile.name
+        control_plane=settings.control_plane,
+        state_dir=stack_state_dir(config, settings),
+        profile=settings.profile.name,
     )
     stack = launch(options)
     config.stash[PRESTARTED_KEY] = stack  # stopped at unconfigure if its fixture did not

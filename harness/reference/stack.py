@@ -104,6 +104,12 @@ class StackOptions:
     """Debug logs from every component (in `<state_dir>/logs/`). Default off.
     `harness up -v` / `--verbose`."""
 
+    control_plane: str = "embedded"
+    """The API server the components use: `embedded` (the harness's own, the default) or `real`
+    (etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok from the cached
+    build: `python -m harness build-control-plane`). `harness up --control-plane`; the plugin:
+    `--control-plane` / `HARNESS_CONTROL_PLANE`."""
+
     fork_components: bool = True
     """Import the official Kubernetes client once while the API server starts, then fork the
     components that use it from this warm process (`harness.reference.forking`); False spawns
@@ -129,11 +135,14 @@ def _identities(profile: Profile) -> dict[str, Identity]:
     }
 
 
-def _kubeconfig(url: str, identity: Identity) -> dict[str, Any]:
+def _kubeconfig(url: str, identity: Identity, authority: str | None = None) -> dict[str, Any]:
+    cluster: dict[str, Any] = {"server": url}
+    if authority:
+        cluster["certificate-authority-data"] = authority
     return {
         "apiVersion": "v1",
         "kind": "Config",
-        "clusters": [{"name": "embedded", "cluster": {"server": url}}],
+        "clusters": [{"name": "embedded", "cluster": cluster}],
         "users": [{"name": identity.name, "user": {"token": identity.token}}],
         "contexts": [
             {"name": "embedded", "context": {"cluster": "embedded", "user": identity.name}}
@@ -176,6 +185,7 @@ class EmbeddedStack:
         self.state_dir = options.state_dir.resolve()
         self.components: list[ComponentProcess] = []
         self.env: dict[str, str] = {}
+        self.control_plane: Any = None  # a RealControlPlane with --control-plane real
 
     def _component(
         self, name: str, args: list[str], fork: bool = False, pass_fds: tuple[int, ...] = ()
@@ -234,24 +244,12 @@ class EmbeddedStack:
         )
         crds = [*crd_paths(profile), *environment_crd_paths(), *options.extra_crds]
         started = time.monotonic()
-        apiserver = self._component(
-            "apiserver",
-            [
-                "--host",
-                options.host,
-                "--port",
-                str(options.kube_port),
-                *[arg for crd in crds for arg in ("--crd", str(crd))],
-                "--seed",
-                str(state / "seed.yaml"),
-                "--tokens",
-                str(state / "kube-tokens.json"),
-                "--request-log",
-                str(state / "logs" / "apiserver-requests.jsonl"),
-                *self._faults("apiserver"),
-                *verbose,
-            ],
-        )
+        if options.control_plane == "real":
+            url, authority = self._start_real(identities, crds, seeds)
+            apiserver = None
+        else:
+            authority = None
+            apiserver = self._start_embedded(crds)
         ca, cert, key = write_server_certificate(state / "tls", [options.host, "localhost"])
         user_token, admin_token = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
         _write_private(
@@ -278,12 +276,13 @@ class EmbeddedStack:
         fork = options.fork_components and can_fork()
         if fork:
             preload()
-        url = self._ready(apiserver)["url"]
+        if apiserver is not None:
+            url = self._ready(apiserver)["url"]
         for identity in identities.values():
             path = state / (
                 "kubeconfig" if identity.name == "harness" else f"{identity.name}.kubeconfig"
             )
-            _write_private(path, yaml.safe_dump(_kubeconfig(url, identity)))
+            _write_private(path, yaml.safe_dump(_kubeconfig(url, identity, authority)))
         kubevirt, controller, fulfillment = self._start_clients(cert, key, fork)
         api_address = self._ready(fulfillment)["address"]
         self._ready(kubevirt)
@@ -312,6 +311,7 @@ class EmbeddedStack:
                     "kubernetes_url": url,
                     "api_address": api_address,
                     "controller": options.controller,
+                    "control_plane": options.control_plane,
                     "pids": {c.name: c.pid for c in self.components},
                     "startup_seconds": round(time.monotonic() - started, 3),
                 },
@@ -319,6 +319,80 @@ class EmbeddedStack:
             )
         )
         return self.env
+
+    def _start_embedded(self, crds: list[Path]) -> ComponentProcess:
+        options, state = self.options, self.state_dir
+        verbose = ["-v"] if options.verbose else []
+        return self._component(
+            "apiserver",
+            [
+                "--host",
+                options.host,
+                "--port",
+                str(options.kube_port),
+                *[arg for crd in crds for arg in ("--crd", str(crd))],
+                "--seed",
+                str(state / "seed.yaml"),
+                "--tokens",
+                str(state / "kube-tokens.json"),
+                "--request-log",
+                str(state / "logs" / "apiserver-requests.jsonl"),
+                *self._faults("apiserver"),
+                *verbose,
+            ],
+        )
+
+    def _start_real(
+        self, identities: dict[str, Identity], crds: list[Path], seeds: list[dict[str, Any]]
+    ) -> tuple[str, str]:
+        """The real control plane, the CRDs and objects installed through its API, and the
+        components' identities as static tokens; returns its URL and CA (base64)."""
+        import base64
+
+        from kubernetes import config as kube_config
+
+        from harness.reference.controlplane.binaries import NotBuilt, find_built
+        from harness.reference.controlplane.control_plane import (
+            ControlPlaneError,
+            ControlPlaneOptions,
+            RealControlPlane,
+        )
+        from harness.reference.controlplane.install import (
+            Installer,
+            InstallError,
+            cluster_role_binding,
+        )
+
+        if self._faults("apiserver"):
+            raise StackError("--fault apiserver:… needs the embedded API server")
+        try:
+            binaries = find_built()
+        except NotBuilt as error:
+            raise StackError(str(error)) from None
+        plane = RealControlPlane(
+            binaries,
+            ControlPlaneOptions(state_dir=self.state_dir / "controlplane", host=self.options.host),
+        )
+        self.control_plane = plane
+        for identity in identities.values():
+            groups = ["system:masters"] if identity.name == "harness" else []
+            plane.add_token(identity.user, groups, token=identity.token)
+        try:
+            url = plane.start()
+            api_client = kube_config.new_client_from_config(str(plane.kubeconfig))
+            installer = Installer(api_client)
+            installer.crds(crds)
+            components = [i.user for name, i in identities.items() if name != "harness"]
+            installer.objects(
+                [
+                    *seeds,
+                    cluster_role_binding("osac-harness-components", "cluster-admin", components),
+                ]
+            )
+            api_client.close()
+        except (ControlPlaneError, InstallError) as error:
+            raise StackError(str(error)) from None
+        return url, base64.b64encode(plane.ca_file.read_bytes()).decode()
 
     def _start_clients(
         self, cert: Path, key: Path, fork: bool
@@ -416,6 +490,8 @@ class EmbeddedStack:
         for component in self.components:
             if component.name == "apiserver":
                 component.stop()
+        if self.control_plane is not None:
+            self.control_plane.stop()
 
 
 def run_foreground(
@@ -441,6 +517,7 @@ def run_foreground(
                 "kubeconfig": env["KUBECONFIG"],
                 "api_address": env["HARNESS_API_ADDRESS"],
                 "controller": options.controller,
+                "control_plane": options.control_plane,
             }
         )
         while not stop.wait(0.5):
@@ -450,6 +527,10 @@ def run_foreground(
                     f"{dead.name} exited with code {dead.poll()}; stopping the stack. "
                     f"Last lines of {dead.log_path}:\n{dead.log_tail()}"
                 )
+                return 3
+            gone = stack.control_plane.dead_process() if stack.control_plane else None
+            if gone is not None:
+                log(f"{gone.failure()}; stopping the stack")
                 return 3
         return 0
     finally:
@@ -469,6 +550,8 @@ class BackgroundStack:
             options.profile,
             "--controller",
             options.controller,
+            "--control-plane",
+            options.control_plane,
             "--fault-seed",
             str(options.fault_seed),
         ]

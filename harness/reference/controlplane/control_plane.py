@@ -143,9 +143,11 @@ class RealControlPlane:
     def ca_file(self) -> Path:
         return self.state / "pki" / "ca.crt"
 
-    def add_token(self, user: str, groups: list[str] | None = None) -> str:
-        """A static bearer token for `user` (call before `start()`)."""
-        token = secrets.token_urlsafe(24)
+    def add_token(
+        self, user: str, groups: list[str] | None = None, token: str | None = None
+    ) -> str:
+        """A static bearer token for `user` (call before `start()`); returns it."""
+        token = token or secrets.token_urlsafe(24)
         self.tokens[token] = (user, list(groups or []))
         return token
 
