@@ -1,7 +1,7 @@
 """A restart the platform refuses, and a status write that is lost.
 
-Both arrange a fault only the embedded API server can (an AccessRule that refuses one request
-to everyone but the harness), so they run on the embedded stack only.
+Both make the API server refuse one kind of request on one object to everyone but the harness:
+with the embedded server's AccessRule, or with a ValidatingAdmissionPolicy on a real one.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ NOT_WRITTEN = "every status write was refused, so none can have landed"
 
 
 def test_refused_vmi_deletion_sets_restart_failed_then_recovers(
-    compute_instance, embedded_only, profile
+    compute_instance, can_refuse_requests, profile
 ):
     """The VMI delete is refused (as RBAC without `delete` on virtualmachineinstances would) →
     RestartFailed=True, VMIDeletionFailed, "Failed to delete VMI: …forbidden…", retried with
@@ -38,7 +38,7 @@ def test_refused_vmi_deletion_sets_restart_failed_then_recovers(
     assert_clean_restart(instance, result)
 
 
-def test_lost_status_write_after_the_delete_is_recovered(compute_instance, embedded_only):
+def test_lost_status_write_after_the_delete_is_recovered(compute_instance, can_refuse_requests):
     """The operator deletes the VMI but its status write is lost (as if it crashed in between)
     → the request is seen as new again, so recreated VMIs may be deleted again while writes
     fail; once it can write, the restart completes with lastRestartedAt = the request.

@@ -35,7 +35,6 @@ from harness.clients.resources import (
 )
 from harness.clients.retries import is_transient, note_retry, retry_transient
 from harness.config import InCluster, Settings
-from harness.contract import embedded
 
 log = logging.getLogger("harness.clients.kubernetes_api")
 
@@ -216,40 +215,70 @@ class KubeClient:
         )
         return str(answer.status.token)
 
-    def create_access_rule(self, body: dict[str, Any]) -> None:
-        """An AccessRule of the embedded API server (see harness.contract.embedded); a retry
-        that finds its own earlier attempt stored (409) counts as done."""
+    def create_cluster_object(self, resource: Resource, body: dict[str, Any]) -> None:
+        """Create a cluster-scoped object; a retry that finds its own earlier attempt stored
+        (409) counts as done."""
 
         def attempt() -> None:
             try:
                 self.custom.create_cluster_custom_object(
-                    embedded.GROUP,
-                    embedded.VERSION,
-                    embedded.ACCESS_RULE_PLURAL,
-                    body,
-                    _request_timeout=15,
+                    resource.group, resource.version, resource.plural, body, _request_timeout=15
                 )
             except ApiException as error:
                 if error.status != 409:
                     raise
 
-        retry_transient(attempt, f"POST accessrule {body['metadata']['name']}")
+        retry_transient(attempt, f"POST {resource.plural} {body['metadata']['name']}")
 
-    def delete_access_rule(self, name: str) -> None:
+    def delete_cluster_object(self, resource: Resource, name: str) -> None:
+        """Delete a cluster-scoped object; one already gone counts as deleted."""
         try:
             retry_transient(
                 lambda: self.custom.delete_cluster_custom_object(
-                    embedded.GROUP,
-                    embedded.VERSION,
-                    embedded.ACCESS_RULE_PLURAL,
-                    name,
-                    _request_timeout=15,
+                    resource.group, resource.version, resource.plural, name, _request_timeout=15
                 ),
-                f"DELETE accessrule {name}",
+                f"DELETE {resource.plural} {name}",
             )
         except ApiException as error:
             if error.status != 404:
                 raise
+
+    def impersonating(self, user: str, group: str | None = None) -> KubeClient:
+        """The same server and credentials, acting as `user` (in `group`); the server checks
+        that we may impersonate them."""
+        api_client = k8s.ApiClient(self.api_client.configuration)
+        api_client.set_default_header("Impersonate-User", user)
+        if group:
+            api_client.set_default_header("Impersonate-Group", group)
+        return KubeClient(api_client, f"{self.description} as {user}")
+
+    def dry_run_refusal(
+        self, verb: str, resource: Resource, namespace: str, name: str, subresource: str = ""
+    ) -> str | None:
+        """Send `verb` (delete or patch) on one object with `dryRun=All` (nothing is stored);
+        the server's words if it refused with 403, None if it would have done it."""
+        custom = self.custom
+        try:
+            if verb == "delete":
+                custom.delete_namespaced_custom_object(
+                    resource.group, resource.version, namespace, resource.plural, name,
+                    dry_run="All", _request_timeout=10,
+                )  # fmt: skip
+            elif subresource == "status":
+                custom.patch_namespaced_custom_object_status(
+                    resource.group, resource.version, namespace, resource.plural, name,
+                    {"metadata": {}}, dry_run="All", _request_timeout=10,
+                )  # fmt: skip
+            else:
+                custom.patch_namespaced_custom_object(
+                    resource.group, resource.version, namespace, resource.plural, name,
+                    {"metadata": {}}, dry_run="All", _request_timeout=10,
+                )  # fmt: skip
+        except ApiException as error:
+            if error.status == 403:
+                return api_error_summary(error)
+            raise
+        return None
 
     def served_resources(self, group: str, version: str) -> set[str] | None:
         """Plurals served under group/version, or None when the group-version is not served."""

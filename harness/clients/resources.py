@@ -11,6 +11,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+from harness.contract import embedded
 from harness.contract.profiles import (
     KUBEVIRT_GROUP,
     KUBEVIRT_VERSION,
@@ -50,6 +51,22 @@ VM = Resource(KUBEVIRT_GROUP, KUBEVIRT_VERSION, VM_PLURAL, VM_KIND)
 VMI = Resource(KUBEVIRT_GROUP, KUBEVIRT_VERSION, VMI_PLURAL, VMI_KIND)
 # The only core resource the harness watches: virt-launcher pods on a real cluster.
 POD = Resource("", "v1", "pods", "Pod")
+# What a test uses to make the API server refuse one request (harness.clients.refusals).
+ACCESS_RULE = Resource(
+    embedded.GROUP, embedded.VERSION, embedded.ACCESS_RULE_PLURAL, embedded.ACCESS_RULE_KIND
+)
+ADMISSION_POLICY = Resource(
+    "admissionregistration.k8s.io",
+    "v1",
+    "validatingadmissionpolicies",
+    "ValidatingAdmissionPolicy",
+)
+ADMISSION_POLICY_BINDING = Resource(
+    "admissionregistration.k8s.io",
+    "v1",
+    "validatingadmissionpolicybindings",
+    "ValidatingAdmissionPolicyBinding",
+)
 
 
 @dataclass(frozen=True)

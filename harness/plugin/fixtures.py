@@ -19,6 +19,7 @@ import pytest
 from harness.clients.drivers import ApiDriver, CrDriver, Driver
 from harness.clients.fulfillment_api import ApiUnusable, FulfillmentClient, InstanceSpec
 from harness.clients.kubernetes_api import KubeClient
+from harness.clients.refusals import RefusalUnavailable
 from harness.clients.resources import VMI, KubeError, instance_resource
 from harness.clients.retries import LEDGER
 from harness.config import ConfigError, Settings
@@ -169,11 +170,13 @@ def future_offset(harness_settings: Settings) -> int:
 
 
 @pytest.fixture
-def embedded_only(harness_settings: Settings) -> None:
-    if not harness_settings.embedded or harness_settings.control_plane != "embedded":
-        pytest.skip(
-            "needs the embedded API server's fault rules (an AccessRule refusing one request)"
-        )
+def can_refuse_requests(harness_context: HarnessContext) -> None:
+    """The server can be made to refuse one request to everyone but the harness: the embedded
+    API server's AccessRule, or a ValidatingAdmissionPolicy the harness may create."""
+    try:
+        harness_context.refusals.mechanism()
+    except RefusalUnavailable as error:
+        pytest.skip(f"cannot arrange a refused request here: {error}")
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ one only to override. Cleanup lives in `harness.plugin.cleanup`.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -19,9 +20,9 @@ from typing import Any
 from harness.clients.drivers import Driver, Rejection
 from harness.clients.fulfillment_api import ApiInstance, FulfillmentClient, InstanceSpec
 from harness.clients.kubernetes_api import KubeClient
+from harness.clients.refusals import Refusals
 from harness.clients.resources import POD, VM, VMI, instance_resource
 from harness.config import Settings
-from harness.contract import embedded
 from harness.contract.profiles import LAUNCHER_VMI_LABEL, Profile
 from harness.contract.timestamps import truncate_to_second
 from harness.testkit.descriptions import describe_instance, describe_object
@@ -61,6 +62,11 @@ class HarnessContext:
     kube: KubeClient
     api: FulfillmentClient | None
     driver: Driver
+
+    @functools.cached_property
+    def refusals(self) -> Refusals:
+        """How this server can be made to refuse one request (AccessRule or admission policy)."""
+        return Refusals(self.kube)
 
     @property
     def profile(self) -> Profile:
@@ -369,42 +375,26 @@ class ComputeInstanceUnderTest(InstanceHistory):
 
     @step("make the API server refuse the VMI deletion")
     def refuse_vmi_deletion(self) -> Callable[[], None]:
-        """Make the embedded API server refuse to delete this instance's VMI to everyone but
-        the harness (like an operator missing RBAC `delete` on VMIs); returns the undo."""
+        """Make the API server refuse to delete this instance's VMI to everyone but the harness
+        (as an operator missing RBAC `delete` on VMIs would meet it); returns the undo."""
         assert self.vm_namespace and self.vm_name, "no VM reference yet"
-        return self._refuse("delete", VMI.group, VMI.plural, self.vm_namespace, self.vm_name)
+        undo = self.context.refusals.refuse(("delete",), VMI, self.vm_namespace, self.vm_name)
+        self.undo_actions.append(undo)
+        return undo
 
     @step("make the API server refuse the CR status writes")
     def refuse_status_writes(self) -> Callable[[], None]:
-        """Make the embedded API server refuse every write of this CR's status to everyone but
-        the harness — an operator that acts and then loses its status write, as if it crashed
-        in between; returns the undo."""
+        """Make the API server refuse every write of this CR's status to everyone but the
+        harness — an operator that acts and then loses its status write, as if it crashed in
+        between; returns the undo."""
         assert self.cr_name, "the CR is not known yet"
-        return self._refuse(
+        undo = self.context.refusals.refuse(
             ("update", "patch"),
-            self.profile.group,
-            f"{self.profile.plural}/status",
+            instance_resource(self.profile),
             self.context.settings.namespace,
             self.cr_name,
+            subresource="status",
         )
-
-    def _refuse(
-        self, verbs: str | tuple[str, ...], group: str, resource: str, namespace: str, name: str
-    ) -> Callable[[], None]:
-        kube = self.context.kube
-        rule = f"refuse-{resource.replace('/', '-')}-{name}"
-        kube.create_access_rule(
-            embedded.deny_rule(
-                rule,
-                verbs,
-                group,
-                resource,
-                namespaces=namespace,
-                names=name,
-                except_users=kube.whoami(),
-            )
-        )
-        undo = lambda: kube.delete_access_rule(rule)  # noqa: E731
         self.undo_actions.append(undo)
         return undo
 

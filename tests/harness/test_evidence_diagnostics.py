@@ -7,6 +7,7 @@ import time
 from datetime import datetime
 
 from harness.clients.kubernetes_api import KubeClient
+from harness.clients.resources import ACCESS_RULE
 from harness.config import load_settings
 from harness.contract import embedded
 from harness.evidence.diagnostics import CappedFolder, operator_logs
@@ -71,7 +72,8 @@ def test_on_a_cluster_the_operator_logs_note_says_why_there_are_none(start_apise
 
     admin = KubeClient.from_kubeconfig(server.kubeconfig)
     try:  # like RBAC without `list pods` in the operator's namespace
-        admin.create_access_rule(embedded.deny_rule("no-pods", "list", "", "pods", namespace))
+        rule = embedded.deny_rule("no-pods", "list", "", "pods", namespace)
+        admin.create_cluster_object(ACCESS_RULE, rule)
     finally:
         admin.close()
     namespace, note = operator_note(server.kubeconfig, tmp_path / "refused")
