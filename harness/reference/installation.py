@@ -141,6 +141,17 @@ def environment_objects(
     admins = list(api_admins)
     objects: list[dict[str, Any]] = [*namespaces, kubevirt_install()]
     if with_operator:
+        # The account its pods run as: a real API server admits no pod naming a missing one.
+        objects.append(
+            {
+                "apiVersion": "v1",
+                "kind": "ServiceAccount",
+                "metadata": {
+                    "name": OPERATOR_SERVICE_ACCOUNT,
+                    "namespace": profile.operator_namespace,
+                },
+            }
+        )
         objects.append(operator_deployment(profile, webhook_url))
         admins.append(operator_user(profile))
     objects.append(auth_config(profile, admins))
