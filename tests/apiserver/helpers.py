@@ -6,8 +6,9 @@ import json
 import os
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 from kubernetes import client, watch
@@ -28,10 +29,15 @@ CI_GROUP = "osac.openshift.io"
 CI_VERSION = "v1alpha1"
 CI_PLURAL = "computeinstances"
 WATCH_TIMEOUT = 5
+# Garbage collection and namespace deletion on a real server: its controllers notice a resource
+# kind created during the run at their next discovery resync (every 30 s), so allow for that.
+GC_TIMEOUT = 90
 # The session server's event window: small enough that a test can push an old
 # resourceVersion out of it (the 410 checks).
 WATCH_WINDOW = 300
 READ_TIMEOUT = 15
+
+T = TypeVar("T")
 
 
 def unique(prefix: str) -> str:
@@ -148,23 +154,52 @@ def load_crd(path: Path) -> dict[str, Any]:
     return yaml.safe_load(path.read_text())
 
 
-def ensure_crd(api_client: client.ApiClient, body: dict[str, Any], timeout: float = 30) -> None:
-    """Create a CRD unless it exists, then wait until it is Established and served."""
+def ensure_crd(
+    api_client: client.ApiClient, body: dict[str, Any], timeout: float = 30
+) -> dict[str, Any]:
+    """Create a CRD unless it exists, then wait until it is Established; return it as read.
+
+    A real server answers the create before its controllers accept the names (the response's
+    `status.conditions` is null, which the official client's model cannot read), so the CRD is
+    handled as JSON and the wait follows its watch, not the create's answer.
+    """
     crds = client.ApiextensionsV1Api(api_client)
+    name = body["metadata"]["name"]
     try:
-        crds.create_custom_resource_definition(body)
+        crds.create_custom_resource_definition(body, _preload_content=False)
     except client.ApiException as error:
         if error.status != 409:
             raise
+    stream = watch.Watch()
+    try:
+        for event in stream.stream(
+            crds.list_custom_resource_definition,
+            field_selector=f"metadata.name={name}",
+            timeout_seconds=int(timeout),
+            _request_timeout=timeout + 5,
+        ):
+            current = event["raw_object"]
+            conditions = {
+                c["type"]: c["status"] for c in current.get("status", {}).get("conditions") or []
+            }
+            if conditions.get("Established") == "True":
+                return current
+    finally:
+        stream.stop()
+    raise TimeoutError(f"CRD {name} not established within {timeout} s")
+
+
+def eventually(check: Callable[[], T], timeout: float = 30) -> T:
+    """`check()` once it stops raising: for what a real server applies a moment after it
+    answers (a CRD's new schema, its removal), which has no condition to watch."""
     deadline = time.monotonic() + timeout
     while True:
-        current = crds.read_custom_resource_definition(body["metadata"]["name"])
-        conditions = {c.type: c.status for c in (current.status.conditions or [])}
-        if conditions.get("Established") == "True":
-            return
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"CRD {body['metadata']['name']} not established: {conditions}")
-        time.sleep(0.1)  # only reached against a real cluster, where establishing takes a moment
+        try:
+            return check()
+        except (AssertionError, client.ApiException):
+            if time.monotonic() > deadline:
+                raise
+        time.sleep(0.2)
 
 
 def raw(
@@ -211,7 +246,7 @@ def watch_events(
     stream = watch.Watch()
     events: list[dict[str, Any]] = []
     for event in stream.stream(
-        list_call, *args, timeout_seconds=timeout, _request_timeout=READ_TIMEOUT, **kwargs
+        list_call, *args, timeout_seconds=timeout, _request_timeout=timeout + READ_TIMEOUT, **kwargs
     ):
         events.append(event)
         if until is not None and until(events):
@@ -227,7 +262,7 @@ def wait_gone(
     namespace: str,
     plural: str,
     name: str,
-    timeout: int = WATCH_TIMEOUT,
+    timeout: int = GC_TIMEOUT,
 ) -> None:
     """Wait (by watch, not polling) until the object no longer exists."""
     try:

@@ -7,18 +7,22 @@ read timeout. Watch checks live in test_watch.py, schema and CEL checks in test_
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
 from kubernetes import client
 
 from .helpers import (
+    GC_TIMEOUT,
     GIZMOS,
     GROUP,
     VERSION,
     WIDGETS,
     api_error,
     body_of,
+    ensure_crd,
+    eventually,
     raw,
     unique,
     wait_gone,
@@ -52,18 +56,54 @@ def _patch(custom, namespace, name, body, plural=WIDGETS, **kwargs):
 # --- setup and discovery ------------------------------------------------------------------
 
 
+@pytest.mark.gap(
+    "a CRD is Established in the create's own answer; kube-apiserver answers first and its "
+    "controllers accept the names and establish it a moment later"
+)
+def test_crd_create_answers_before_it_is_established(api_client, crd_api):
+    body = widget_crd(f"early{unique('x')[2:]}", "Early")
+    created = json.loads(
+        crd_api.create_custom_resource_definition(body, _preload_content=False).data
+    )
+    try:
+        assert not created["status"].get("conditions"), created["status"]
+        assert ensure_crd(api_client, body)["status"]["acceptedNames"]["kind"] == "Early"
+    finally:
+        crd_api.delete_custom_resource_definition(body["metadata"]["name"])
+
+
+@pytest.mark.gap(
+    "CEL rules are not costed, so a CRD whose rule could run unbounded is accepted; "
+    "kube-apiserver refuses it (422, estimated rule cost exceeds budget)"
+)
+def test_crd_rule_over_the_cost_budget_is_refused(crd_api):
+    body = widget_crd(f"costly{unique('x')[2:]}", "Costly")
+    spec = body["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
+    spec["properties"]["names"] = {
+        "type": "array",
+        "items": {"type": "string"},
+        "x-kubernetes-validations": [{"rule": "self.all(a, self.all(b, a == b || a != b))"}],
+    }
+    error = api_error(crd_api.create_custom_resource_definition, body)
+    assert error.status == 422
+    assert "estimated rule cost exceeds budget" in body_of(error)["message"]
+
+
 def test_crd_create(api_client, crd_api):
     plural = f"crdtest{unique('x')[2:]}"
     body = widget_crd(plural, "CrdTest")
-    created = crd_api.create_custom_resource_definition(body)
+    created = ensure_crd(api_client, body)
     try:
-        conditions = {c.type: c.status for c in created.status.conditions}
+        conditions = {c["type"]: c["status"] for c in created["status"]["conditions"]}
         assert conditions["NamesAccepted"] == "True"
         assert conditions["Established"] == "True"
-        assert created.status.accepted_names.kind == "CrdTest"
-        assert created.status.accepted_names.plural == plural
-        assert created.status.accepted_names.list_kind == "CrdTestList"
-        assert created.status.stored_versions == [VERSION]
+        accepted = created["status"]["acceptedNames"]
+        assert (accepted["kind"], accepted["plural"], accepted["listKind"]) == (
+            "CrdTest",
+            plural,
+            "CrdTestList",
+        )
+        assert created["status"]["storedVersions"] == [VERSION]
         status, resources = raw(api_client, "GET", f"/apis/{GROUP}/{VERSION}")
         assert status == 200
         names = {r["name"]: r for r in resources["resources"]}
@@ -362,10 +402,38 @@ def test_json_patch(api_client, custom, namespace):
     )
     assert missing.status == 422
     path = f"/apis/{GROUP}/{VERSION}/namespaces/{namespace}/{WIDGETS}/{name}"
-    for content_type in ("application/strategic-merge-patch+json", "application/apply-patch+yaml"):
-        status, body = raw(api_client, "PATCH", path, {"spec": {"size": 5}}, content_type)
-        assert status == 415, (content_type, body)
-        assert body["reason"] == "UnsupportedMediaType"
+    status, body = raw(
+        api_client, "PATCH", path, {"spec": {"size": 5}}, "application/strategic-merge-patch+json"
+    )
+    assert (status, body["reason"]) == (415, "UnsupportedMediaType"), "no strategic merge for CRs"
+
+
+@pytest.mark.gap(
+    "server-side apply (application/apply-patch+yaml) is not served, so there are no field "
+    "managers, no apply conflicts and no managedFields; kube-apiserver applies"
+)
+def test_server_side_apply(api_client, custom, namespace):
+    name = unique("ssa")
+    _create(custom, namespace, widget(name, size=1))
+    path = f"/apis/{GROUP}/{VERSION}/namespaces/{namespace}/{WIDGETS}/{name}"
+    intent = {"apiVersion": f"{GROUP}/{VERSION}", "kind": "Widget", "metadata": {"name": name}}
+    apply = "application/apply-patch+yaml"
+    status, body = raw(api_client, "PATCH", path, {**intent, "spec": {"size": 5}}, apply)
+    assert (status, body["details"]["causes"][0]["field"]) == (422, "fieldManager")
+    status, body = raw(
+        api_client, "PATCH", f"{path}?fieldManager=tester", {**intent, "spec": {"size": 5}}, apply
+    )
+    assert (status, body["reason"]) == (409, "Conflict"), "size belongs to the creator"
+    status, body = raw(
+        api_client,
+        "PATCH",
+        f"{path}?fieldManager=tester&force=true",
+        {**intent, "spec": {"size": 5}},
+        apply,
+    )
+    assert (status, body["spec"]["size"]) == (200, 5)
+    managers = {entry["manager"] for entry in body["metadata"]["managedFields"]}
+    assert "tester" in managers
 
 
 def test_replace_put(custom, namespace):
@@ -527,6 +595,10 @@ def test_status_subresource_disabled(api_client, custom, namespace):
 # --- deletion and garbage collection ------------------------------------------------------
 
 
+@pytest.mark.gap(
+    "releasing the last finalizer of a deleting object is written as MODIFIED, then DELETED; "
+    "kube-apiserver deletes it in that write (one DELETED)"
+)
 def test_finalizers_delete(custom, namespace):
     name = unique("fin")
     body = widget(name)
@@ -563,18 +635,28 @@ def test_finalizers_delete(custom, namespace):
         until=lambda events: events[-1]["type"] == "DELETED",
     )
     types = [e["type"] for e in events if e["type"] != "BOOKMARK"]
-    assert types == ["MODIFIED", "MODIFIED", "DELETED"], "mark, finalizer removed, gone"
+    assert types == ["MODIFIED", "DELETED"], "marked, then gone with its last finalizer"
     assert (
         events[0]["object"]["metadata"]["resourceVersion"]
         == deleting["metadata"]["resourceVersion"]
     )
 
 
+@pytest.mark.gap(
+    "deleting a custom resource at once answers the object; kube-apiserver answers a Status "
+    "(Success) naming it"
+)
 def test_delete_plain(custom, namespace):
     name = unique("del")
     created = _create(custom, namespace, widget(name))
     deleted = custom.delete_namespaced_custom_object(GROUP, VERSION, namespace, WIDGETS, name)
-    assert deleted["metadata"]["name"] == name
+    assert (deleted["kind"], deleted["status"]) == ("Status", "Success")
+    assert deleted["details"] == {
+        "name": name,
+        "group": GROUP,
+        "kind": WIDGETS,
+        "uid": created["metadata"]["uid"],
+    }
     assert api_error(_get, custom, namespace, name).status == 404
     events = watch_events(
         custom.list_namespaced_custom_object,
@@ -627,12 +709,16 @@ def test_owner_refs_gc(custom, namespace):
         GROUP, VERSION, namespace, WIDGETS, owner["metadata"]["name"]
     )
     wait_gone(custom, GROUP, VERSION, namespace, GIZMOS, only_child["metadata"]["name"])
-    shared = _get(custom, namespace, shared_child["metadata"]["name"], GIZMOS)
-    assert [ref["uid"] for ref in shared["metadata"]["ownerReferences"]] == [
-        other_owner["metadata"]["uid"]
-    ]
-    held = _get(custom, namespace, held_child["metadata"]["name"], GIZMOS)
-    assert held["metadata"]["deletionTimestamp"], "a dependent with finalizers is only marked"
+
+    def settled() -> None:
+        shared = _get(custom, namespace, shared_child["metadata"]["name"], GIZMOS)
+        assert [ref["uid"] for ref in shared["metadata"]["ownerReferences"]] == [
+            other_owner["metadata"]["uid"]
+        ], "a dependent with another owner loses only the deleted one"
+        held = _get(custom, namespace, held_child["metadata"]["name"], GIZMOS)
+        assert held["metadata"]["deletionTimestamp"], "a dependent with finalizers is only marked"
+
+    eventually(settled, timeout=GC_TIMEOUT)
     _patch(
         custom,
         namespace,
@@ -699,7 +785,7 @@ def test_crd_registration_effect(api_client, crd_api, custom, namespace):
     body = widget_crd(plural, "Reg")
     list_path = f"/apis/{GROUP}/{VERSION}/namespaces/{namespace}/{plural}"
     assert raw(api_client, "GET", list_path)[0] == 404
-    crd_api.create_custom_resource_definition(body)
+    ensure_crd(api_client, body)
     assert raw(api_client, "GET", list_path)[0] == 200
     item = widget(unique("r"))
     item["kind"] = "Reg"
@@ -708,15 +794,25 @@ def test_crd_registration_effect(api_client, crd_api, custom, namespace):
     crd_api.delete_custom_resource_definition(body["metadata"]["name"])
     terminating = crd_api.read_custom_resource_definition(body["metadata"]["name"])
     assert terminating.metadata.deletion_timestamp, "a CRD with objects waits for them"
-    held = _get(custom, namespace, created["metadata"]["name"], plural)
-    assert held["metadata"]["deletionTimestamp"]
+
+    def held() -> None:
+        assert _get(custom, namespace, created["metadata"]["name"], plural)["metadata"].get(
+            "deletionTimestamp"
+        ), "its objects are deleted first"
+
+    eventually(held)
     _patch(
         custom, namespace, created["metadata"]["name"], {"metadata": {"finalizers": None}}, plural
     )
-    assert raw(api_client, "GET", list_path)[0] == 404
-    assert (
-        api_error(crd_api.read_custom_resource_definition, body["metadata"]["name"]).status == 404
-    )
+
+    def removed() -> None:
+        assert raw(api_client, "GET", list_path)[0] == 404
+        assert (
+            api_error(crd_api.read_custom_resource_definition, body["metadata"]["name"]).status
+            == 404
+        )
+
+    eventually(removed)
 
 
 def test_crd_unknown_resource_404(api_client, custom, namespace):
@@ -780,6 +876,7 @@ def test_namespace_delete_cascade(core, custom):
         core.list_namespace,
         field_selector=f"metadata.name={name}",
         resource_version=terminating.metadata.resource_version,
+        timeout=GC_TIMEOUT,
         until=lambda events: events[-1]["type"] == "DELETED",
     )
     assert events[-1]["type"] == "DELETED"
@@ -829,7 +926,7 @@ def test_delete_options_in_body(custom, namespace):
 def test_crd_update_changes_schema(api_client, crd_api, custom, namespace):
     plural = f"upd{unique('x')[2:]}"
     body = widget_crd(plural, "Upd")
-    crd_api.create_custom_resource_definition(body)
+    ensure_crd(api_client, body)
     try:
         item = widget(unique("u"), fresh="dropped")
         item["kind"] = "Upd"
@@ -840,9 +937,13 @@ def test_crd_update_changes_schema(api_client, crd_api, custom, namespace):
         body["metadata"]["resourceVersion"] = current.metadata.resource_version
         replaced = crd_api.replace_custom_resource_definition(body["metadata"]["name"], body)
         assert replaced.metadata.generation == 2
-        again = widget(unique("u"), fresh="kept")
-        again["kind"] = "Upd"
-        assert _create(custom, namespace, again, plural)["spec"]["fresh"] == "kept"
+
+        def kept() -> None:
+            again = widget(unique("u"), fresh="kept")
+            again["kind"] = "Upd"
+            assert _create(custom, namespace, again, plural)["spec"].get("fresh") == "kept"
+
+        eventually(kept)
     finally:
         crd_api.delete_custom_resource_definition(body["metadata"]["name"])
 

@@ -9,7 +9,6 @@ import time
 from kubernetes import client, watch
 
 from .helpers import (
-    EXTERNAL,
     GROUP,
     READ_TIMEOUT,
     VERSION,
@@ -99,10 +98,10 @@ def test_watch_without_rv_initial_added(custom, namespace):
     assert {e["object"]["metadata"]["name"] for e in seen} == names
 
 
-def test_watch_410_gone(custom, namespace):
+def test_watch_410_gone(server, custom, namespace):
     old_rv = _list(custom, namespace)["metadata"]["resourceVersion"]
     first = _list(custom, namespace, limit=1)
-    if EXTERNAL:
+    if not server.embedded:
         old_rv = "1"  # long compacted on any real cluster; no churn needed
     else:
         name = unique("churn")
@@ -125,14 +124,14 @@ def test_watch_410_gone(custom, namespace):
         )
     )
     assert error.status == 410
-    if first["metadata"].get("continue") and not EXTERNAL:
+    if first["metadata"].get("continue") and server.embedded:
         expired = api_error(
             _list, custom, namespace, limit=1, _continue=first["metadata"]["continue"]
         )
         assert expired.status == 410
 
 
-def test_watch_bookmarks(custom, namespace):
+def test_watch_bookmarks(server, custom, namespace):
     label = unique("bm")
     start_rv = _list(custom, namespace)["metadata"]["resourceVersion"]
     body = widget(unique("b"))
@@ -151,7 +150,7 @@ def test_watch_bookmarks(custom, namespace):
     )
     assert events[0]["type"] == "ADDED"
     bookmarks = [e for e in events if e["type"] == "BOOKMARK"]
-    if not EXTERNAL:
+    if server.embedded:
         assert bookmarks, "the embedded server sends a bookmark every 0.5 s in these tests"
     for bookmark in bookmarks:
         obj = bookmark["raw_object"]
