@@ -17,7 +17,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -167,6 +167,11 @@ def seed_objects(profile: Profile, tenant_phase: str = "Ready") -> list[dict[str
     return [*namespaces, tenant]
 
 
+def _key(obj: dict[str, Any]) -> tuple[str, str, str]:
+    metadata = obj.get("metadata") or {}
+    return obj["kind"], metadata.get("namespace", ""), metadata["name"]
+
+
 def _write_private(path: Path, text: str) -> None:
     """Owner-only, and atomic: a component waiting for the file never reads half of it."""
     partial = path.with_name(f".{path.name}.partial")
@@ -245,7 +250,7 @@ class EmbeddedStack:
         crds = [*crd_paths(profile), *environment_crd_paths(), *options.extra_crds]
         started = time.monotonic()
         if options.control_plane == "real":
-            url, authority = self._start_real(identities, crds, seeds)
+            url, authority, identities = self._start_real(identities, crds, seeds)
             apiserver = None
         else:
             authority = None
@@ -344,11 +349,14 @@ class EmbeddedStack:
 
     def _start_real(
         self, identities: dict[str, Identity], crds: list[Path], seeds: list[dict[str, Any]]
-    ) -> tuple[str, str]:
-        """The real control plane, the CRDs and objects installed through its API, and the
-        components' identities as static tokens; returns its URL and CA (base64)."""
+    ) -> tuple[str, str, dict[str, Identity]]:
+        """The real control plane, the CRDs and objects installed through its API, and each
+        component as its own ServiceAccount with least-privilege RBAC and a token minted through
+        TokenRequest; the harness is a static token. Returns the URL, the CA (base64) and the
+        identities with their tokens."""
         import base64
 
+        from kubernetes import client as kube_client
         from kubernetes import config as kube_config
 
         from harness.reference.controlplane.binaries import NotBuilt, find_built
@@ -357,11 +365,8 @@ class EmbeddedStack:
             ControlPlaneOptions,
             RealControlPlane,
         )
-        from harness.reference.controlplane.install import (
-            Installer,
-            InstallError,
-            cluster_role_binding,
-        )
+        from harness.reference.controlplane.install import Installer, InstallError
+        from harness.reference.controlplane.permissions import access_objects, mint_token
 
         if self._faults("apiserver"):
             raise StackError("--fault apiserver:… needs the embedded API server")
@@ -374,25 +379,33 @@ class EmbeddedStack:
             ControlPlaneOptions(state_dir=self.state_dir / "controlplane", host=self.options.host),
         )
         self.control_plane = plane
-        for identity in identities.values():
-            groups = ["system:masters"] if identity.name == "harness" else []
-            plane.add_token(identity.user, groups, token=identity.token)
+        harness = identities["harness"]
+        plane.add_token(harness.user, ["system:masters"], token=harness.token)
+        components = {name: i.user for name, i in identities.items() if name != "harness"}
+        seeded = {_key(obj) for obj in seeds}
+        access = [
+            obj for obj in access_objects(self.profile, components) if _key(obj) not in seeded
+        ]
         try:
             url = plane.start()
             api_client = kube_config.new_client_from_config(str(plane.kubeconfig))
             installer = Installer(api_client)
             installer.crds(crds)
-            components = [i.user for name, i in identities.items() if name != "harness"]
-            installer.objects(
-                [
-                    *seeds,
-                    cluster_role_binding("osac-harness-components", "cluster-admin", components),
-                ]
-            )
+            everything = [*access, *seeds]
+            namespaces = [obj for obj in everything if obj["kind"] == "Namespace"]
+            installer.objects([*namespaces, *(o for o in everything if o["kind"] != "Namespace")])
+            minted = {
+                name: replace(identity, token=mint_token(api_client, identity.user))
+                for name, identity in identities.items()
+                if name != "harness"
+            }
             api_client.close()
         except (ControlPlaneError, InstallError) as error:
             raise StackError(str(error)) from None
-        return url, base64.b64encode(plane.ca_file.read_bytes()).decode()
+        except kube_client.ApiException as error:
+            raise StackError(f"minting the components' tokens failed: {error.reason}") from None
+        authority = base64.b64encode(plane.ca_file.read_bytes()).decode()
+        return url, authority, {**identities, **minted}
 
     def _start_clients(
         self, cert: Path, key: Path, fork: bool

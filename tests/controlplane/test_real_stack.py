@@ -17,6 +17,7 @@ import pytest
 from tests.environ import without_harness_settings
 
 REPO = Path(__file__).resolve().parents[2]
+HUB = "osac-computeinstance"
 pytestmark = pytest.mark.skipif(shutil.which("kubectl") is None, reason="no kubectl")
 
 
@@ -26,6 +27,50 @@ def alive(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"
+
+
+# (component, verb, resource, namespace or "-A", allowed): what each component's own
+# ServiceAccount may do, and a sample of what it may not.
+ACCESS = [
+    ("controller", "update", "computeinstances.osac.openshift.io", HUB, True),
+    ("controller", "update", "computeinstances.osac.openshift.io/status", HUB, True),
+    ("controller", "delete", "virtualmachineinstances.kubevirt.io", "-A", True),
+    ("controller", "create", "virtualmachineinstances.kubevirt.io", "-A", False),
+    ("controller", "create", "computeinstances.osac.openshift.io", HUB, False),
+    ("controller", "get", "secrets", HUB, False),
+    ("controller", "update", "computeinstances.osac.openshift.io", "default", False),
+    ("kubevirt", "create", "virtualmachineinstances.kubevirt.io", "-A", True),
+    ("kubevirt", "patch", "virtualmachines.kubevirt.io/status", "-A", True),
+    ("kubevirt", "update", "virtualmachines.kubevirt.io", "-A", False),
+    ("kubevirt", "get", "computeinstances.osac.openshift.io", HUB, False),
+    ("fulfillment", "create", "computeinstances.osac.openshift.io", HUB, True),
+    ("fulfillment", "patch", "computeinstances.osac.openshift.io/status", HUB, False),
+    ("fulfillment", "delete", "virtualmachines.kubevirt.io", "-A", False),
+]
+ACCOUNTS = {
+    "controller": "system:serviceaccount:osac-operator-system:controller-manager",
+    "kubevirt": "system:serviceaccount:kubevirt:kubevirt-controller",
+    "fulfillment": f"system:serviceaccount:{HUB}:fulfillment-controller",
+}
+
+
+def assert_components_have_their_own_least_privilege(state: Path, kubectl) -> None:
+    """Each component's kubeconfig holds a TokenRequest token of its own ServiceAccount (the
+    server says who it is), and that account may do its work and nothing else."""
+    for component, account in ACCOUNTS.items():
+        config = str(state / f"{component}.kubeconfig")
+        whoami = json.loads(kubectl("--kubeconfig", config, "auth", "whoami", "-o", "json"))
+        assert whoami["status"]["userInfo"]["username"] == account
+        assert "system:serviceaccounts" in whoami["status"]["userInfo"]["groups"]
+        assert kubectl("--kubeconfig", config, "auth", "can-i", "*", "*", "-A", check=False) == "no"
+    for component, verb, resource, namespace, allowed in ACCESS:
+        where = ["-A"] if namespace == "-A" else ["-n", namespace]
+        kind, _, subresource = resource.partition("/")
+        if subresource:
+            where.append(f"--subresource={subresource}")
+        config = str(state / f"{component}.kubeconfig")
+        answer = kubectl("--kubeconfig", config, "auth", "can-i", verb, kind, *where, check=False)
+        assert answer == ("yes" if allowed else "no"), (component, verb, resource, namespace)
 
 
 def test_harness_up_on_a_real_control_plane_answers_kubectl_and_stops_cleanly(tmp_path):
@@ -47,10 +92,12 @@ def test_harness_up_on_a_real_control_plane_answers_kubectl_and_stops_cleanly(tm
         assert ready["control_plane"] == "real"
         env = {**os.environ, "KUBECONFIG": ready["kubeconfig"]}
 
-        def kubectl(*args: str) -> str:
+        def kubectl(*args: str, check: bool = True) -> str:
             result = subprocess.run(
                 ["kubectl", *args], capture_output=True, text=True, env=env, timeout=60, check=False
             )
+            if not check:  # `auth can-i` answers "no" with exit code 1
+                return result.stdout.strip()
             assert result.returncode == 0, result.stderr
             return result.stdout
 
@@ -75,6 +122,7 @@ def test_harness_up_on_a_real_control_plane_answers_kubectl_and_stops_cleanly(tm
         token = kubectl("create", "token", "admin", "-n", "osac-computeinstance").strip()
         assert token.count(".") == 2
         assert kubectl("auth", "can-i", "list", "computeinstances", "-A").strip() == "yes"
+        assert_components_have_their_own_least_privilege(tmp_path, kubectl)
         pids = json.loads((tmp_path / "controlplane" / "control-plane.json").read_text())["pids"]
     finally:
         process.send_signal(signal.SIGTERM)

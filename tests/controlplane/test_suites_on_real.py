@@ -24,7 +24,7 @@ def test_every_suite_passes_on_the_real_control_plane(profile, via, tmp_path):
     completed = subprocess.run(
         [
             sys.executable, "-m", "harness", "run", "--workers", "2",
-            "--results-dir", str(results),
+            "--results-dir", str(results), "--state-dir", str(tmp_path / "state"),
             "--control-plane", "real", "--profile", profile, "--via", via,
         ],
         cwd=REPO,
@@ -43,3 +43,27 @@ def test_every_suite_passes_on_the_real_control_plane(profile, via, tmp_path):
     assert all(t.get("reason") for t in skipped), skipped
     environment = json.loads((results / "environment.json").read_text())
     assert environment["kubernetes_server_version"].startswith("v1."), environment
+    audits = list((tmp_path / "state").glob("*/controlplane/logs/audit.log"))
+    assert audits, "each worker's stack kept its audit log"
+    assert_no_component_was_refused_by_rbac(audits)
+
+
+def assert_no_component_was_refused_by_rbac(audits: list[Path]) -> None:
+    """The components' least-privilege roles cover everything they did: the audit log holds no
+    RBAC denial for any of them (admission-policy refusals the suites cause are not RBAC's)."""
+    denied, seen, decisions = set(), set(), set()
+    for audit in audits:
+        for line in audit.read_text().splitlines():
+            event = json.loads(line)
+            user = event["user"]["username"]
+            if not user.startswith("system:serviceaccount:") or ":kube-system:" in user:
+                continue
+            seen.add(user)
+            decision = (event.get("annotations") or {}).get("authorization.k8s.io/decision")
+            decisions.add(decision)
+            if decision == "forbid":
+                ref = event.get("objectRef") or {}
+                denied.add((user, event["verb"], ref.get("resource"), ref.get("subresource")))
+    assert len(seen) >= 3, f"the components' requests are in the audit log: {seen}"
+    assert "allow" in decisions, "the audit log records the authorizer's decisions"
+    assert not denied, f"RBAC refused components: {sorted(denied)}"

@@ -98,16 +98,3 @@ def _subresources(resource: Any) -> set[str]:
         return set(resource.subresources)
     except (AttributeError, NotFoundError):
         return set()
-
-
-def cluster_role_binding(name: str, role: str, users: Sequence[str]) -> dict[str, Any]:
-    return {
-        "apiVersion": "rbac.authorization.k8s.io/v1",
-        "kind": "ClusterRoleBinding",
-        "metadata": {"name": name},
-        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
-        "subjects": [
-            {"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": user}
-            for user in users
-        ],
-    }

@@ -1,0 +1,51 @@
+"""The components' ServiceAccounts and roles, as objects: one account each, namespaced rules in
+the hub namespace only, cluster-wide rules only for what spans the tenants' namespaces."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness.contract.profiles import PROFILES
+from harness.reference.controlplane.permissions import access_objects, service_account
+
+USERS = {
+    "controller": "system:serviceaccount:ops:controller-manager",
+    "kubevirt": "system:serviceaccount:kubevirt:kubevirt-controller",
+    "fulfillment": "system:serviceaccount:hub:fulfillment-controller",
+}
+
+
+@pytest.mark.parametrize(
+    "user", ["alice", "system:serviceaccount:only-namespace", "x:system:serviceaccount:a:b"]
+)
+def test_a_user_that_is_not_a_service_account_is_refused(user):
+    with pytest.raises(ValueError, match="is not a service account"):
+        service_account(user)
+
+
+@pytest.mark.parametrize("profile", sorted(PROFILES))
+def test_each_component_gets_its_account_and_only_its_profiles_resources(profile):
+    objects = access_objects(PROFILES[profile], USERS)
+    kinds = [o["kind"] for o in objects]
+    first_other = next(i for i, kind in enumerate(kinds) if kind != "Namespace")
+    assert "Namespace" not in kinds[first_other:], "namespaces come first"
+    accounts = {
+        (o["metadata"]["namespace"], o["metadata"]["name"])
+        for o in objects
+        if o["kind"] == "ServiceAccount"
+    }
+    assert accounts == {service_account(user) for user in USERS.values()}
+    group = PROFILES[profile].group
+    for role in (o for o in objects if o["kind"] in ("Role", "ClusterRole")):
+        for rule in role["rules"]:
+            assert rule["apiGroups"] in ([group], ["kubevirt.io"]), rule
+            assert "*" not in rule["verbs"] and "*" not in rule["resources"], rule
+        if role["kind"] == "Role":
+            assert role["metadata"]["namespace"] == PROFILES[profile].hub_namespace
+        else:
+            assert all(rule["apiGroups"] == ["kubevirt.io"] for rule in role["rules"])
+    bindings = [o for o in objects if o["kind"].endswith("Binding")]
+    for binding in bindings:
+        [subject] = binding["subjects"]
+        assert subject["kind"] == "ServiceAccount"
+        assert binding["roleRef"]["name"] == binding["metadata"]["name"]
