@@ -221,7 +221,7 @@ def _err(message: str) -> None:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
-    from harness.reference.stack import StackError, StackOptions, run_foreground
+    from harness.reference.stack import StackError, StackInputError, StackOptions, run_foreground
 
     for path in args.crd:
         if not path.is_file():
@@ -255,6 +255,9 @@ def cmd_up(args: argparse.Namespace) -> int:
 
     try:
         return run_foreground(options, announce, _err)
+    except StackInputError as error:
+        _err(f"harness up: {error}")
+        return ExitCode.USAGE_ERROR
     except StackError as error:
         _err(f"harness up: {error}")
         return ExitCode.ENVIRONMENT_NOT_READY

@@ -67,11 +67,7 @@ def _diagnose(
     assert all(f.verdict in VERDICTS for f in findings)
     rendered = as_json(findings)
     if settings.results_dir is not None:
-        from harness.runner.resultsdir import prepare_results_dir
-
-        # The doctor starts the run's layout; `harness run` after it keeps doctor.json.
-        layout = prepare_results_dir(settings.results_dir, preflight=True)
-        layout.doctor.write_text(rendered)
+        _write_report(settings.results_dir, rendered)
     out(rendered if args.json else table(findings))
     ready = not any(f.blocks for f in findings)
     return int(ExitCode.PASSED if ready else ExitCode.ENVIRONMENT_NOT_READY)
@@ -112,3 +108,27 @@ def run_main(args: argparse.Namespace) -> int:
         sys.stderr.write(text.rstrip() + "\n")
 
     return main(args, out, err)
+
+
+def _write_report(root: Path, rendered: str) -> None:
+    """The doctor starts the run's layout; `harness run` after it keeps doctor.json. A results
+    directory it may not use is bad input (ConfigError), like any other."""
+    from harness.ownership import DirectoryBusy, hold
+    from harness.runner.resultsdir import (
+        ResultsDirError,
+        check_results_dir,
+        discard_previous,
+        prepare_results_dir,
+    )
+
+    try:
+        check_results_dir(root)
+        root.mkdir(parents=True, exist_ok=True)
+        with hold(root, "harness doctor", "results dir"):
+            layout = prepare_results_dir(root, preflight=True)
+            layout.doctor.write_text(rendered)
+            discard_previous(layout)
+    except (ResultsDirError, DirectoryBusy) as error:
+        raise ConfigError(str(error)) from None
+    except OSError as error:
+        raise ConfigError(f"results dir {root}: {error.strerror}") from None

@@ -19,15 +19,24 @@ from pathlib import Path
 from types import FrameType
 
 from harness.exitcodes import ExitCode
+from harness.ownership import PARENT_ENV, DirectoryBusy, hold
 from harness.results import ResultsLayout
 from harness.runner.deadline import DeadlineError, parse_deadline_seconds
 from harness.runner.environment import base_environment
 from harness.runner.labels import RUN_ID_ENV, new_run_id
-from harness.runner.resultsdir import ResultsDirError, prepare_results_dir
+from harness.runner.resultsdir import (
+    ResultsDirError,
+    check_results_dir,
+    discard_previous,
+    prepare_results_dir,
+    restore_previous,
+)
 from harness.runner.shard import ShardError, parse_shard
 from harness.runner.summary import build_summary, read_summary, write_json
 
 REPO_SUITES = Path(__file__).resolve().parents[2] / "suites"
+# pytest's own code for arguments it refuses (pytest.ExitCode.USAGE_ERROR; not imported here).
+pytest_usage_error = 4
 
 
 class RunUsageError(ValueError):
@@ -143,13 +152,31 @@ def run(args: argparse.Namespace, extra: Sequence[str], err: Callable[[str], Non
     root = args.results_dir or Path(os.environ.get("HARNESS_RESULTS_DIR") or "results")
     command = build_pytest_command(args, extra, root)
     try:
-        layout = prepare_results_dir(root)
+        check_results_dir(root)
+        root.mkdir(parents=True, exist_ok=True)
     except ResultsDirError as error:
         raise RunUsageError(str(error)) from None
-    run_id = os.environ.get(RUN_ID_ENV) or new_run_id()
-    started = time.time()
-    code = _run_pytest(command, {**os.environ, RUN_ID_ENV: run_id}, err)
-    return _conclude(layout, run_id, code, started, err)
+    except OSError as error:
+        raise RunUsageError(f"cannot create results dir {root}: {error.strerror}") from None
+    try:
+        with hold(root, "harness run", "results dir"):
+            try:
+                layout = prepare_results_dir(root)
+            except ResultsDirError as error:
+                raise RunUsageError(str(error)) from None
+            run_id = os.environ.get(RUN_ID_ENV) or new_run_id()
+            started = time.time()
+            # PARENT_ENV: pytest dies with this command, however it ends (the plugin asks).
+            env = {**os.environ, RUN_ID_ENV: run_id, PARENT_ENV: str(os.getpid())}
+            code = _run_pytest(command, env, err)
+            if code == pytest_usage_error and not layout.summary.is_file():
+                if restore_previous(layout):
+                    err(f"harness run: pytest refused its arguments; kept the results in {root}")
+                return int(ExitCode.USAGE_ERROR)
+            discard_previous(layout)
+            return _conclude(layout, run_id, code, started, err)
+    except DirectoryBusy as error:
+        raise RunUsageError(str(error)) from None
 
 
 def _run_pytest(command: list[str], env: dict[str, str], err: Callable[[str], None]) -> int:

@@ -18,6 +18,8 @@ start-up. The xdist controller, which runs no tests, registers only the summary 
 
 from __future__ import annotations
 
+import os
+import signal
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,6 +28,7 @@ import pytest
 
 from harness.config import OPTIONS, ConfigError, Settings, load_settings
 from harness.contract.profiles import UnknownProfileError
+from harness.ownership import PARENT_ENV, die_with, die_with_parent
 
 if TYPE_CHECKING:
     from harness.reference.stack import BackgroundStack
@@ -37,6 +40,9 @@ SETTINGS_KEY = pytest.StashKey[Settings]()
 REPORTS_KEY = pytest.StashKey[dict[str, pytest.TestReport]]()
 # The session's embedded stack, begun at configure time or by the harness_context fixture.
 PRESTARTED_KEY = pytest.StashKey["BackgroundStack | None"]()
+# Whether this pytest was started by `harness run`, which it must not outlive.
+_RUN_CHILD_KEY = pytest.StashKey[bool]()
+_RUN_CHILD = "harness_run_child"
 
 # Options with which pytest runs no tests (and so must not start a stack).
 _NO_TESTS_OPTIONS = (
@@ -67,7 +73,26 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 @pytest.hookimpl(trylast=True)  # after xdist (dsession) and the tmp_path factory are set up
+def _die_with_the_run(config: pytest.Config) -> None:
+    """`harness run` killed, even by SIGKILL, takes pytest with it at once, and pytest its xdist
+    workers: nothing of the run goes on, or writes into its results, after the command is gone.
+    (Each worker's stack dies with its worker.)"""
+    if hasattr(config, "workerinput"):
+        if config.workerinput.get(_RUN_CHILD):  # type: ignore[attr-defined]
+            die_with(os.getppid(), signal.SIGKILL)
+    elif os.environ.get(PARENT_ENV):
+        die_with_parent(signal.SIGKILL)
+        config.stash[_RUN_CHILD_KEY] = True
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """xdist (controller): tell each worker whether it belongs to a `harness run`."""
+    node.workerinput[_RUN_CHILD] = node.config.stash.get(_RUN_CHILD_KEY, False)
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    _die_with_the_run(config)
     flags = {option.flag: config.getoption(option.dest) for option in OPTIONS}
     try:
         settings = load_settings(flags)

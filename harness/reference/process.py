@@ -16,8 +16,9 @@ import time
 from pathlib import Path
 from typing import IO, Any
 
+from harness.ownership import PARENT_ENV
 from harness.reference.forking import ForkedProcess, can_fork, fork_component
-from harness.reference.runtime import PARENT_ENV, parse_ready_line
+from harness.reference.runtime import parse_ready_line
 
 _PR_SET_PDEATHSIG = 1
 

@@ -7,10 +7,8 @@ down cleanly on SIGTERM or SIGINT.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
-import os
 import signal
 import sys
 import threading
@@ -18,27 +16,9 @@ from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
+from harness.ownership import die_with_parent
+
 READY_PREFIX = "READY "
-# Set by the process that starts a component (`process.ComponentProcess`): its own pid.
-PARENT_ENV = "HARNESS_PARENT_PID"
-_PR_SET_PDEATHSIG = 1
-
-
-def die_with_parent() -> None:
-    """Linux: SIGTERM to this process when the process that started it dies, so no component
-    outlives a crashed supervisor. Set here, after exec, not between fork and exec: Python code
-    there makes subprocess fork instead of vfork, which runs every library's fork handlers
-    (gRPC's among them) in a copy of a busy, threaded test process. A parent that died before
-    this line ran is caught by comparing it with the one that started us."""
-    expected = os.environ.pop(PARENT_ENV, "")
-    if not expected.isdecimal() or not sys.platform.startswith("linux"):
-        return
-    import ctypes
-
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-    if os.getppid() != int(expected):
-        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def start_component(component: str, verbose: bool = False) -> logging.Logger:

@@ -8,6 +8,7 @@ is made stays behind this module.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -24,6 +25,7 @@ from typing import Any
 import yaml
 
 from harness.contract.profiles import DEFAULT_PROFILE, Profile, get_profile
+from harness.ownership import DirectoryBusy, hold
 from harness.reference.controlplane.binaries import BuildError, ensure_built
 from harness.reference.forking import can_fork, preload
 from harness.reference.installation import environment_objects, operator_user
@@ -36,6 +38,11 @@ READY_TIMEOUT = 60.0
 
 class StackError(RuntimeError):
     """The embedded stack could not start or died; the message says which part and why."""
+
+
+class StackInputError(StackError):
+    """What the user gave cannot be used (a state directory in use or unwritable, a missing
+    CRD file): bad input, not a broken environment."""
 
 
 @dataclass(frozen=True)
@@ -189,6 +196,7 @@ class EmbeddedStack:
         self.log = log
         self.state_dir = options.state_dir.resolve()
         self.components: list[ComponentProcess] = []
+        self._held = contextlib.ExitStack()  # the state directory, while this stack runs
         self.env: dict[str, str] = {}
         self.control_plane: Any = None  # a RealControlPlane with --control-plane real
 
@@ -212,10 +220,18 @@ class EmbeddedStack:
         from harness.reference.tls import write_server_certificate
 
         options, profile, state = self.options, self.profile, self.state_dir
-        state.mkdir(parents=True, exist_ok=True)
-        (state / "logs").mkdir(exist_ok=True)
         for missing in [p for p in options.extra_crds if not p.is_file()]:
-            raise StackError(f"--crd {missing}: no such file")
+            raise StackInputError(f"--crd {missing}: no such file")
+        try:
+            state.mkdir(parents=True, exist_ok=True)
+            # Before anything is written: a second stack must not overwrite a running one's
+            # env file, kubeconfigs and tokens.
+            self._held.enter_context(hold(state, "harness up", "state dir"))
+            (state / "logs").mkdir(exist_ok=True)
+        except DirectoryBusy as error:
+            raise StackInputError(str(error)) from None
+        except OSError as error:
+            raise StackInputError(f"state dir {state}: {error.strerror}") from None
         identities = _identities(profile)
         verbose = ["-v"] if options.verbose else []
 
@@ -505,6 +521,7 @@ class EmbeddedStack:
                 component.stop()
         if self.control_plane is not None:
             self.control_plane.stop()
+        self._held.close()
 
 
 def run_foreground(

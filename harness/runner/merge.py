@@ -20,7 +20,12 @@ from harness.exitcodes import ExitCode
 from harness.results import ResultsLayout
 from harness.runner.junit import JunitError, merge_junit
 from harness.runner.outcomes import count
-from harness.runner.resultsdir import ResultsDirError, is_results_layout, prepare_results_dir
+from harness.runner.resultsdir import (
+    ResultsDirError,
+    discard_previous,
+    is_results_layout,
+    prepare_results_dir,
+)
 from harness.runner.summary import (
     SummaryError,
     build_summary,
@@ -73,6 +78,7 @@ def merge(out: Path, shard_dirs: Sequence[Path], err: Callable[[str], None]) -> 
     summary["notes"] = notes
     write_json(layout.summary, summary)
     write_json(layout.environment, _environment(shards, summaries))
+    discard_previous(layout)
     counts = summary["counts"]
     shown = ", ".join(f"{counts[k]} {k}" for k in counts if k != "total" and counts[k])
     err(

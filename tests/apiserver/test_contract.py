@@ -104,9 +104,16 @@ def test_crd_create(api_client, crd_api):
             "CrdTestList",
         )
         assert created["status"]["storedVersions"] == [VERSION]
-        status, resources = raw(api_client, "GET", f"/apis/{GROUP}/{VERSION}")
-        assert status == 200
-        names = {r["name"]: r for r in resources["resources"]}
+
+        def discovered() -> dict:
+            # A real server publishes discovery a moment after Established.
+            status, resources = raw(api_client, "GET", f"/apis/{GROUP}/{VERSION}")
+            assert status == 200
+            found = {r["name"]: r for r in resources["resources"]}
+            assert plural in found and f"{plural}/status" in found, sorted(found)
+            return found
+
+        names = eventually(discovered)
         assert names[plural]["kind"] == "CrdTest"
         assert names[plural]["namespaced"] is True
         assert names[plural]["singularName"] == "crdtest"

@@ -79,3 +79,25 @@ def test_parsing_any_command_leaves_the_kubernetes_client_and_grpc_unimported():
         [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
     )
     assert completed.stdout.strip() == "[]", completed.stdout + completed.stderr
+
+
+def test_a_second_stack_on_a_state_dir_in_use_is_refused_naming_the_first(tmp_path):
+    state = tmp_path / "state"
+    first = subprocess.Popen(
+        [sys.executable, "-m", "harness", "up", "--state-dir", str(state)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        cwd=tmp_path,
+    )
+    try:
+        assert first.stdout.readline().startswith("READY ")
+        env_file = (state / "env").read_text()
+        second = run("up", "--state-dir", str(state), cwd=tmp_path)
+        assert second.returncode == 4, second.stderr
+        [line] = second.stderr.strip().splitlines()
+        assert f"state dir {state} is in use by harness up (pid {first.pid}" in line
+        assert (state / "env").read_text() == env_file, "the running stack's files are untouched"
+    finally:
+        first.terminate()
+        assert first.wait(30) == 0

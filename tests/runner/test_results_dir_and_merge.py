@@ -9,7 +9,12 @@ import pytest
 from harness.exitcodes import ExitCode
 from harness.runner.junit import merge_junit
 from harness.runner.merge import combine
-from harness.runner.resultsdir import ResultsDirError, prepare_results_dir
+from harness.runner.resultsdir import (
+    ResultsDirError,
+    discard_previous,
+    prepare_results_dir,
+    restore_previous,
+)
 from harness.runner.summary import build_summary
 
 
@@ -25,8 +30,37 @@ def test_a_previous_layout_is_replaced(tmp_path):
     layout.summary.write_text("{}")
     (layout.timeline_dir / "deep").mkdir(parents=True)
     (layout.timeline_dir / "deep" / "x.jsonl").write_text("old")
-    prepare_results_dir(tmp_path / "r")
+    again = prepare_results_dir(tmp_path / "r")
+    aside = tmp_path / "r" / ".previous-run"
+    assert sorted(p.name for p in (tmp_path / "r").iterdir()) == [".harness-results", aside.name]
+    assert (aside / "timeline" / "deep" / "x.jsonl").read_text() == "old", "set aside, not lost"
+    discard_previous(again)
     assert sorted(p.name for p in (tmp_path / "r").iterdir()) == [".harness-results"]
+
+
+def test_a_refused_run_puts_the_previous_layout_back(tmp_path):
+    layout = prepare_results_dir(tmp_path / "r")
+    layout.summary.write_text('{"old": true}')
+    (layout.timeline_dir).mkdir()
+    (layout.timeline_dir / "t.jsonl").write_text("old")
+    again = prepare_results_dir(tmp_path / "r")
+    again.junit.write_text("<new/>")  # whatever the refused run began to write
+    assert restore_previous(again)
+    assert layout.summary.read_text() == '{"old": true}'
+    assert (layout.timeline_dir / "t.jsonl").read_text() == "old"
+    assert not again.junit.exists() and not (tmp_path / "r" / ".previous-run").exists()
+    assert not restore_previous(again), "nothing set aside any more"
+
+
+def test_the_lock_and_the_set_aside_layout_are_the_runs_own(tmp_path):
+    root = tmp_path / "r"
+    root.mkdir()
+    (root / ".harness-lock").write_text("")  # left by a run that was killed
+    layout = prepare_results_dir(root)
+    layout.summary.write_text("{}")
+    prepare_results_dir(root)
+    prepare_results_dir(root)  # an older set-aside layout is replaced by the newer one
+    assert (root / ".previous-run").is_dir()
 
 
 def test_a_directory_with_user_files_is_refused_and_left_untouched(tmp_path):
@@ -134,8 +168,8 @@ def test_the_run_after_its_preflight_keeps_doctor_json_and_a_later_run_replaces_
     prepare_results_dir(root)  # `harness run` right after it
     assert layout.doctor.read_text() == '{"checks": []}'
     layout.summary.write_text("{}")
-    prepare_results_dir(root)  # the next run, without a doctor: nothing stale stays
-    assert sorted(p.name for p in root.iterdir()) == [".harness-results"]
+    discard_previous(prepare_results_dir(root))  # the next run, without a doctor
+    assert sorted(p.name for p in root.iterdir()) == [".harness-results"], "nothing stale"
     (root / "mine.txt").write_text("x")
     with pytest.raises(ResultsDirError):
         prepare_results_dir(root, preflight=True)
