@@ -40,6 +40,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from harness.reference.apiserver import object_decoding
 from harness.reference.apiserver import object_meta as meta
 from harness.reference.apiserver.object_store import Entry, Store, dumps
 from harness.reference.apiserver.patch import JSON_PATCH, apply_patch
@@ -364,6 +365,7 @@ class ResourceVerbs:
         patched = apply_patch(target, body, content_type, resource.strategic_merge)
         if not isinstance(patched, dict):
             raise bad_request("the patched object must be a JSON object")
+        object_decoding.check_patched(resource, patched)
         metadata = patched.get("metadata")
         if not isinstance(metadata, dict):
             raise bad_request("the patched object has no metadata")
