@@ -558,3 +558,256 @@ def test_arbitrary_objects_are_never_a_server_error(api_client, namespace, metad
     answer = send(api_client, "POST", _widgets(namespace), json.dumps(body))
     assert answer.status in (201, 400, 409, 422), (body, answer.body)
     assert answer.reason in (None, "BadRequest", "AlreadyExists", "Invalid"), answer.body
+
+
+# --- metadata that decodes but is invalid ------------------------------------------------------
+
+SUBDOMAIN = (
+    "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or "
+    "'.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used "
+    "for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
+)
+DNS_LABEL = (
+    "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and "
+    "must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex "
+    "used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')"
+)
+KEY_FORMAT = (
+    "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an "
+    "alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for "
+    "validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')"
+)
+VALUE_FORMAT = (
+    "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or "
+    "'.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or "
+    "'my_value',  or '12345', regex used for validation is "
+    "'(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')"
+)
+
+
+def _causes(answer) -> list[tuple[str, str, str]]:
+    causes = answer.body["details"]["causes"]
+    return [(c["reason"], c["field"], c["message"]) for c in causes]
+
+
+@pytest.mark.parametrize(
+    ("metadata", "causes"),
+    [
+        (
+            {"name": "Abc"},
+            [("FieldValueInvalid", "metadata.name", f'Invalid value: "Abc": {SUBDOMAIN}')],
+        ),
+        (
+            {"name": "a" * 254},
+            [
+                (
+                    "FieldValueInvalid",
+                    "metadata.name",
+                    f'Invalid value: "{"a" * 254}": must be no more than 253 characters',
+                )
+            ],
+        ),
+        (
+            {"name": "l", "labels": {"-bad": "x"}},
+            [
+                (
+                    "FieldValueInvalid",
+                    "metadata.labels",
+                    f'Invalid value: "-bad": name part {KEY_FORMAT}',
+                )
+            ],
+        ),
+        (
+            {"name": "l", "labels": {"/abc": "x"}},
+            [
+                (
+                    "FieldValueInvalid",
+                    "metadata.labels",
+                    'Invalid value: "/abc": prefix part must be non-empty',
+                )
+            ],
+        ),
+        (
+            {"name": "l", "labels": {"k" * 64: "x"}},
+            [
+                (
+                    "FieldValueInvalid",
+                    "metadata.labels",
+                    f'Invalid value: "{"k" * 64}": name part must be no more than 63 bytes',
+                )
+            ],
+        ),
+        (
+            {"name": "l", "labels": {"a/b/c": "x"}},
+            [
+                (
+                    "FieldValueInvalid",
+                    "metadata.labels",
+                    f'Invalid value: "a/b/c": a valid label key {KEY_FORMAT} with an optional DNS '
+                    "subdomain prefix and '/' (e.g. 'example.com/MyName')",
+                )
+            ],
+        ),
+        (
+            {"name": "l", "labels": {"k": "-bad-"}},
+            [("FieldValueInvalid", "metadata.labels", f'Invalid value: "-bad-": {VALUE_FORMAT}')],
+        ),
+        (
+            {"name": "l", "labels": {"k": "v" * 64}},
+            [
+                (
+                    "FieldValueInvalid",
+                    "metadata.labels",
+                    f'Invalid value: "{"v" * 64}": must be no more than 63 bytes',
+                )
+            ],
+        ),
+        (
+            {"name": "a", "annotations": {"-bad": "x"}},
+            [
+                (
+                    "FieldValueInvalid",
+                    "metadata.annotations",
+                    f'Invalid value: "-bad": name part {KEY_FORMAT}',
+                )
+            ],
+        ),
+        (
+            {"name": "a", "annotations": {"a": "x" * 262_144}},
+            [
+                (
+                    "FieldValueTooLong",
+                    "metadata.annotations",
+                    "Too long: may not be more than 262144 bytes",
+                )
+            ],
+        ),
+        (
+            {"name": "f", "finalizers": ["example.com/bad finalizer"]},
+            [
+                (
+                    "FieldValueInvalid",
+                    "metadata.finalizers",
+                    f'Invalid value: "example.com/bad finalizer": name part {KEY_FORMAT}',
+                )
+            ],
+        ),
+        (
+            {"name": "f", "finalizers": ["orphan", "foregroundDeletion"]},
+            [
+                (
+                    "FieldValueInvalid",
+                    "metadata.finalizers",
+                    'Invalid value: ["orphan","foregroundDeletion"]: finalizer orphan and '
+                    "foregroundDeletion cannot be both set",
+                )
+            ],
+        ),
+        (
+            {"name": "o", "ownerReferences": [{}]},
+            [
+                (
+                    "FieldValueRequired",
+                    f"metadata.ownerReferences[0].{key}",
+                    "Required value: must not be empty",
+                )
+                for key in ("apiVersion", "kind", "name", "uid")
+            ],
+        ),
+        (
+            {
+                "name": "o",
+                "ownerReferences": [{"apiVersion": "a/b/c", "kind": "K", "name": "n", "uid": "u"}],
+            },
+            [
+                (
+                    "FieldValueInvalid",
+                    "metadata.ownerReferences[0].apiVersion",
+                    'Invalid value: "a/b/c": must be <group>/<version> or <version>',
+                )
+            ],
+        ),
+        (
+            {
+                "name": "o",
+                "ownerReferences": [{"apiVersion": "v1", "kind": "Event", "name": "n", "uid": "u"}],
+            },
+            [
+                (
+                    "FieldValueInvalid",
+                    "metadata.ownerReferences[0]",
+                    'Invalid value: {"apiVersion":"v1","kind":"Event","name":"n","uid":"u"}: '
+                    "/v1, Kind=Event is disallowed from being an owner",
+                )
+            ],
+        ),
+    ],
+)
+def test_invalid_metadata_is_422(api_client, namespace, metadata, causes):
+    """Names, generateNames, labels, annotations (keys, 256 KiB in all), finalizers and owner
+    references are validated with kube-apiserver's messages and field paths"""
+    for path, body in (
+        (_widgets(namespace), _widget("x", metadata=metadata)),
+        (_configmaps(namespace), {"metadata": metadata}),
+    ):
+        answer = send(api_client, "POST", path, json.dumps(body))
+        assert (answer.status, answer.reason) == (422, "Invalid"), answer.body
+        assert _causes(answer) == causes
+
+
+def test_a_generated_name_is_validated_with_its_prefix(api_client, namespace):
+    """An invalid generateName is reported, and so is the name generated from it"""
+    body = {"metadata": {"generateName": "ABC."}}
+    answer = send(api_client, "POST", _configmaps(namespace), json.dumps(body))
+    assert answer.status == 422
+    causes = _causes(answer)
+    assert causes[0] == (
+        "FieldValueInvalid",
+        "metadata.generateName",
+        f'Invalid value: "ABC.": {SUBDOMAIN}',
+    )
+    assert [field for _, field, _ in causes] == ["metadata.generateName", "metadata.name"]
+
+
+def test_a_core_finalizer_must_be_qualified(api_client, namespace):
+    """A finalizer of a core type is a standard one or qualified by a domain; a custom
+    resource's may be a bare name"""
+    body = {"metadata": {"name": unique("f"), "finalizers": ["bare"]}}
+    answer = send(api_client, "POST", _configmaps(namespace), json.dumps(body))
+    assert answer.status == 422
+    assert _causes(answer) == [
+        (
+            "FieldValueInvalid",
+            "metadata.finalizers[0]",
+            'Invalid value: "bare": name is neither a standard finalizer name nor is it fully '
+            "qualified",
+        )
+    ]
+    custom = _widget(unique("f"), metadata={"finalizers": ["bare"]})
+    custom["metadata"]["name"] = unique("f")
+    created = send(api_client, "POST", _widgets(namespace), json.dumps(custom))
+    assert created.status == 201, created.body
+    path = f"{_widgets(namespace)}/{created.body['metadata']['name']}"
+    send(api_client, "PATCH", path, '{"metadata":{"finalizers":null}}', MERGE)
+
+
+def test_annotations_of_exactly_256_kib_are_accepted(api_client, namespace):
+    """Annotations of exactly 256 KiB (keys and values) are within the limit"""
+    body = {"metadata": {"name": unique("a"), "annotations": {"a": "x" * (262_144 - 1)}}}
+    assert send(api_client, "POST", _configmaps(namespace), json.dumps(body)).status == 201
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("Abc", f'Invalid value: "Abc": {DNS_LABEL}'),
+        ("a.b", 'Invalid value: "a.b": must not contain dots'),
+    ],
+)
+def test_a_namespace_name_is_a_dns_label(api_client, name, message):
+    """A namespace's name is a DNS label (no dots)"""
+    answer = send(
+        api_client, "POST", "/api/v1/namespaces", json.dumps({"metadata": {"name": name}})
+    )
+    assert answer.status == 422
+    assert ("FieldValueInvalid", "metadata.name", message) in _causes(answer)

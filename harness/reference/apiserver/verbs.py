@@ -81,6 +81,7 @@ from harness.reference.apiserver.watch import (
 FOREGROUND = "foregroundDeletion"
 ORPHAN = "orphan"
 NAMESPACE_FINALIZER = "kubernetes"
+CORE_EVENTS = "events"
 
 
 @dataclass(frozen=True, slots=True)
@@ -703,9 +704,15 @@ class ResourceVerbs:
     ) -> None:
         metadata = obj["metadata"]
         previous: Any = MISSING if old is None else old
-        causes: list[Cause] = meta.validate(
-            metadata, resource.resource_id == NAMESPACES, None if old is None else old["metadata"]
-        )
+        causes: list[Cause] = []
+        if resource.resource_id != CORE_EVENTS:
+            # core/v1 Events skip ObjectMeta validation, for old clients (legacyValidateEvent).
+            causes = meta.validate(
+                metadata,
+                resource.resource_id == NAMESPACES,
+                None if old is None else old["metadata"],
+                core_finalizers=not resource.is_custom and not resource.group,
+            )
         schema = resource.schema
         if schema is not None:
             prune_and_default(obj, schema, previous)
