@@ -119,20 +119,33 @@ def decode(raw: bytes) -> Any:
     text = raw.decode("utf-8", errors="replace")
     try:
         return _decoder.decode(text)
+    except json.JSONDecodeError:
+        pass
+    except _Constant as constant:
+        raise SyntaxFailure(_constant_error(constant.name)) from None
+    # Again on text that keeps each undecodable byte (as a surrogate), to name the byte Go names.
+    try:
+        _decoder.decode(raw.decode("utf-8", errors="surrogateescape"))
     except json.JSONDecodeError as error:
         raise SyntaxFailure(_go_syntax_error(error)) from None
     except _Constant as constant:
-        first = "I" if constant.name == "-Infinity" else constant.name[0]
-        where = "in numeric literal" if constant.name == "-Infinity" else "looking for beginning"
-        suffix = "" if constant.name == "-Infinity" else " of value"
-        raise SyntaxFailure(f"invalid character '{first}' {where}{suffix}") from None
+        raise SyntaxFailure(_constant_error(constant.name)) from None
+    raise SyntaxFailure("invalid character looking for beginning of value")
+
+
+def _constant_error(name: str) -> str:
+    if name == "-Infinity":
+        return "invalid character 'I' in numeric literal"
+    return f"invalid character '{name[0]}' looking for beginning of value"
 
 
 def _go_syntax_error(error: json.JSONDecodeError) -> str:
     text, pos, msg = error.doc, error.pos, error.msg
     if msg.startswith("Unterminated string") or pos >= len(text.rstrip()):
         return "unexpected end of JSON input"
-    byte = text[pos].encode("utf-8", errors="replace")[0]
+    char_at = text[pos]
+    surrogate = "\udc80" <= char_at <= "\udcff"
+    byte = ord(char_at) - 0xDC00 if surrogate else char_at.encode("utf-8")[0]
     char = quote_char(byte)
     if msg == "Extra data":
         return f"invalid character {char} after top-level value"

@@ -51,18 +51,18 @@ from harness.reference.apiserver.routes import (
 from harness.reference.apiserver.schema import openapi
 from harness.reference.apiserver.status_errors import (
     ApiError,
-    bad_request,
     method_not_allowed,
     path_not_found,
     unsupported_media_type,
 )
-from harness.reference.apiserver.verbs import DeleteOptions
+from harness.reference.apiserver.verbs import DeleteOptions, parse_int64
 from harness.reference.apiserver.watch import bookmark_line, error_line
 
 log = logging.getLogger("apiserver.http")
 
 JSON_HEADERS = {"Content-Type": "application/json"}
 DEFAULT_WATCH_TIMEOUT = 1800.0
+RESOURCE_VERSION_WAIT = 3.0
 PATCH_TYPES = (MERGE, JSON_PATCH, STRATEGIC, APPLY)
 # How long a reset request's handler waits for aiohttp to cancel it (it does at once).
 RESET_GRACE = 5.0
@@ -269,6 +269,7 @@ class HttpFront:
             entry = verbs.get(resource, namespace, target.name)
             return _json(200, verbs.render(resource, entry))
         if verb == "list":
+            await self._catch_up(query.get("resourceVersion", ""))
             return _json(200, verbs.list(resource, target.namespace, query))
         if verb == "create":
             if target.name is not None:
@@ -302,6 +303,15 @@ class HttpFront:
             options = DeleteOptions.parse(await _options_body(request), query)
             return _json(200, verbs.delete_collection(resource, target.namespace, query, options))
         raise method_not_allowed()
+
+    async def _catch_up(self, requested: str) -> None:
+        """A list at a resourceVersion the store has not reached waits a little for it, as
+        kube-apiserver waits for its cache (then 504)."""
+        if not requested.isdigit():
+            return
+        deadline = time.monotonic() + RESOURCE_VERSION_WAIT
+        while int(requested) > self.store.revision and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
 
     async def _typed_body(self, request: web.BaseRequest, resource: Any) -> dict[str, Any]:
         """A create or update body, decoded as kube-apiserver decodes `resource`'s type."""
@@ -463,10 +473,7 @@ async def _options_body(request: web.BaseRequest) -> Any:
 def _watch_timeout(value: str | None) -> float:
     if not value:
         return DEFAULT_WATCH_TIMEOUT
-    try:
-        seconds = float(value)
-    except ValueError:
-        raise bad_request(f"timeoutSeconds: Invalid value: {value!r}") from None
+    seconds = parse_int64(value)
     return seconds if seconds > 0 else DEFAULT_WATCH_TIMEOUT
 
 
