@@ -238,7 +238,13 @@ def test_names_match_named_requests_only(identities):
         events = watch_events(listing, *args, until=lambda events: len(events) == 2)
         assert sorted(e["object"]["metadata"]["name"] for e in events) == ["vm-a", "vm-b"]
         create = operator.create_namespaced_custom_object
-        assert _status(create, *args, {"metadata": {"name": "vm-a"}, "spec": {}}) == 409
+        existing = {
+            "apiVersion": f"{KUBEVIRT}/{KUBEVIRT_VERSION}",
+            "kind": "VirtualMachineInstance",
+            "metadata": {"name": "vm-a"},
+            "spec": {},
+        }
+        assert _status(create, *args, existing) == 409
         delete_all = operator.delete_collection_namespaced_custom_object
         assert _status(delete_all, *args, label_selector="none=matching") == 200
     unnamed = deny_rule(

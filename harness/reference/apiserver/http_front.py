@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import socket
 import struct
@@ -24,7 +23,9 @@ from typing import Any
 
 from aiohttp import web
 
+from harness.reference.apiserver import object_decoding
 from harness.reference.apiserver import object_meta as meta
+from harness.reference.apiserver import request_body as body_of
 from harness.reference.apiserver.auth import access_review, self_subject_review, token_request
 from harness.reference.apiserver.auth.authorization import refusal, request_attributes
 from harness.reference.apiserver.core import ApiServer
@@ -50,20 +51,18 @@ from harness.reference.apiserver.routes import (
 from harness.reference.apiserver.schema import openapi
 from harness.reference.apiserver.status_errors import (
     ApiError,
-    bad_request,
     method_not_allowed,
     path_not_found,
     unsupported_media_type,
 )
-from harness.reference.apiserver.verbs import DeleteOptions
+from harness.reference.apiserver.verbs import DeleteOptions, parse_int64
 from harness.reference.apiserver.watch import bookmark_line, error_line
 
 log = logging.getLogger("apiserver.http")
 
 JSON_HEADERS = {"Content-Type": "application/json"}
-# etcd's default request limit is 1.5 MiB; aiohttp's own default would be 1 MiB.
-MAX_BODY = 16 * 1024 * 1024
 DEFAULT_WATCH_TIMEOUT = 1800.0
+RESOURCE_VERSION_WAIT = 3.0
 PATCH_TYPES = (MERGE, JSON_PATCH, STRATEGIC, APPLY)
 # How long a reset request's handler waits for aiohttp to cancel it (it does at once).
 RESET_GRACE = 5.0
@@ -216,7 +215,7 @@ class HttpFront:
             raise method_not_allowed(
                 "the server does not allow this method on the requested resource"
             )
-        body = await _json_body(request)
+        body = await _object_body(request, resource.kind, resource.version)
         if resource.plural in access_review.KINDS:
             review = access_review.review(
                 resource.plural, user, body, self.server.policy, meta.now_rfc3339()
@@ -232,7 +231,7 @@ class HttpFront:
             raise method_not_allowed()
         assert target.name is not None and target.namespace is not None
         self.verbs.get(target.resource, target.namespace, target.name)  # 404 unless it exists
-        body = await _json_body(request)
+        body = await _object_body(request, "TokenRequest", "v1")
         answer = token_request.issue(
             self.tokens, target.namespace, target.name, body, meta.now_rfc3339()
         )
@@ -270,17 +269,19 @@ class HttpFront:
             entry = verbs.get(resource, namespace, target.name)
             return _json(200, verbs.render(resource, entry))
         if verb == "list":
+            await self._catch_up(query.get("resourceVersion", ""))
             return _json(200, verbs.list(resource, target.namespace, query))
         if verb == "create":
             if target.name is not None:
                 raise method_not_allowed()
             if resource.namespaced and target.namespace is None:
                 raise method_not_allowed("create needs a namespace in the path")
-            entry = verbs.create(resource, namespace, await _json_body(request))
+            body = await self._typed_body(request, resource)
+            entry = verbs.create(resource, namespace, body)
             return _json(201, verbs.render(resource, entry))
         if verb == "update":
             assert target.name is not None
-            body = await _json_body(request)
+            body = await self._typed_body(request, resource)
             entry = verbs.replace(resource, namespace, target.name, body, status_sub)
             return _json(200, verbs.render(resource, entry))
         if verb == "patch":
@@ -290,18 +291,37 @@ class HttpFront:
                 raise unsupported_media_type(content_type)
             if content_type == STRATEGIC and not resource.strategic_merge:
                 raise unsupported_media_type(content_type)
-            body = _decode_json(await request.read())
+            body = body_of.patch_value(await _read(request))
             entry = verbs.patch(resource, namespace, target.name, body, content_type, status_sub)
             return _json(200, verbs.render(resource, entry))
         if verb == "delete":
             assert target.name is not None
-            options = DeleteOptions.parse(await _optional_json_body(request), query)
+            options = DeleteOptions.parse(await _options_body(request), query)
             entry = verbs.delete(resource, namespace, target.name, options)
             return _json(200, verbs.render(resource, entry))
         if verb == "deletecollection":
-            options = DeleteOptions.parse(await _optional_json_body(request), query)
+            options = DeleteOptions.parse(await _options_body(request), query)
             return _json(200, verbs.delete_collection(resource, target.namespace, query, options))
         raise method_not_allowed()
+
+    async def _catch_up(self, requested: str) -> None:
+        """A list at a resourceVersion the store has not reached waits a little for it, as
+        kube-apiserver waits for its cache (then 504)."""
+        if not requested.isdigit():
+            return
+        deadline = time.monotonic() + RESOURCE_VERSION_WAIT
+        while int(requested) > self.store.revision and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+
+    async def _typed_body(self, request: web.BaseRequest, resource: Any) -> dict[str, Any]:
+        """A create or update body, decoded as kube-apiserver decodes `resource`'s type."""
+        _require_json(request)
+        raw = await _read(request)
+        body: dict[str, Any] = body_of.object_value(
+            raw, resource.kind, resource.version, resource.is_custom
+        )
+        object_decoding.check(resource, self.registry, body, raw)
+        return body
 
     async def _watch(
         self,
@@ -365,8 +385,8 @@ class HttpFront:
 
 
 def _request_factory(*args: Any) -> web.BaseRequest:
-    """aiohttp's default request, with a body limit fit for large CRDs."""
-    return web.BaseRequest(*args, asyncio.get_running_loop(), client_max_size=MAX_BODY)
+    """aiohttp's default request; bodies are read with kube-apiserver's limit (`_read`)."""
+    return web.BaseRequest(*args, asyncio.get_running_loop(), client_max_size=body_of.MAX_BODY + 1)
 
 
 def _verb_for(method: str, target: ResourcePath | None, query: dict[str, str]) -> str:
@@ -429,36 +449,31 @@ def _describe(attributes: Any) -> str:
     return f"{what} {where}{attributes.name} by {attributes.user}".replace("  ", " ")
 
 
-def _decode_json(raw: bytes) -> Any:
-    if not raw:
-        raise bad_request("the request body is empty")
-    try:
-        return json.loads(raw)
-    except ValueError as error:
-        raise bad_request(f"the request body is not valid JSON: {error}") from None
+async def _read(request: web.BaseRequest) -> bytes:
+    return await body_of.read_limited(request.content, request.content_length)
 
 
-async def _json_body(request: web.BaseRequest) -> Any:
+def _require_json(request: web.BaseRequest) -> None:
     content_type = request.content_type
     if content_type not in ("application/json", "application/octet-stream", ""):
         raise unsupported_media_type(content_type)
-    return _decode_json(await request.read())
 
 
-async def _optional_json_body(request: web.BaseRequest) -> Any:
+async def _object_body(request: web.BaseRequest, kind: str, version: str) -> Any:
+    _require_json(request)
+    return body_of.object_value(await _read(request), kind, version)
+
+
+async def _options_body(request: web.BaseRequest) -> Any:
     if not request.body_exists:
         return None
-    raw = await request.read()
-    return _decode_json(raw) if raw.strip() else None
+    return body_of.delete_options_value(await _read(request))
 
 
 def _watch_timeout(value: str | None) -> float:
     if not value:
         return DEFAULT_WATCH_TIMEOUT
-    try:
-        seconds = float(value)
-    except ValueError:
-        raise bad_request(f"timeoutSeconds: Invalid value: {value!r}") from None
+    seconds = parse_int64(value)
     return seconds if seconds > 0 else DEFAULT_WATCH_TIMEOUT
 
 

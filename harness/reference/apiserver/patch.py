@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from harness.reference.apiserver import go_json
 from harness.reference.apiserver.status_errors import ApiError, bad_request, unsupported_media_type
 
 MERGE = "application/merge-patch+json"
@@ -28,29 +29,37 @@ def merge_patch(target: Any, patch: Any) -> Any:
 
 
 def json_patch(target: dict[str, Any], operations: Any) -> Any:
-    """RFC 6902 via `jsonpatch`; a failed operation or `test` is 422 like the real server."""
+    """RFC 6902 via `jsonpatch`; any failed operation (a bad op, a missing path, a failed `test`)
+    is the real server's bare 422."""
     import jsonpatch
     import jsonpointer
 
+    if operations is None:
+        return target
     if not isinstance(operations, list):
-        raise bad_request("json patch must be a list of operations")
+        raise _undecodable(operations, "[]handlers.jsonPatchOp")
     try:
         patch = jsonpatch.JsonPatch(operations)
         return patch.apply(target, in_place=True)
-    except jsonpatch.InvalidJsonPatch as error:
-        raise bad_request(f"invalid json patch: {error}") from None
-    except (jsonpatch.JsonPatchException, jsonpointer.JsonPointerException) as error:
+    except (
+        jsonpatch.JsonPatchException,
+        jsonpointer.JsonPointerException,
+        TypeError,
+        KeyError,
+        IndexError,
+        ValueError,
+        AttributeError,
+    ):
         raise ApiError(
-            422,
-            "Invalid",
-            f"the server rejected our request due to an error in our request: {error}",
+            422, "Invalid", "the server rejected our request due to an error in our request"
         ) from None
-    except (TypeError, KeyError, IndexError, ValueError) as error:
-        raise ApiError(
-            422,
-            "Invalid",
-            f"the server rejected our request due to an error in our request: {error}",
-        ) from None
+
+
+def _undecodable(body: Any, go_type: str) -> ApiError:
+    return bad_request(
+        f"error decoding patch: json: cannot unmarshal {go_json.go_type(body)} into Go value "
+        f"of type {go_type}"
+    )
 
 
 def apply_patch(
@@ -59,8 +68,10 @@ def apply_patch(
     """Apply a decoded PATCH body to a private copy of the stored object."""
     if content_type == MERGE or (content_type == STRATEGIC and strategic_allowed):
         # Built-ins accept strategic merge; lists are replaced whole here (no merge keys).
+        if body is None:
+            raise bad_request("Invalid JSON Patch")
         if not isinstance(body, dict):
-            raise bad_request("merge patch body must be a JSON object")
+            raise _undecodable(body, "map[string]interface {}")
         return merge_patch(target, body)
     if content_type == JSON_PATCH:
         return json_patch(target, body)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,7 +14,10 @@ class Cause:
     field: str
 
     def to_dict(self) -> dict[str, str]:
-        return {"reason": self.reason, "message": self.message, "field": self.field}
+        cause = {"reason": self.reason, "message": self.message, "field": self.field}
+        if not self.field:
+            del cause["field"]  # omitempty, as Go writes it
+        return cause
 
     def render(self) -> str:
         return f"{self.field}: {self.message}" if self.field else self.message
@@ -58,7 +62,7 @@ class ApiError(Exception):
             "code": self.code,
         }
         details: dict[str, Any] = {}
-        if self.name is not None:
+        if self.name:  # omitempty, as Go writes it
             details["name"] = self.name
         if self.group:
             details["group"] = self.group
@@ -169,6 +173,8 @@ def go_value(value: Any) -> str:
         return "null"
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
+    if isinstance(value, dict | list):
+        return json.dumps(value, separators=(",", ":"))
     return str(value)
 
 

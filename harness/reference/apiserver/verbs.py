@@ -35,11 +35,13 @@ import binascii
 import bisect
 import copy
 import json
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from harness.reference.apiserver import go_json, object_decoding
 from harness.reference.apiserver import object_meta as meta
 from harness.reference.apiserver.object_store import Entry, Store, dumps
 from harness.reference.apiserver.patch import JSON_PATCH, apply_patch
@@ -80,6 +82,7 @@ from harness.reference.apiserver.watch import (
 FOREGROUND = "foregroundDeletion"
 ORPHAN = "orphan"
 NAMESPACE_FINALIZER = "kubernetes"
+CORE_EVENTS = "events"
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,12 +150,17 @@ class ResourceVerbs:
     def list(self, resource: ResourceType, namespace: str | None, query: dict[str, str]) -> bytes:
         labels = parse_label_selector(query.get("labelSelector"))
         fields = parse_field_selector(query.get("fieldSelector"), resource.field_selectors)
-        limit = _non_negative_int(query.get("limit"), "limit")
+        limit = _non_negative_int(query.get("limit"))
         token = query.get("continue")
+        exact = list_resource_version(query, self.store.revision)
         resource_id = resource.resource_id
-        if token:
-            revision, start = _decode_continue(token)
-            snapshot = self._snapshot(resource, namespace, revision)
+        if token or exact is not None:
+            if token:
+                revision, start = _decode_continue(token)
+            else:
+                assert exact is not None
+                revision, start = exact, ("", "")
+            snapshot = self._snapshot(resource, namespace, revision, continuing=bool(token))
             keys = sorted(snapshot)
             position = bisect.bisect_right(keys, start)
             lookup: Callable[[tuple[str, str]], Entry | None] = snapshot.get
@@ -189,7 +197,7 @@ class ResourceVerbs:
         return head[:-1] + b',"items":[' + b",".join(items) + b"]}"
 
     def _snapshot(
-        self, resource: ResourceType, namespace: str | None, revision: int
+        self, resource: ResourceType, namespace: str | None, revision: int, continuing: bool
     ) -> dict[tuple[str, str], Entry]:
         """The objects as they were at `revision`, rebuilt from the event window."""
         try:
@@ -198,6 +206,8 @@ class ResourceVerbs:
             raise expired(
                 "The provided continue parameter is too old to display a consistent list result. "
                 "You can start a new list without the continue parameter."
+                if continuing
+                else "The resourceVersion for the provided list is too old."
             ) from None
         resource_id = resource.resource_id
         snapshot: dict[tuple[str, str], Entry] = {}
@@ -230,18 +240,19 @@ class ResourceVerbs:
         """
         labels = parse_label_selector(query.get("labelSelector"))
         fields = parse_field_selector(query.get("fieldSelector"), resource.field_selectors)
-        watcher = Watcher(resource.resource_id, namespace, labels, fields)
         requested = query.get("resourceVersion") or "0"
+        # kube-apiserver answers 500 to an unparsable resourceVersion here; this server, 400.
+        revision = parse_resource_version(requested, "")
+        # From the future: nothing until the store gets there (kube-apiserver waits, silent).
+        after = revision if revision > self.store.revision else 0
+        watcher = Watcher(resource.resource_id, namespace, labels, fields, after)
         initial: list[bytes] = []
-        if requested == "0":
+        if revision == 0:
             for entry in self._current(resource, namespace, labels, fields):
                 initial.append(added_line(entry))
         else:
-            try:
-                revision = int(requested)
-            except ValueError:
-                raise bad_request(f"resourceVersion: Invalid value: {requested!r}") from None
-            for event in self.hub.window.since(revision, self.store.revision):
+            history = self.hub.window.since(revision, self.store.revision, resource.resource_id)
+            for event in history:
                 if event.resource == resource.resource_id:
                     line = watcher.translate(event)
                     if line is not None:
@@ -364,6 +375,7 @@ class ResourceVerbs:
         patched = apply_patch(target, body, content_type, resource.strategic_merge)
         if not isinstance(patched, dict):
             raise bad_request("the patched object must be a JSON object")
+        object_decoding.check_patched(resource, patched)
         metadata = patched.get("metadata")
         if not isinstance(metadata, dict):
             raise bad_request("the patched object has no metadata")
@@ -549,6 +561,7 @@ class ResourceVerbs:
             removed = self.registry.unregister_crd(metadata["name"])
             for gone in removed:
                 self.hub.close_resource(gone.resource_id)
+                self.hub.window.forget_history(gone.resource_id)
         return final
 
     def _has_finalizers(self, resource: ResourceType, obj: dict[str, Any]) -> bool:
@@ -689,7 +702,12 @@ class ResourceVerbs:
         if resource.resource_id == CRD_RESOURCE and self._pending_crd is not None:
             compiled, self._pending_crd = self._pending_crd, None
             if compiled.name == entry.metadata["name"]:
+                known = {r.resource_id for r in self.registry.crd_types(compiled.name)}
                 self.registry.register_crd(compiled.name, compiled.resources, compiled.storage)
+                for served in compiled.resources:
+                    if served.resource_id not in known:
+                        # Its history starts now, like the watch cache kube-apiserver starts.
+                        self.hub.window.start_history(served.resource_id, self.store.revision)
 
     def _validate(
         self,
@@ -701,9 +719,15 @@ class ResourceVerbs:
     ) -> None:
         metadata = obj["metadata"]
         previous: Any = MISSING if old is None else old
-        causes: list[Cause] = meta.validate(
-            metadata, resource.resource_id == NAMESPACES, None if old is None else old["metadata"]
-        )
+        causes: list[Cause] = []
+        if resource.resource_id != CORE_EVENTS:
+            # core/v1 Events skip ObjectMeta validation, for old clients (legacyValidateEvent).
+            causes = meta.validate(
+                metadata,
+                resource.resource_id == NAMESPACES,
+                None if old is None else old["metadata"],
+                core_finalizers=not resource.is_custom and not resource.group,
+            )
         schema = resource.schema
         if schema is not None:
             prune_and_default(obj, schema, previous)
@@ -741,14 +765,76 @@ def _json_identical(left: Any, right: Any) -> bool:
     return bool(left == right)
 
 
-def _non_negative_int(value: str | None, name: str) -> int:
+def _non_negative_int(value: str | None) -> int:
     if value is None or value == "":
         return 0
-    try:
-        number = int(value)
-    except ValueError:
-        raise bad_request(f"{name}: Invalid value: {value!r}") from None
-    return max(number, 0)
+    return max(parse_int64(value), 0)
+
+
+def parse_int64(value: str) -> int:
+    """A query integer as Go's strconv.ParseInt reads it, or its 400."""
+    if not re.fullmatch(r"[+-]?[0-9]+", value):
+        raise bad_request(f'strconv.ParseInt: parsing "{value}": invalid syntax')
+    number = int(value)
+    if not -(2**63) <= number < 2**63:
+        raise bad_request(f'strconv.ParseInt: parsing "{value}": value out of range')
+    return number
+
+
+def parse_resource_version(value: str, prefix: str) -> int:
+    """A resourceVersion as kube-apiserver parses it (an unsigned integer), or its 400."""
+    if not re.fullmatch(r"[0-9]+", value) or int(value) >= 2**64:
+        reason = "invalid syntax" if not re.fullmatch(r"[0-9]+", value) else "value out of range"
+        raise bad_request(
+            f'{prefix}resourceVersion: Invalid value: "{value}": strconv.ParseUint: parsing '
+            f'"{value}": {reason}'
+        )
+    return int(value)
+
+
+RESOURCE_VERSION_MATCHES = ("Exact", "NotOlderThan", "")
+
+
+def list_resource_version(query: dict[str, str], current: int) -> int | None:
+    """The revision an `Exact` list reads at; None for the latest state. Checks the list's
+    resourceVersion and resourceVersionMatch as kube-apiserver does (400, 422)."""
+    requested = query.get("resourceVersion", "")
+    match = query.get("resourceVersionMatch", "")
+    if match not in RESOURCE_VERSION_MATCHES:
+        supported = ", ".join(f'"{value}"' for value in RESOURCE_VERSION_MATCHES)
+        raise _invalid_list_options(
+            Cause(
+                "FieldValueNotSupported",
+                f'Unsupported value: "{match}": supported values: {supported}',
+                "resourceVersionMatch",
+            )
+        )
+    if match and not requested:
+        detail = "resourceVersionMatch is forbidden unless resourceVersion is provided"
+        raise _invalid_list_options(field_forbidden("resourceVersionMatch", detail))
+    if match == "Exact" and requested == "0":
+        detail = 'resourceVersionMatch "exact" is forbidden for resourceVersion "0"'
+        raise _invalid_list_options(field_forbidden("resourceVersionMatch", detail))
+    if not requested:
+        return None
+    revision = parse_resource_version(requested, "invalid resource version: ")
+    if revision > current:
+        raise too_large_resource_version(revision, current)
+    return revision if match == "Exact" else None
+
+
+def too_large_resource_version(revision: int, current: int) -> ApiError:
+    return ApiError(
+        504,
+        "Timeout",
+        f"Timeout: Too large resource version: {revision}, current: {current}",
+        causes=[Cause("ResourceVersionTooLarge", "Too large resource version", "")],
+        retry_after=1,
+    )
+
+
+def _invalid_list_options(cause: Cause) -> ApiError:
+    return invalid("ListOptions", "meta.k8s.io", "", [cause])
 
 
 def _encode_continue(revision: int, last: tuple[str, str]) -> str:
@@ -757,14 +843,21 @@ def _encode_continue(revision: int, last: tuple[str, str]) -> str:
 
 
 def _decode_continue(token: str) -> tuple[int, tuple[str, str]]:
+    invalid_token = "invalid continue token: continue key is not valid"
+    if not re.fullmatch(r"[A-Za-z0-9_-]*", token) or len(token) % 4 == 1:
+        position = next(
+            (i for i, c in enumerate(token) if not re.fullmatch(r"[A-Za-z0-9_-]", c)),
+            len(token) - 1,
+        )
+        raise bad_request(f"{invalid_token}: illegal base64 data at input byte {position}")
     try:
-        padded = token + "=" * (-len(token) % 4)
-        data = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        data = go_json.decode(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+    except (go_json.SyntaxFailure, go_json.NumberOverflow, binascii.Error) as error:
+        raise bad_request(f"{invalid_token}: {getattr(error, 'message', error)}") from None
+    try:
         return int(data["rv"]), (str(data["start"][0]), str(data["start"][1]))
-    except (ValueError, KeyError, IndexError, TypeError, binascii.Error):
-        raise bad_request(
-            "continue key is not valid: incorrect encoded start resourceVersion"
-        ) from None
+    except (ValueError, KeyError, IndexError, TypeError):
+        raise bad_request(f"{invalid_token}: incorrect encoded start resourceVersion") from None
 
 
 __all__ = ["ApiError", "DeleteOptions", "ResourceVerbs"]

@@ -76,11 +76,23 @@ def error_line(status: dict[str, Any]) -> bytes:
 
 
 class EventWindow:
-    """Ring buffer of the most recent events (all resources), oldest first."""
+    """Ring buffer of the most recent events (all resources), oldest first.
+
+    A resource's history also has a start: a custom resource's begins when its CRD is
+    registered (kube-apiserver starts a watch cache for it then), so an older resourceVersion
+    is 410 for it even while the window still holds events of that age.
+    """
 
     def __init__(self, size: int) -> None:
         self.size = size
         self._events: collections.deque[Event] = collections.deque(maxlen=max(size, 1))
+        self._starts: dict[str, int] = {}
+
+    def start_history(self, resource: str, revision: int) -> None:
+        self._starts[resource] = revision
+
+    def forget_history(self, resource: str) -> None:
+        self._starts.pop(resource, None)
 
     def append(self, event: Event) -> None:
         self._events.append(event)
@@ -90,11 +102,15 @@ class EventWindow:
         """Smallest N for which every event after N is still in the window."""
         return self._events[0].rv - 1 if self._events else 0
 
-    def since(self, rv: int, current: int) -> list[Event]:
-        """Events with revision > rv, or 410 Expired when some of them were already dropped."""
-        if rv > current or (rv < current and (not self._events or rv < self.oldest_replayable)):
+    def since(self, rv: int, current: int, resource: str | None = None) -> list[Event]:
+        """Events with revision > rv (none yet when rv is in the future), or 410 Expired when
+        some of them were already dropped or `resource`'s history starts after rv."""
+        start = self._starts.get(resource, 0) if resource is not None else 0
+        if rv < start:
+            raise expired(f"too old resource version: {rv} ({start})")
+        if rv < current and (not self._events or rv < self.oldest_replayable):
             oldest = self.oldest_replayable if self._events else current
-            raise expired(f"too old resource version: {rv} ({oldest})")
+            raise expired(f"too old resource version: {rv} ({max(oldest, start)})")
         collected: list[Event] = []
         for event in reversed(self._events):
             if event.rv <= rv:
@@ -110,7 +126,16 @@ class EventWindow:
 class Watcher:
     """One watch request's filter and its queue of pending wire lines."""
 
-    __slots__ = ("closed", "fields", "labels", "namespace", "pending", "resource", "wakeup")
+    __slots__ = (
+        "after",
+        "closed",
+        "fields",
+        "labels",
+        "namespace",
+        "pending",
+        "resource",
+        "wakeup",
+    )
 
     def __init__(
         self,
@@ -118,8 +143,11 @@ class Watcher:
         namespace: str | None,
         labels: Predicate | None,
         fields: Predicate | None,
+        after: int = 0,
     ) -> None:
         self.resource = resource
+        # Events up to this revision are not for this watcher (a resourceVersion from the future).
+        self.after = after
         self.namespace = namespace
         self.labels = labels
         self.fields = fields
@@ -135,6 +163,8 @@ class Watcher:
     def translate(self, event: Event) -> bytes | None:
         """The line this watcher sees for `event`, or None (real watch-cache semantics)."""
         if self.namespace is not None and event.namespace != self.namespace:
+            return None
+        if event.rv <= self.after:
             return None
         if self.labels is None and self.fields is None:
             return event.line(event.type)
