@@ -296,8 +296,8 @@ class HttpFront:
         if verb == "delete":
             assert target.name is not None
             options = DeleteOptions.parse(await _optional_json_body(request), query)
-            entry = verbs.delete(resource, namespace, target.name, options)
-            return _json(200, verbs.render(resource, entry))
+            deletion = verbs.delete(resource, namespace, target.name, options)
+            return _json(*verbs.deletion_answer(resource, deletion, options))
         if verb == "deletecollection":
             options = DeleteOptions.parse(await _optional_json_body(request), query)
             return _json(200, verbs.delete_collection(resource, target.namespace, query, options))

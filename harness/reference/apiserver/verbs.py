@@ -15,8 +15,10 @@ and deletecollection for every registered type, with the API server's rules:
   rules; generation rises only when something beyond metadata (and status, for types with the
   subresource) changed. A write that changes nothing stores nothing.
 - Deletion: uid and resourceVersion preconditions; an object with finalizers (including
-  `foregroundDeletion` or `orphan`, which the Foreground and Orphan propagation policies add
-  when it has dependents) only gets a deletionTimestamp, and goes with its last finalizer.
+  `foregroundDeletion` or `orphan`, which the Foreground and Orphan propagation policies add)
+  only gets a deletionTimestamp, and goes in the write that releases its last finalizer. One
+  that goes at once is answered with a `Status` (Success) naming it, or itself for the types
+  that return the deleted object (`deletion_answer`).
 - Namespaces get their `kubernetes.io/metadata.name` label, `kubernetes` finalizer and phase; a
   CustomResourceDefinition is defaulted and compiled on write, its types registered once it is
   stored and removed (with their watches closed) when it goes.
@@ -86,10 +88,11 @@ NAMESPACE_FINALIZER = "kubernetes"
 class DeleteOptions:
     """A delete request's options, from its query and its DeleteOptions body (`parse`)."""
 
-    propagation: str = "Background"
-    """`Background`, `Foreground` or `Orphan`: what happens to dependents. Default
-    `Background`. `propagationPolicy` (query or body), else `orphanDependents: true` for
-    `Orphan`."""
+    propagation: str | None = None
+    """`Background`, `Foreground` or `Orphan`: what happens to dependents. `propagationPolicy`
+    (query or body), else `orphanDependents` (`true`: Orphan, `false`: Background). Default
+    None: not asked, so the object's own `orphan` or `foregroundDeletion` finalizer decides,
+    else Background."""
 
     uid: str | None = None
     """The object's uid must be this (409 Conflict otherwise). Default None: not checked.
@@ -99,17 +102,36 @@ class DeleteOptions:
     """The object's resourceVersion must be this (409 Conflict otherwise). Default None: not
     checked. `preconditions.resourceVersion` in the body."""
 
+    orphan_dependents: bool | None = None
+    """`orphanDependents` as sent (query or body); default None: not sent. `false` on a
+    deletion that has to wait for finalizers makes the answer 202 Accepted."""
+
     @classmethod
     def parse(cls, body: Any, query: dict[str, str]) -> DeleteOptions:
         body = body if isinstance(body, dict) else {}
+        orphan = body.get("orphanDependents", query.get("orphanDependents"))
+        orphan_dependents = None if orphan is None else orphan in (True, "true")
         policy = query.get("propagationPolicy") or body.get("propagationPolicy")
-        if policy is None:
-            orphan = body.get("orphanDependents", query.get("orphanDependents"))
-            policy = "Orphan" if orphan in (True, "true") else "Background"
-        if policy not in ("Background", "Foreground", "Orphan"):
+        if policy is None and orphan_dependents is not None:
+            policy = "Orphan" if orphan_dependents else "Background"
+        if policy is not None and policy not in ("Background", "Foreground", "Orphan"):
             raise bad_request(f"propagationPolicy: Unsupported value: {policy!r}")
         preconditions = body.get("preconditions") or {}
-        return cls(policy, preconditions.get("uid"), preconditions.get("resourceVersion"))
+        return cls(
+            policy,
+            preconditions.get("uid"),
+            preconditions.get("resourceVersion"),
+            orphan_dependents,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Deletion:
+    """What a delete did: `entry` is the object's final version when it is `gone`, else the
+    version now waiting for its finalizers."""
+
+    entry: Entry
+    gone: bool
 
 
 class ResourceVerbs:
@@ -454,18 +476,23 @@ class ResourceVerbs:
             return entry
         if _content_changed(resource, new, old):
             metadata["generation"] += 1
+        if old_meta.get("deletionTimestamp") and not self._has_finalizers(resource, new):
+            # Like kube-apiserver, the write that releases the last finalizer deletes instead of
+            # storing: watchers see one DELETED carrying the last stored version, and the writer
+            # gets the object as it wrote it, at the resourceVersion it had.
+            self._pending_crd = None
+            self._remove(resource, entry)
+            return Entry(new, entry.rv)
         previous, stored = self.store.update(resource.resource_id, new)
         self._publish(resource, MODIFIED, stored, previous)
         self._after_write(resource, stored)
-        if metadata.get("deletionTimestamp") and not self._has_finalizers(resource, new):
-            self._remove(resource, stored)
         return stored
 
     # --- delete ---------------------------------------------------------------------------
 
     def delete(
         self, resource: ResourceType, namespace: str, name: str, options: DeleteOptions
-    ) -> Entry:
+    ) -> Deletion:
         entry = self.get(resource, namespace, name)
         metadata = entry.metadata
         if options.uid is not None and options.uid != metadata["uid"]:
@@ -489,19 +516,14 @@ class ResourceVerbs:
                 f"{metadata['resourceVersion']}",
             )
         if metadata.get("deletionTimestamp"):
-            return entry
-        finalizers = list(metadata.get("finalizers") or ())
-        if self.store.dependents(metadata["uid"]):
-            if options.propagation == "Foreground" and FOREGROUND not in finalizers:
-                finalizers.append(FOREGROUND)
-            elif options.propagation == "Orphan" and ORPHAN not in finalizers:
-                finalizers.append(ORPHAN)
+            return Deletion(entry, gone=False)
         new = entry.copy()
+        finalizers = _deletion_finalizers(metadata.get("finalizers") or (), options.propagation)
         new["metadata"]["finalizers"] = finalizers
         if not finalizers:
             del new["metadata"]["finalizers"]
         if not self._has_finalizers(resource, new):
-            return self._remove(resource, entry)
+            return Deletion(self._remove(resource, entry), gone=True)
         new_meta = new["metadata"]
         new_meta["deletionTimestamp"] = self.now()
         new_meta["deletionGracePeriodSeconds"] = 0
@@ -511,7 +533,36 @@ class ResourceVerbs:
         previous, stored = self.store.update(resource.resource_id, new)
         self._publish(resource, MODIFIED, stored, previous)
         self._after_write(resource, stored)
-        return stored
+        return Deletion(stored, gone=False)
+
+    def deletion_answer(
+        self, resource: ResourceType, deletion: Deletion, options: DeleteOptions
+    ) -> tuple[int, bytes]:
+        """The HTTP status and body kube-apiserver answers a delete with.
+
+        An object that went at once is answered with a Status naming it, except for the types
+        whose registry returns the deleted object (pods, namespaces, serviceaccounts); one
+        waiting for finalizers with itself, 202 when `orphanDependents: false` was sent.
+        """
+        entry = deletion.entry
+        if not deletion.gone:
+            code = 202 if options.orphan_dependents is False else 200
+            return code, self.render(resource, entry)
+        if resource.returns_deleted_object:
+            return 200, self.render(resource, entry)
+        details: dict[str, Any] = {"name": entry.metadata["name"]}
+        if resource.group:
+            details["group"] = resource.group
+        details["kind"] = resource.plural
+        details["uid"] = entry.metadata["uid"]
+        status = {
+            "kind": "Status",
+            "apiVersion": "v1",
+            "metadata": {},
+            "status": "Success",
+            "details": details,
+        }
+        return 200, dumps(status)
 
     def delete_collection(
         self,
@@ -525,9 +576,8 @@ class ResourceVerbs:
         deleted = []
         for entry in self._current(resource, namespace, labels, fields):
             metadata = entry.metadata
-            deleted.append(
-                self.delete(resource, metadata.get("namespace", ""), metadata["name"], options)
-            )
+            namespace_of = metadata.get("namespace", "")
+            deleted.append(self.delete(resource, namespace_of, metadata["name"], options).entry)
         head = dumps(
             {
                 "apiVersion": resource.api_version,
@@ -716,6 +766,21 @@ class ResourceVerbs:
             raise invalid(resource.kind, resource.group, metadata.get("name", ""), causes)
 
 
+def _deletion_finalizers(current: Any, propagation: str | None) -> list[str]:
+    """The finalizers a delete leaves on the object: an asked-for propagation policy replaces
+    the garbage collector's `orphan`/`foregroundDeletion` (even without dependents, as
+    kube-apiserver does); without one the object's own stay."""
+    finalizers = list(current)
+    if propagation is None:
+        return finalizers
+    finalizers = [f for f in finalizers if f not in (FOREGROUND, ORPHAN)]
+    if propagation == "Foreground":
+        finalizers.append(FOREGROUND)
+    elif propagation == "Orphan":
+        finalizers.append(ORPHAN)
+    return finalizers
+
+
 def _content_changed(resource: ResourceType, new: dict[str, Any], old: dict[str, Any]) -> bool:
     skip = ("metadata", "status") if resource.status_subresource else ("metadata",)
     for key in new.keys() | old.keys():
@@ -767,4 +832,4 @@ def _decode_continue(token: str) -> tuple[int, tuple[str, str]]:
         ) from None
 
 
-__all__ = ["ApiError", "DeleteOptions", "ResourceVerbs"]
+__all__ = ["ApiError", "DeleteOptions", "Deletion", "ResourceVerbs"]
