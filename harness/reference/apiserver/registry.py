@@ -48,6 +48,8 @@ class ResourceType:
     raw_schema: dict[str, Any] | None = None
     field_selectors: tuple[str, ...] = DEFAULT_FIELDS
     crd_name: str | None = None
+    # A custom resource version's additionalPrinterColumns (its Table columns).
+    printer_columns: tuple[dict[str, Any], ...] = ()
     # Built-ins accept strategic merge patch (applied as a merge patch); custom resources don't.
     strategic_merge: bool = False
     verbs: tuple[str, ...] = ALL_VERBS

@@ -13,6 +13,7 @@ from harness.reference.apiserver.status_errors import (
     field_not_supported,
     field_required,
 )
+from harness.reference.apiserver.tables.columns import FORMATS, TYPES
 
 CLEANUP_FINALIZER = "customresourcecleanup.apiextensions.k8s.io"
 
@@ -77,6 +78,7 @@ def compile_crd(crd: dict[str, Any]) -> tuple[CompiledCrd | None, list[Cause]]:
                 "must have exactly one version marked as storage version",
             )
         )
+    causes.extend(_printer_column_causes(versions))
     resources: list[ResourceType] = []
     for index, version in enumerate(versions):
         path = f"spec.versions[{index}]"
@@ -110,12 +112,56 @@ def compile_crd(crd: dict[str, Any]) -> tuple[CompiledCrd | None, list[Cause]]:
                 schema=schema,
                 raw_schema=raw_schema,
                 crd_name=name,
+                printer_columns=tuple(version.get("additionalPrinterColumns") or ()),
             )
         )
     if causes:
         return None, causes
     resources.sort(key=lambda resource: version_priority(resource.version))
     return CompiledCrd(name, resources, storage[0]), []
+
+
+def _printer_column_causes(versions: list[Any]) -> list[Cause]:
+    """additionalPrinterColumns as kube-apiserver checks them: identical columns in every
+    version are checked (and named) once, as `spec.additionalPrinterColumns`."""
+    per_version = [
+        v.get("additionalPrinterColumns") or [] if isinstance(v, dict) else [] for v in versions
+    ]
+    if all(columns == per_version[0] for columns in per_version):
+        return _column_causes(per_version[0], "spec.additionalPrinterColumns")
+    causes: list[Cause] = []
+    for index, columns in enumerate(per_version):
+        causes.extend(_column_causes(columns, f"spec.versions[{index}].additionalPrinterColumns"))
+    return causes
+
+
+def _column_causes(columns: list[Any], path: str) -> list[Cause]:
+    types = "must be one of " + ",".join(TYPES)
+    formats = "must be one of " + ",".join(FORMATS)
+    causes: list[Cause] = []
+    for index, entry in enumerate(columns):
+        column = entry if isinstance(entry, dict) else {}
+        where = f"{path}[{index}]"
+        if not column.get("name"):
+            causes.append(field_required(f"{where}.name"))
+        type_ = column.get("type")
+        if not type_:
+            causes.append(field_required(f"{where}.type", types))
+        elif type_ not in TYPES:
+            causes.append(field_invalid(f"{where}.type", type_, types))
+        format_ = column.get("format")
+        if format_ and format_ not in FORMATS:
+            causes.append(field_invalid(f"{where}.format", format_, formats))
+        json_path = column.get("jsonPath")
+        if not json_path:
+            causes.append(field_required(f"{where}.JSONPath"))
+        elif not str(json_path).startswith("."):
+            causes.append(
+                field_invalid(
+                    f"{where}.JSONPath", json_path, "must be a simple json path starting with ."
+                )
+            )
+    return causes
 
 
 def status_for(crd: dict[str, Any], now: str, previous: dict[str, Any] | None) -> dict[str, Any]:
