@@ -89,6 +89,19 @@ def test_crd_rule_over_the_cost_budget_is_refused(crd_api):
     assert "estimated rule cost exceeds budget" in body_of(error)["message"]
 
 
+def test_custom_resource_of_another_kind_is_invalid(custom, namespace):
+    body = widget(unique("kind"))
+    body["kind"] = "Gadget"
+    error = api_error(_create, custom, namespace, body)
+    status = body_of(error)
+    assert (error.status, status["reason"]) == (422, "Invalid")
+    assert status["message"] == (
+        f'Gadget.{GROUP} "{body["metadata"]["name"]}" is invalid: '
+        'kind: Invalid value: "Gadget": must be Widget'
+    )
+    assert status["details"]["kind"] == "Gadget"
+
+
 def test_crd_create(api_client, crd_api):
     plural = f"crdtest{unique('x')[2:]}"
     body = widget_crd(plural, "CrdTest")

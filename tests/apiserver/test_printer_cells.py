@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 
+from harness.reference.apiserver.go_format import go_float_text, go_json
 from harness.reference.apiserver.tables.columns import custom_printer
-from harness.reference.apiserver.tables.go_values import go_float_text, go_json, human_duration
+from harness.reference.apiserver.tables.go_values import human_duration
 
 from .helpers import DATA
 

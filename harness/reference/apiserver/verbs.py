@@ -48,6 +48,7 @@ from harness.reference.apiserver.patch import JSON_PATCH, apply_patch
 from harness.reference.apiserver.registry import CRD_RESOURCE, NAMESPACES, Registry, ResourceType
 from harness.reference.apiserver.schema import cel, crd
 from harness.reference.apiserver.schema.structural import MISSING, prune_and_default
+from harness.reference.apiserver.schema.validation import rules_not_checked
 from harness.reference.apiserver.schema.validation import validate as validate_schema
 from harness.reference.apiserver.selectors import (
     Predicate,
@@ -648,6 +649,11 @@ class ResourceVerbs:
             )
         kind = body.get("kind")
         if kind and kind != resource.kind:
+            if resource.is_custom:
+                # The custom resource strategy validates `kind` like any field.
+                name = (body.get("metadata") or {}).get("name", "")
+                cause = field_invalid("kind", kind, f"must be {resource.kind}")
+                raise invalid(str(kind), resource.group, str(name), [cause])
             raise bad_request(
                 f"the kind in the data ({kind}) does not match the expected kind ({resource.kind})"
             )
@@ -757,9 +763,11 @@ class ResourceVerbs:
         schema = resource.schema
         if schema is not None:
             prune_and_default(obj, schema, previous)
-            causes.extend(validate_schema(obj, schema, previous))
-            if not causes and validate_rules and schema.has_rules:
-                causes.extend(cel.validate(obj, previous, schema))
+            schema_causes = validate_schema(obj, schema, previous)
+            causes.extend(schema_causes)
+            if validate_rules and schema.has_rules:
+                blocked = rules_not_checked(schema_causes)
+                causes.extend([blocked] if blocked else cel.validate(obj, previous, schema))
         if resource.validator is not None:
             causes.extend(resource.validator(obj))
         if causes:

@@ -114,7 +114,7 @@ def _cell(path: JsonPath, type_: str, obj: dict[str, Any], now: datetime) -> Any
         return None
     value = results[0][0]
     if type_ == "string":
-        return go_values.go_text(value)
+        return go_values.cell_text(value)
     return typed_cell(type_, value, now)
 
 

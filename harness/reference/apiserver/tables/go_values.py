@@ -9,22 +9,15 @@ without a fraction and fit, as float64 otherwise (`as_go`); it prints a value wi
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from harness.reference.apiserver.go_format import go_text
 from harness.reference.apiserver.tables.jsonpath import GoInt
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
-_HTML_ESCAPES = {
-    "<": "\\u003c",
-    ">": "\\u003e",
-    "&": "\\u0026",
-    "\u2028": "\\u2028",
-    "\u2029": "\\u2029",
-}
 _RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 
 
@@ -41,98 +34,9 @@ def as_go(value: Any) -> Any:
     return value
 
 
-def _digits(number: float) -> tuple[str, int]:
-    """Shortest round-trip decimal digits of |number| and the decimal point's position."""
-    _, digits, exponent = Decimal(repr(abs(number))).as_tuple()
-    assert isinstance(exponent, int)
-    full = "".join(map(str, digits))
-    text = full.rstrip("0")
-    if not text:
-        return "0", 1
-    return text, len(full) + exponent
-
-
-def _exponent_form(digits: str, point: int, negative: bool) -> str:
-    exponent = point - 1
-    mantissa = digits[0] + ("." + digits[1:] if len(digits) > 1 else "")
-    sign = "-" if exponent < 0 else "+"
-    return f"{'-' if negative else ''}{mantissa}e{sign}{abs(exponent):02d}"
-
-
-def _plain_form(digits: str, point: int, negative: bool) -> str:
-    if point <= 0:
-        text = "0." + "0" * -point + digits
-    elif point >= len(digits):
-        text = digits + "0" * (point - len(digits))
-    else:
-        text = digits[:point] + "." + digits[point:]
-    return ("-" if negative else "") + text
-
-
-def go_float_text(number: float) -> str:
-    """`fmt.Sprint(float64)`: shortest digits, exponent form below 1e-4 or from 1e6
-    (`1.234567e+06`)."""
-    if number == 0:
-        return "0"
-    digits, point = _digits(number)
-    exponent = point - 1
-    if exponent < -4 or exponent >= 6:
-        return _exponent_form(digits, point, number < 0)
-    return _plain_form(digits, point, number < 0)
-
-
-def go_json_float(number: float) -> str:
-    """`encoding/json` for a float64: plain between 1e-6 and 1e21, else `1e+21`, `1e-7`."""
-    if number == 0:
-        return "0"
-    digits, point = _digits(number)
-    if 1e-6 <= abs(number) < 1e21:
-        return _plain_form(digits, point, number < 0)
-    text = _exponent_form(digits, point, number < 0)
-    mantissa, exponent = text.split("e")
-    return f"{mantissa}e{exponent[0]}{int(exponent[1:])}"
-
-
-def go_json(value: Any) -> str:
-    """`json.Marshal` of a decoded JSON value."""
-    value = as_go(value)
-    if value is None:
-        return "null"
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        return go_json_float(value)
-    if isinstance(value, str):
-        text = json.dumps(value, ensure_ascii=False)
-        for char, escaped in _HTML_ESCAPES.items():
-            text = text.replace(char, escaped)
-        return text
-    if isinstance(value, list):
-        return "[" + ",".join(go_json(item) for item in value) + "]"
-    if isinstance(value, dict):
-        items = sorted(value.items())
-        return "{" + ",".join(go_json(key) + ":" + go_json(item) for key, item in items) + "}"
-    return json.dumps(value)
-
-
-def go_text(value: Any) -> str:
+def cell_text(value: Any) -> str:
     """How a printer column of type string shows one JSONPath result."""
-    value = as_go(value)
-    if isinstance(value, dict | list):
-        return go_json(value)
-    if value is None:
-        return "<no value>"
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if isinstance(value, float):
-        return go_float_text(value)
-    return str(value)
+    return go_text(as_go(value))
 
 
 def go_int64(value: Any) -> int | None:
