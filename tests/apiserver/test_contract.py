@@ -56,20 +56,30 @@ def _patch(custom, namespace, name, body, plural=WIDGETS, **kwargs):
 # --- setup and discovery ------------------------------------------------------------------
 
 
-@pytest.mark.gap(
-    "a CRD is Established in the create's own answer; kube-apiserver answers first and its "
-    "controllers accept the names and establish it a moment later"
-)
 def test_crd_create_answers_before_it_is_established(api_client, crd_api):
     body = widget_crd(f"early{unique('x')[2:]}", "Early")
     created = json.loads(
         crd_api.create_custom_resource_definition(body, _preload_content=False).data
     )
+    name = body["metadata"]["name"]
     try:
-        assert not created["status"].get("conditions"), created["status"]
-        assert ensure_crd(api_client, body)["status"]["acceptedNames"]["kind"] == "Early"
+        assert created["status"] == {
+            "conditions": None,
+            "acceptedNames": {"plural": "", "kind": ""},
+            "storedVersions": [VERSION],
+        }, "nothing accepted yet"
+        assert not created["metadata"].get("finalizers")
+        established = ensure_crd(api_client, body)
+        assert established["status"]["acceptedNames"]["kind"] == "Early"
+        conditions = {c["type"]: c["reason"] for c in established["status"]["conditions"]}
+        assert conditions == {"NamesAccepted": "NoConflicts", "Established": "InitialNamesAccepted"}
+        assert not established["metadata"].get("finalizers"), "added by the delete, not before"
     finally:
-        crd_api.delete_custom_resource_definition(body["metadata"]["name"])
+        status, deleting = raw(
+            api_client, "DELETE", f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{name}"
+        )
+    assert status == 200
+    assert deleting["metadata"]["finalizers"] == ["customresourcecleanup.apiextensions.k8s.io"]
 
 
 @pytest.mark.gap(

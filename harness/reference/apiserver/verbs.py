@@ -150,6 +150,7 @@ class ResourceVerbs:
         self.hub = hub
         self.now = clock
         self._pending_crd: crd.CompiledCrd | None = None
+        self._compiled_crds: dict[str, crd.CompiledCrd] = {}
         self.namespaces = registry.namespaces()
         self.crds = registry.crds()
 
@@ -520,6 +521,9 @@ class ResourceVerbs:
             return Deletion(entry, gone=False)
         new = entry.copy()
         finalizers = _deletion_finalizers(metadata.get("finalizers") or (), options.propagation)
+        if resource.resource_id == CRD_RESOURCE and crd.CLEANUP_FINALIZER not in finalizers:
+            # Its objects go first: the CRD registry adds the cleanup finalizer on delete.
+            finalizers.append(crd.CLEANUP_FINALIZER)
         new["metadata"]["finalizers"] = finalizers
         if not finalizers:
             del new["metadata"]["finalizers"]
@@ -597,6 +601,7 @@ class ResourceVerbs:
         )
         self._publish(resource, DELETED, final, previous)
         if resource.resource_id == CRD_RESOURCE:
+            self._compiled_crds.pop(metadata["name"], None)
             removed = self.registry.unregister_crd(metadata["name"])
             for gone in removed:
                 self.hub.close_resource(gone.resource_id)
@@ -732,20 +737,26 @@ class ResourceVerbs:
         name = obj["metadata"].get("name", "")
         if compiled is None:
             raise invalid("CustomResourceDefinition", "apiextensions.k8s.io", name, causes)
-        metadata = obj["metadata"]
         if old is None:
-            finalizers = metadata.setdefault("finalizers", [])
-            if crd.CLEANUP_FINALIZER not in finalizers:
-                finalizers.append(crd.CLEANUP_FINALIZER)
-        previous_status = old.obj.get("status") if old is not None else None
-        obj["status"] = crd.status_for(obj, self.now(), previous_status)
+            obj["status"] = crd.initial_status(obj)
+        else:
+            obj["status"] = crd.maintained_status(obj, self.now(), obj.get("status"))
         self._pending_crd = compiled
 
     def _after_write(self, resource: ResourceType, entry: Entry) -> None:
+        """A CRD's types are served once it is Established (crd_controller.py establishes
+        it), and follow its later writes at once."""
         if resource.resource_id == CRD_RESOURCE and self._pending_crd is not None:
             compiled, self._pending_crd = self._pending_crd, None
-            if compiled.name == entry.metadata["name"]:
+            if compiled.name != entry.metadata["name"]:
+                return
+            self._compiled_crds[compiled.name] = compiled
+            if crd.condition_status(entry.obj.get("status"), "Established") == "True":
                 self.registry.register_crd(compiled.name, compiled.resources, compiled.storage)
+
+    def write_crd_status(self, entry: Entry, status: dict[str, Any]) -> Entry:
+        """The apiextensions controllers' status write (crd_controller.py)."""
+        return self._update(self.crds, entry, {"status": status}, True, validate_rules=False)
 
     def _validate(
         self,
