@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import queue
 import shutil
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -28,6 +30,7 @@ from .helpers import (
 
 KUBECTL = shutil.which("kubectl")
 KOPF_TIMEOUT = 20
+KUBECTL_TIMEOUT = 30
 
 
 def _kubectl(kubeconfig: Path, cache: Path, *args: str, stdin: str | None = None):
@@ -43,10 +46,6 @@ def _kubectl(kubeconfig: Path, cache: Path, *args: str, stdin: str | None = None
 
 @pytest.mark.kubectl
 @pytest.mark.skipif(KUBECTL is None, reason="kubectl is not installed")
-@pytest.mark.gap(
-    "tables (`Accept: ...;as=Table`) are served without the CRD's additionalPrinterColumns, so "
-    "`kubectl get` shows NAME and AGE only"
-)
 def test_kubectl_get_and_apply(kubeconfig, custom, namespace, tmp_path):
     name = unique("kc")
     manifest = compute_instance(name)
@@ -70,6 +69,42 @@ def test_kubectl_get_and_apply(kubeconfig, custom, namespace, tmp_path):
     rejected = _kubectl(kubeconfig, tmp_path, "apply", "-f", "-", stdin=yaml.safe_dump(manifest))
     assert rejected.returncode != 0
     assert "cores is immutable" in rejected.stderr
+
+
+@pytest.mark.kubectl
+@pytest.mark.skipif(KUBECTL is None, reason="kubectl is not installed")
+def test_kubectl_get_watch(kubeconfig, custom, namespace, tmp_path):
+    """`kubectl get -w` prints the printer columns of every change it is sent."""
+    name = unique("kw")
+    manifest = compute_instance(name)
+    manifest["metadata"]["labels"] = {"watched": name}
+    custom.create_namespaced_custom_object(CI_GROUP, CI_VERSION, namespace, CI_PLURAL, manifest)
+    command = [KUBECTL or "kubectl", "--kubeconfig", str(kubeconfig), "--cache-dir", str(tmp_path)]
+    # A list (by label), so that the watch resumes from the list's resourceVersion: a named get
+    # watches from "0" and skips its first event, which can race with the patch below.
+    command += ["get", CI_PLURAL, "-n", namespace, "-l", f"watched={name}", "-w"]
+    watcher = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
+    )
+    lines: queue.Queue[str] = queue.Queue()
+    reader = threading.Thread(target=lambda: [lines.put(line) for line in watcher.stdout or ()])
+    reader.start()
+
+    def next_line() -> list[str]:
+        return lines.get(timeout=KUBECTL_TIMEOUT).split()
+
+    try:
+        header = next_line()
+        assert header == ["NAME", "TEMPLATE", "CORES", "MEMORY", "RUNSTRATEGY", "PHASE", "IP"]
+        assert next_line()[:5] == [name, "osac.templates.ocp_virt_vm", "2", "4", "Always"]
+        custom.patch_namespaced_custom_object(
+            CI_GROUP, CI_VERSION, namespace, CI_PLURAL, name, {"spec": {"runStrategy": "Halted"}}
+        )
+        assert next_line()[:5] == [name, "osac.templates.ocp_virt_vm", "2", "4", "Halted"]
+    finally:
+        os.killpg(watcher.pid, signal.SIGTERM)
+        watcher.wait(timeout=10)
+        reader.join(timeout=10)
 
 
 def test_kopf_operator_handlers(kubeconfig, core, custom, tmp_path):

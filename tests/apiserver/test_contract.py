@@ -56,20 +56,30 @@ def _patch(custom, namespace, name, body, plural=WIDGETS, **kwargs):
 # --- setup and discovery ------------------------------------------------------------------
 
 
-@pytest.mark.gap(
-    "a CRD is Established in the create's own answer; kube-apiserver answers first and its "
-    "controllers accept the names and establish it a moment later"
-)
 def test_crd_create_answers_before_it_is_established(api_client, crd_api):
     body = widget_crd(f"early{unique('x')[2:]}", "Early")
     created = json.loads(
         crd_api.create_custom_resource_definition(body, _preload_content=False).data
     )
+    name = body["metadata"]["name"]
     try:
-        assert not created["status"].get("conditions"), created["status"]
-        assert ensure_crd(api_client, body)["status"]["acceptedNames"]["kind"] == "Early"
+        assert created["status"] == {
+            "conditions": None,
+            "acceptedNames": {"plural": "", "kind": ""},
+            "storedVersions": [VERSION],
+        }, "nothing accepted yet"
+        assert not created["metadata"].get("finalizers")
+        established = ensure_crd(api_client, body)
+        assert established["status"]["acceptedNames"]["kind"] == "Early"
+        conditions = {c["type"]: c["reason"] for c in established["status"]["conditions"]}
+        assert conditions == {"NamesAccepted": "NoConflicts", "Established": "InitialNamesAccepted"}
+        assert not established["metadata"].get("finalizers"), "added by the delete, not before"
     finally:
-        crd_api.delete_custom_resource_definition(body["metadata"]["name"])
+        status, deleting = raw(
+            api_client, "DELETE", f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{name}"
+        )
+    assert status == 200
+    assert deleting["metadata"]["finalizers"] == ["customresourcecleanup.apiextensions.k8s.io"]
 
 
 @pytest.mark.gap(
@@ -87,6 +97,19 @@ def test_crd_rule_over_the_cost_budget_is_refused(crd_api):
     error = api_error(crd_api.create_custom_resource_definition, body)
     assert error.status == 422
     assert "estimated rule cost exceeds budget" in body_of(error)["message"]
+
+
+def test_custom_resource_of_another_kind_is_invalid(custom, namespace):
+    body = widget(unique("kind"))
+    body["kind"] = "Gadget"
+    error = api_error(_create, custom, namespace, body)
+    status = body_of(error)
+    assert (error.status, status["reason"]) == (422, "Invalid")
+    assert status["message"] == (
+        f'Gadget.{GROUP} "{body["metadata"]["name"]}" is invalid: '
+        'kind: Invalid value: "Gadget": must be Widget'
+    )
+    assert status["details"]["kind"] == "Gadget"
 
 
 def test_crd_create(api_client, crd_api):
@@ -602,10 +625,6 @@ def test_status_subresource_disabled(api_client, custom, namespace):
 # --- deletion and garbage collection ------------------------------------------------------
 
 
-@pytest.mark.gap(
-    "releasing the last finalizer of a deleting object is written as MODIFIED, then DELETED; "
-    "kube-apiserver deletes it in that write (one DELETED)"
-)
 def test_finalizers_delete(custom, namespace):
     name = unique("fin")
     body = widget(name)
@@ -629,7 +648,8 @@ def test_finalizers_delete(custom, namespace):
     )
     assert error.status == 422
     released = _patch(custom, namespace, name, {"metadata": {"finalizers": None}})
-    assert not released["metadata"].get("finalizers")
+    assert not released["metadata"].get("finalizers"), "the object as the patch wrote it"
+    assert released["metadata"]["resourceVersion"] == deleting["metadata"]["resourceVersion"]
     assert api_error(_get, custom, namespace, name).status == 404
     events = watch_events(
         custom.list_namespaced_custom_object,
@@ -642,17 +662,13 @@ def test_finalizers_delete(custom, namespace):
         until=lambda events: events[-1]["type"] == "DELETED",
     )
     types = [e["type"] for e in events if e["type"] != "BOOKMARK"]
-    assert types == ["MODIFIED", "DELETED"], "marked, then gone with its last finalizer"
-    assert (
-        events[0]["object"]["metadata"]["resourceVersion"]
-        == deleting["metadata"]["resourceVersion"]
-    )
+    assert types == ["MODIFIED", "DELETED"], "marked, then gone in the write of its last finalizer"
+    marked, gone = events[0]["object"]["metadata"], events[-1]["object"]["metadata"]
+    assert marked["resourceVersion"] == deleting["metadata"]["resourceVersion"]
+    assert int(gone["resourceVersion"]) > int(marked["resourceVersion"])
+    assert gone["finalizers"] == ["example.com/keep"], "DELETED carries the last stored version"
 
 
-@pytest.mark.gap(
-    "deleting a custom resource at once answers the object; kube-apiserver answers a Status "
-    "(Success) naming it"
-)
 def test_delete_plain(custom, namespace):
     name = unique("del")
     created = _create(custom, namespace, widget(name))
@@ -685,6 +701,73 @@ def test_delete_plain(custom, namespace):
         ).status
         == 404
     )
+
+
+@pytest.mark.parametrize(
+    ("path", "details_group", "answers_object"),
+    [
+        ("/api/v1/namespaces/{ns}/configmaps", None, False),
+        ("/apis/coordination.k8s.io/v1/namespaces/{ns}/leases", "coordination.k8s.io", False),
+        ("/api/v1/namespaces/{ns}/serviceaccounts", None, True),
+    ],
+    ids=["configmaps", "leases", "serviceaccounts"],
+)
+def test_delete_answer_by_kind(api_client, namespace, path, details_group, answers_object):
+    """Built-ins answer a Status like custom resources, except the registries that return the
+    deleted object (serviceaccounts, pods, namespaces)."""
+    collection = path.format(ns=namespace)
+    name = unique("gone")
+    status, created = raw(api_client, "POST", collection, {"metadata": {"name": name}})
+    assert status == 201
+    status, answer = raw(api_client, "DELETE", f"{collection}/{name}")
+    assert status == 200
+    if answers_object:
+        assert answer["kind"] == created["kind"]
+        assert answer["metadata"]["uid"] == created["metadata"]["uid"]
+        return
+    plural = collection.rsplit("/", 1)[1]
+    expected = {"name": name, "kind": plural, "uid": created["metadata"]["uid"]}
+    if details_group:
+        expected["group"] = details_group
+    assert answer == {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Success",
+        "details": expected,
+    }
+
+
+def test_delete_waiting_for_finalizers_with_orphan_dependents_false_is_202(custom, namespace):
+    name = unique("acc")
+    body = widget(name)
+    body["metadata"]["finalizers"] = ["example.com/keep"]
+    _create(custom, namespace, body)
+    path = f"/apis/{GROUP}/{VERSION}/namespaces/{namespace}/{WIDGETS}/{name}"
+    api_client = custom.api_client
+    status, answer = raw(api_client, "DELETE", path, {"orphanDependents": False})
+    assert (status, answer["kind"]) == (202, "Widget")
+    assert raw(api_client, "DELETE", path)[0] == 200, "200 without the option"
+    released = _patch(custom, namespace, name, {"metadata": {"finalizers": None}})
+    assert released["metadata"]["deletionTimestamp"]
+
+
+@pytest.mark.parametrize(
+    ("policy", "finalizer"), [("Foreground", "foregroundDeletion"), ("Orphan", "orphan")]
+)
+def test_delete_policy_without_dependents_waits_for_the_collector(
+    custom, namespace, policy, finalizer
+):
+    """An asked-for policy adds its finalizer even with no dependents; the garbage collector
+    then releases it."""
+    name = unique("pol")
+    _create(custom, namespace, widget(name))
+    deleting = custom.delete_namespaced_custom_object(
+        GROUP, VERSION, namespace, WIDGETS, name, propagation_policy=policy
+    )
+    assert deleting["kind"] == "Widget"
+    assert deleting["metadata"]["finalizers"] == [finalizer]
+    wait_gone(custom, GROUP, VERSION, namespace, WIDGETS, name)
 
 
 def _owned(name: str, *owners: dict, finalizers: list[str] | None = None) -> dict:

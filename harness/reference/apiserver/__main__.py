@@ -187,6 +187,7 @@ def build_server(args: argparse.Namespace) -> Any:
                 server.verbs.create(server.verbs.crds, "", document)
             except ApiError as error:
                 raise InputError(f"{path}: {error.message}") from None
+    server.gc.run_until_idle()  # the CRDs are Established before their objects are seeded
     for path in args.seed:
         for document in load_yaml_documents(path):
             try:

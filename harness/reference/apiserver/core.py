@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from harness.contract.fault_specs import FaultSpec
 from harness.reference.apiserver.auth.access_policy import AccessPolicy
 from harness.reference.apiserver.auth.identity import Tokens
+from harness.reference.apiserver.crd_controller import CrdController
 from harness.reference.apiserver.fault_injector import FaultInjector
 from harness.reference.apiserver.garbage_collector import GarbageCollector
 from harness.reference.apiserver.gates import Gate
@@ -58,6 +59,8 @@ class ApiServer:
         self.hub = WatchHub(watch_window)
         self.verbs = ResourceVerbs(self.store, self.registry, self.hub)
         self.gc = GarbageCollector(self.verbs)
+        # Shares the collector's queue: both run on the loop attached to it, or at start-up.
+        self.crd_controller = CrdController(self.verbs, self.gc.queue)
         self.tokens = tokens or Tokens()
         # AccessRule objects, enforced unless another authorizer is passed in; `--fault` specs.
         self.policy = AccessPolicy(self.hub, seed=fault_seed)

@@ -17,15 +17,13 @@ its writes are ordinary API writes: they bump resourceVersion and emit watch eve
 from __future__ import annotations
 
 import asyncio
-import collections
-import logging
 from collections.abc import Callable
 from typing import Any
 
+from harness.reference.apiserver.background import WorkQueue
 from harness.reference.apiserver.object_store import ObjectKey
 from harness.reference.apiserver.registry import CRD_RESOURCE, NAMESPACES
 from harness.reference.apiserver.schema.crd import CLEANUP_FINALIZER
-from harness.reference.apiserver.status_errors import ApiError
 from harness.reference.apiserver.verbs import (
     FOREGROUND,
     NAMESPACE_FINALIZER,
@@ -35,29 +33,26 @@ from harness.reference.apiserver.verbs import (
 )
 from harness.reference.apiserver.watch import ADDED, DELETED, Event
 
-log = logging.getLogger("apiserver.gc")
-BATCH = 500
-
 
 class GarbageCollector:
-    def __init__(self, verbs: ResourceVerbs) -> None:
+    def __init__(self, verbs: ResourceVerbs, queue: WorkQueue | None = None) -> None:
         self.verbs = verbs
         self.store = verbs.store
-        self._queue: collections.deque[Callable[[], None]] = collections.deque()
-        self._scheduled = False
+        self.queue = queue or WorkQueue()
         self._terminating_crds: dict[str, str] = {}  # resource id -> CRD name
         self._terminating_namespaces: set[str] = set()
-        self._loop: asyncio.AbstractEventLoop | None = None
         verbs.hub.add_listener(self.on_event)
 
     def attach(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._loop = loop
-        if self._queue:
-            self._schedule()
+        self.queue.attach(loop)
 
     @property
     def idle(self) -> bool:
-        return not self._queue
+        return self.queue.idle
+
+    def run_until_idle(self) -> None:
+        """Process everything now (used at startup, before the loop serves)."""
+        self.queue.run_until_idle()
 
     # --- event intake (synchronous, cheap) ------------------------------------------------
 
@@ -102,33 +97,7 @@ class GarbageCollector:
             self._push(lambda: self._cleanup_namespace(name))
 
     def _push(self, task: Callable[[], None]) -> None:
-        self._queue.append(task)
-        self._schedule()
-
-    def _schedule(self) -> None:
-        if not self._scheduled and self._loop is not None:
-            self._scheduled = True
-            self._loop.call_soon(self._drain)
-
-    def _drain(self) -> None:
-        self._scheduled = False
-        for _ in range(BATCH):
-            if not self._queue:
-                return
-            task = self._queue.popleft()
-            try:
-                task()
-            except ApiError as error:
-                log.debug("cleanup step skipped: %s", error.message)
-            except Exception:
-                log.exception("cleanup step failed")
-        if self._queue:
-            self._schedule()
-
-    def run_until_idle(self) -> None:
-        """Process everything now (used at startup, before the loop serves)."""
-        while self._queue:
-            self._drain()
+        self.queue.push(task)
 
     # --- steps ----------------------------------------------------------------------------
 

@@ -55,6 +55,7 @@ from harness.reference.apiserver.status_errors import (
     path_not_found,
     unsupported_media_type,
 )
+from harness.reference.apiserver.tables import Tables, negotiate
 from harness.reference.apiserver.verbs import DeleteOptions, parse_int64
 from harness.reference.apiserver.watch import bookmark_line, error_line
 
@@ -264,26 +265,31 @@ class HttpFront:
         resource = target.resource
         namespace = target.namespace or ""
         status_sub = target.subresource == "status"
+        table = negotiate(request.headers.get("Accept"), query)
+        tables = Tables(resource, table) if table is not None else None
+
+        def answer(status: int, entry: Any) -> web.Response:
+            body = verbs.render(resource, entry)
+            return _json(status, body if tables is None else tables.object(body))
+
         if verb == "get":
             assert target.name is not None
-            entry = verbs.get(resource, namespace, target.name)
-            return _json(200, verbs.render(resource, entry))
+            return answer(200, verbs.get(resource, namespace, target.name))
         if verb == "list":
             await self._catch_up(query.get("resourceVersion", ""))
-            return _json(200, verbs.list(resource, target.namespace, query))
+            listed = verbs.list(resource, target.namespace, query)
+            return _json(200, listed if tables is None else tables.list(listed))
         if verb == "create":
             if target.name is not None:
                 raise method_not_allowed()
             if resource.namespaced and target.namespace is None:
                 raise method_not_allowed("create needs a namespace in the path")
             body = await self._typed_body(request, resource)
-            entry = verbs.create(resource, namespace, body)
-            return _json(201, verbs.render(resource, entry))
+            return answer(201, verbs.create(resource, namespace, body))
         if verb == "update":
             assert target.name is not None
             body = await self._typed_body(request, resource)
-            entry = verbs.replace(resource, namespace, target.name, body, status_sub)
-            return _json(200, verbs.render(resource, entry))
+            return answer(200, verbs.replace(resource, namespace, target.name, body, status_sub))
         if verb == "patch":
             assert target.name is not None
             content_type = request.content_type
@@ -292,13 +298,14 @@ class HttpFront:
             if content_type == STRATEGIC and not resource.strategic_merge:
                 raise unsupported_media_type(content_type)
             body = body_of.patch_value(await _read(request))
-            entry = verbs.patch(resource, namespace, target.name, body, content_type, status_sub)
-            return _json(200, verbs.render(resource, entry))
+            return answer(
+                200, verbs.patch(resource, namespace, target.name, body, content_type, status_sub)
+            )
         if verb == "delete":
             assert target.name is not None
             options = DeleteOptions.parse(await _options_body(request), query)
-            entry = verbs.delete(resource, namespace, target.name, options)
-            return _json(200, verbs.render(resource, entry))
+            deletion = verbs.delete(resource, namespace, target.name, options)
+            return _json(*verbs.deletion_answer(resource, deletion, options))
         if verb == "deletecollection":
             options = DeleteOptions.parse(await _options_body(request), query)
             return _json(200, verbs.delete_collection(resource, target.namespace, query, options))
@@ -332,6 +339,8 @@ class HttpFront:
     ) -> web.StreamResponse:
         timeout = _watch_timeout(query.get("timeoutSeconds"))
         bookmarks = query.get("allowWatchBookmarks") in ("true", "1")
+        table = negotiate(request.headers.get("Accept"), query)
+        encode = Tables(target.resource, table).watch_lines if table is not None else _as_is
         response = web.StreamResponse(status=200, headers=JSON_HEADERS)
         response.enable_chunked_encoding()
         try:
@@ -359,13 +368,13 @@ class HttpFront:
             await response.prepare(request)
             sent = False
             if initial:
-                await response.write(b"".join(initial))
+                await response.write(encode(b"".join(initial)))
                 sent = True
             while not watcher.closed and not (sent and drop is not None):
                 await watcher.wakeup.wait()
                 watcher.wakeup.clear()
                 if watcher.pending:
-                    await response.write(watcher.drain())
+                    await response.write(encode(watcher.drain()))
                     sent = True
             if drop is not None and sent:
                 # Dropped early: the client must resume from the last resourceVersion it saw.
@@ -373,7 +382,7 @@ class HttpFront:
                 if drop.kind == RESET:
                     return await _reset_connection(request)
             elif watcher.pending:
-                await response.write(watcher.drain())
+                await response.write(encode(watcher.drain()))
             await response.write_eof()
         except (ConnectionError, asyncio.CancelledError):
             pass
@@ -382,6 +391,10 @@ class HttpFront:
             for handle in handles:
                 handle.cancel()
         return response
+
+
+def _as_is(chunk: bytes) -> bytes:
+    return chunk
 
 
 def _request_factory(*args: Any) -> web.BaseRequest:

@@ -48,6 +48,8 @@ class ResourceType:
     raw_schema: dict[str, Any] | None = None
     field_selectors: tuple[str, ...] = DEFAULT_FIELDS
     crd_name: str | None = None
+    # A custom resource version's additionalPrinterColumns (its Table columns).
+    printer_columns: tuple[dict[str, Any], ...] = ()
     # Built-ins accept strategic merge patch (applied as a merge patch); custom resources don't.
     strategic_merge: bool = False
     verbs: tuple[str, ...] = ALL_VERBS
@@ -55,6 +57,9 @@ class ResourceType:
     token_subresource: bool = False
     # False: nothing is stored, the HTTP layer answers the verbs itself (SelfSubjectReview).
     stored: bool = True
+    # A delete that removes the object at once answers the object, not a Status (the real
+    # registries with ReturnDeletedObject: pods, namespaces, serviceaccounts).
+    returns_deleted_object: bool = False
     # Semantic checks after the structural schema, on create and update (AccessRule).
     validator: Callable[[dict[str, Any]], list[Cause]] | None = None
     resource_id: str = field(init=False)
@@ -132,6 +137,7 @@ def _builtin_types() -> list[ResourceType]:
             namespaced=False,
             short_names=("ns",),
             status_subresource=True,
+            returns_deleted_object=True,
             field_selectors=(*DEFAULT_FIELDS, "status.phase"),
         ),
         ResourceType(
@@ -139,7 +145,16 @@ def _builtin_types() -> list[ResourceType]:
         ),
         ResourceType("", "v1", "configmaps", "ConfigMap", True, short_names=("cm",)),
         # Stored as plain objects: nothing runs them (the stack's components are processes).
-        ResourceType("", "v1", "pods", "Pod", True, short_names=("po",), status_subresource=True),
+        ResourceType(
+            "",
+            "v1",
+            "pods",
+            "Pod",
+            True,
+            short_names=("po",),
+            status_subresource=True,
+            returns_deleted_object=True,
+        ),
         ResourceType("", "v1", "secrets", "Secret", True),
         ResourceType(
             "",
@@ -149,6 +164,7 @@ def _builtin_types() -> list[ResourceType]:
             True,
             short_names=("sa",),
             token_subresource=True,
+            returns_deleted_object=True,
         ),
         ResourceType(
             CRD_GROUP,

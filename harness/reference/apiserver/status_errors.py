@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
+
+from harness.reference.apiserver.go_format import go_value
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,21 +164,6 @@ def forbidden(message: str, plural: str = "", group: str = "", name: str = "") -
     return ApiError(403, "Forbidden", message, name=name or None, group=group, kind=plural or None)
 
 
-def go_value(value: Any) -> str:
-    """Render a value the way Go's field errors print it (`%q` for strings, `%v` otherwise)."""
-    if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        return "null"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, dict | list):
-        return json.dumps(value, separators=(",", ":"))
-    return str(value)
-
-
 def field_invalid(field: str, value: Any, detail: str) -> Cause:
     return Cause("FieldValueInvalid", f"Invalid value: {go_value(value)}: {detail}", field)
 
@@ -204,11 +190,14 @@ def field_forbidden(field: str, detail: str) -> Cause:
 
 
 def field_too_long(field: str, limit: int) -> Cause:
-    return Cause("FieldValueTooLong", f"Too long: may not be more than {limit} bytes", field)
+    unit = "byte" if limit == 1 else "bytes"
+    return Cause("FieldValueTooLong", f"Too long: may not be more than {limit} {unit}", field)
 
 
 def field_too_many(field: str, actual: int, limit: int) -> Cause:
-    return Cause("FieldValueTooMany", f"Too many: {actual}: must have at most {limit} items", field)
+    unit = "item" if limit == 1 else "items"
+    message = f"Too many: {actual}: must have at most {limit} {unit}"
+    return Cause("FieldValueTooMany", message, field)
 
 
 def field_duplicate(field: str, value: Any) -> Cause:

@@ -15,8 +15,10 @@ and deletecollection for every registered type, with the API server's rules:
   rules; generation rises only when something beyond metadata (and status, for types with the
   subresource) changed. A write that changes nothing stores nothing.
 - Deletion: uid and resourceVersion preconditions; an object with finalizers (including
-  `foregroundDeletion` or `orphan`, which the Foreground and Orphan propagation policies add
-  when it has dependents) only gets a deletionTimestamp, and goes with its last finalizer.
+  `foregroundDeletion` or `orphan`, which the Foreground and Orphan propagation policies add)
+  only gets a deletionTimestamp, and goes in the write that releases its last finalizer. One
+  that goes at once is answered with a `Status` (Success) naming it, or itself for the types
+  that return the deleted object (`deletion_answer`).
 - Namespaces get their `kubernetes.io/metadata.name` label, `kubernetes` finalizer and phase; a
   CustomResourceDefinition is defaulted and compiled on write, its types registered once it is
   stored and removed (with their watches closed) when it goes.
@@ -48,6 +50,7 @@ from harness.reference.apiserver.patch import JSON_PATCH, apply_patch
 from harness.reference.apiserver.registry import CRD_RESOURCE, NAMESPACES, Registry, ResourceType
 from harness.reference.apiserver.schema import cel, crd
 from harness.reference.apiserver.schema.structural import MISSING, prune_and_default
+from harness.reference.apiserver.schema.validation import rules_not_checked
 from harness.reference.apiserver.schema.validation import validate as validate_schema
 from harness.reference.apiserver.selectors import (
     Predicate,
@@ -89,10 +92,11 @@ CORE_EVENTS = "events"
 class DeleteOptions:
     """A delete request's options, from its query and its DeleteOptions body (`parse`)."""
 
-    propagation: str = "Background"
-    """`Background`, `Foreground` or `Orphan`: what happens to dependents. Default
-    `Background`. `propagationPolicy` (query or body), else `orphanDependents: true` for
-    `Orphan`."""
+    propagation: str | None = None
+    """`Background`, `Foreground` or `Orphan`: what happens to dependents. `propagationPolicy`
+    (query or body), else `orphanDependents` (`true`: Orphan, `false`: Background). Default
+    None: not asked, so the object's own `orphan` or `foregroundDeletion` finalizer decides,
+    else Background."""
 
     uid: str | None = None
     """The object's uid must be this (409 Conflict otherwise). Default None: not checked.
@@ -102,17 +106,36 @@ class DeleteOptions:
     """The object's resourceVersion must be this (409 Conflict otherwise). Default None: not
     checked. `preconditions.resourceVersion` in the body."""
 
+    orphan_dependents: bool | None = None
+    """`orphanDependents` as sent (query or body); default None: not sent. `false` on a
+    deletion that has to wait for finalizers makes the answer 202 Accepted."""
+
     @classmethod
     def parse(cls, body: Any, query: dict[str, str]) -> DeleteOptions:
         body = body if isinstance(body, dict) else {}
+        orphan = body.get("orphanDependents", query.get("orphanDependents"))
+        orphan_dependents = None if orphan is None else orphan in (True, "true")
         policy = query.get("propagationPolicy") or body.get("propagationPolicy")
-        if policy is None:
-            orphan = body.get("orphanDependents", query.get("orphanDependents"))
-            policy = "Orphan" if orphan in (True, "true") else "Background"
-        if policy not in ("Background", "Foreground", "Orphan"):
+        if policy is None and orphan_dependents is not None:
+            policy = "Orphan" if orphan_dependents else "Background"
+        if policy is not None and policy not in ("Background", "Foreground", "Orphan"):
             raise bad_request(f"propagationPolicy: Unsupported value: {policy!r}")
         preconditions = body.get("preconditions") or {}
-        return cls(policy, preconditions.get("uid"), preconditions.get("resourceVersion"))
+        return cls(
+            policy,
+            preconditions.get("uid"),
+            preconditions.get("resourceVersion"),
+            orphan_dependents,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Deletion:
+    """What a delete did: `entry` is the object's final version when it is `gone`, else the
+    version now waiting for its finalizers."""
+
+    entry: Entry
+    gone: bool
 
 
 class ResourceVerbs:
@@ -130,6 +153,7 @@ class ResourceVerbs:
         self.hub = hub
         self.now = clock
         self._pending_crd: crd.CompiledCrd | None = None
+        self._compiled_crds: dict[str, crd.CompiledCrd] = {}
         self.namespaces = registry.namespaces()
         self.crds = registry.crds()
 
@@ -466,18 +490,23 @@ class ResourceVerbs:
             return entry
         if _content_changed(resource, new, old):
             metadata["generation"] += 1
+        if old_meta.get("deletionTimestamp") and not self._has_finalizers(resource, new):
+            # Like kube-apiserver, the write that releases the last finalizer deletes instead of
+            # storing: watchers see one DELETED carrying the last stored version, and the writer
+            # gets the object as it wrote it, at the resourceVersion it had.
+            self._pending_crd = None
+            self._remove(resource, entry)
+            return Entry(new, entry.rv)
         previous, stored = self.store.update(resource.resource_id, new)
         self._publish(resource, MODIFIED, stored, previous)
         self._after_write(resource, stored)
-        if metadata.get("deletionTimestamp") and not self._has_finalizers(resource, new):
-            self._remove(resource, stored)
         return stored
 
     # --- delete ---------------------------------------------------------------------------
 
     def delete(
         self, resource: ResourceType, namespace: str, name: str, options: DeleteOptions
-    ) -> Entry:
+    ) -> Deletion:
         entry = self.get(resource, namespace, name)
         metadata = entry.metadata
         if options.uid is not None and options.uid != metadata["uid"]:
@@ -501,19 +530,17 @@ class ResourceVerbs:
                 f"{metadata['resourceVersion']}",
             )
         if metadata.get("deletionTimestamp"):
-            return entry
-        finalizers = list(metadata.get("finalizers") or ())
-        if self.store.dependents(metadata["uid"]):
-            if options.propagation == "Foreground" and FOREGROUND not in finalizers:
-                finalizers.append(FOREGROUND)
-            elif options.propagation == "Orphan" and ORPHAN not in finalizers:
-                finalizers.append(ORPHAN)
+            return Deletion(entry, gone=False)
         new = entry.copy()
+        finalizers = _deletion_finalizers(metadata.get("finalizers") or (), options.propagation)
+        if resource.resource_id == CRD_RESOURCE and crd.CLEANUP_FINALIZER not in finalizers:
+            # Its objects go first: the CRD registry adds the cleanup finalizer on delete.
+            finalizers.append(crd.CLEANUP_FINALIZER)
         new["metadata"]["finalizers"] = finalizers
         if not finalizers:
             del new["metadata"]["finalizers"]
         if not self._has_finalizers(resource, new):
-            return self._remove(resource, entry)
+            return Deletion(self._remove(resource, entry), gone=True)
         new_meta = new["metadata"]
         new_meta["deletionTimestamp"] = self.now()
         new_meta["deletionGracePeriodSeconds"] = 0
@@ -523,7 +550,36 @@ class ResourceVerbs:
         previous, stored = self.store.update(resource.resource_id, new)
         self._publish(resource, MODIFIED, stored, previous)
         self._after_write(resource, stored)
-        return stored
+        return Deletion(stored, gone=False)
+
+    def deletion_answer(
+        self, resource: ResourceType, deletion: Deletion, options: DeleteOptions
+    ) -> tuple[int, bytes]:
+        """The HTTP status and body kube-apiserver answers a delete with.
+
+        An object that went at once is answered with a Status naming it, except for the types
+        whose registry returns the deleted object (pods, namespaces, serviceaccounts); one
+        waiting for finalizers with itself, 202 when `orphanDependents: false` was sent.
+        """
+        entry = deletion.entry
+        if not deletion.gone:
+            code = 202 if options.orphan_dependents is False else 200
+            return code, self.render(resource, entry)
+        if resource.returns_deleted_object:
+            return 200, self.render(resource, entry)
+        details: dict[str, Any] = {"name": entry.metadata["name"]}
+        if resource.group:
+            details["group"] = resource.group
+        details["kind"] = resource.plural
+        details["uid"] = entry.metadata["uid"]
+        status = {
+            "kind": "Status",
+            "apiVersion": "v1",
+            "metadata": {},
+            "status": "Success",
+            "details": details,
+        }
+        return 200, dumps(status)
 
     def delete_collection(
         self,
@@ -537,9 +593,8 @@ class ResourceVerbs:
         deleted = []
         for entry in self._current(resource, namespace, labels, fields):
             metadata = entry.metadata
-            deleted.append(
-                self.delete(resource, metadata.get("namespace", ""), metadata["name"], options)
-            )
+            namespace_of = metadata.get("namespace", "")
+            deleted.append(self.delete(resource, namespace_of, metadata["name"], options).entry)
         head = dumps(
             {
                 "apiVersion": resource.api_version,
@@ -558,6 +613,7 @@ class ResourceVerbs:
         )
         self._publish(resource, DELETED, final, previous)
         if resource.resource_id == CRD_RESOURCE:
+            self._compiled_crds.pop(metadata["name"], None)
             removed = self.registry.unregister_crd(metadata["name"])
             for gone in removed:
                 self.hub.close_resource(gone.resource_id)
@@ -611,6 +667,11 @@ class ResourceVerbs:
             )
         kind = body.get("kind")
         if kind and kind != resource.kind:
+            if resource.is_custom:
+                # The custom resource strategy validates `kind` like any field.
+                name = (body.get("metadata") or {}).get("name", "")
+                cause = field_invalid("kind", kind, f"must be {resource.kind}")
+                raise invalid(str(kind), resource.group, str(name), [cause])
             raise bad_request(
                 f"the kind in the data ({kind}) does not match the expected kind ({resource.kind})"
             )
@@ -689,25 +750,31 @@ class ResourceVerbs:
         name = obj["metadata"].get("name", "")
         if compiled is None:
             raise invalid("CustomResourceDefinition", "apiextensions.k8s.io", name, causes)
-        metadata = obj["metadata"]
         if old is None:
-            finalizers = metadata.setdefault("finalizers", [])
-            if crd.CLEANUP_FINALIZER not in finalizers:
-                finalizers.append(crd.CLEANUP_FINALIZER)
-        previous_status = old.obj.get("status") if old is not None else None
-        obj["status"] = crd.status_for(obj, self.now(), previous_status)
+            obj["status"] = crd.initial_status(obj)
+        else:
+            obj["status"] = crd.maintained_status(obj, self.now(), obj.get("status"))
         self._pending_crd = compiled
 
     def _after_write(self, resource: ResourceType, entry: Entry) -> None:
+        """A CRD's types are served once it is Established (crd_controller.py establishes
+        it), and follow its later writes at once."""
         if resource.resource_id == CRD_RESOURCE and self._pending_crd is not None:
             compiled, self._pending_crd = self._pending_crd, None
-            if compiled.name == entry.metadata["name"]:
+            if compiled.name != entry.metadata["name"]:
+                return
+            self._compiled_crds[compiled.name] = compiled
+            if crd.condition_status(entry.obj.get("status"), "Established") == "True":
                 known = {r.resource_id for r in self.registry.crd_types(compiled.name)}
                 self.registry.register_crd(compiled.name, compiled.resources, compiled.storage)
                 for served in compiled.resources:
                     if served.resource_id not in known:
                         # Its history starts now, like the watch cache kube-apiserver starts.
                         self.hub.window.start_history(served.resource_id, self.store.revision)
+
+    def write_crd_status(self, entry: Entry, status: dict[str, Any]) -> Entry:
+        """The apiextensions controllers' status write (crd_controller.py)."""
+        return self._update(self.crds, entry, {"status": status}, True, validate_rules=False)
 
     def _validate(
         self,
@@ -731,13 +798,30 @@ class ResourceVerbs:
         schema = resource.schema
         if schema is not None:
             prune_and_default(obj, schema, previous)
-            causes.extend(validate_schema(obj, schema, previous))
-            if not causes and validate_rules and schema.has_rules:
-                causes.extend(cel.validate(obj, previous, schema))
+            schema_causes = validate_schema(obj, schema, previous)
+            causes.extend(schema_causes)
+            if validate_rules and schema.has_rules:
+                blocked = rules_not_checked(schema_causes)
+                causes.extend([blocked] if blocked else cel.validate(obj, previous, schema))
         if resource.validator is not None:
             causes.extend(resource.validator(obj))
         if causes:
             raise invalid(resource.kind, resource.group, metadata.get("name", ""), causes)
+
+
+def _deletion_finalizers(current: Any, propagation: str | None) -> list[str]:
+    """The finalizers a delete leaves on the object: an asked-for propagation policy replaces
+    the garbage collector's `orphan`/`foregroundDeletion` (even without dependents, as
+    kube-apiserver does); without one the object's own stay."""
+    finalizers = list(current)
+    if propagation is None:
+        return finalizers
+    finalizers = [f for f in finalizers if f not in (FOREGROUND, ORPHAN)]
+    if propagation == "Foreground":
+        finalizers.append(FOREGROUND)
+    elif propagation == "Orphan":
+        finalizers.append(ORPHAN)
+    return finalizers
 
 
 def _content_changed(resource: ResourceType, new: dict[str, Any], old: dict[str, Any]) -> bool:
@@ -860,4 +944,4 @@ def _decode_continue(token: str) -> tuple[int, tuple[str, str]]:
         raise bad_request(f"{invalid_token}: incorrect encoded start resourceVersion") from None
 
 
-__all__ = ["ApiError", "DeleteOptions", "ResourceVerbs"]
+__all__ = ["ApiError", "DeleteOptions", "Deletion", "ResourceVerbs"]

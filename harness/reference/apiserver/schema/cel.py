@@ -20,11 +20,16 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness.contract.timestamps import TimestampError, parse_rfc3339
+from harness.reference.apiserver.go_format import go_value
 from harness.reference.apiserver.schema.structural import MISSING, SchemaError, SchemaNode
-from harness.reference.apiserver.status_errors import Cause
+from harness.reference.apiserver.status_errors import Cause, field_invalid
 
 _FAST_EQUAL = re.compile(r"^\s*self\s*==\s*oldSelf\s*$")
 _USES_OLD_SELF = re.compile(r"\boldSelf\b")
+_FIELD_PATH_TOKEN = re.compile(r"\.([^.\[\]]+)|\['((?:[^'\\]|\\.)*)'\]")
+# An evaluated messageExpression longer than this falls back to the message.
+MAX_MESSAGE_BYTES = 5000
 _REASONS = ("FieldValueInvalid", "FieldValueForbidden", "FieldValueRequired", "FieldValueDuplicate")
 
 
@@ -52,7 +57,13 @@ class Rule:
     message_program: Any = field(default=None, repr=False)
 
     def failure_detail(self) -> str:
-        return self.message or f"failed rule: {self.expression.strip()}"
+        """`ruleMessageOrDefault`: the trimmed message, else `failed rule: <rule>`."""
+        message = (self.message or "").strip()
+        return message or f"failed rule: {self.expression.strip()}"
+
+    def error_name(self) -> str:
+        """`ruleErrorString`: how an evaluation error names the rule."""
+        return (self.message or "").strip() or self.expression.strip()
 
 
 def compile_rules(node: SchemaNode, raw: dict[str, Any], path: str = "openAPIV3Schema") -> None:
@@ -64,6 +75,8 @@ def compile_rules(node: SchemaNode, raw: dict[str, Any], path: str = "openAPIV3S
         _compile_rule(spec, f"{path}.x-kubernetes-validations[{index}]")
         for index, spec in enumerate(rules)
     ]
+    for rule in node.rules:
+        rule.field_path = _normalized_field_path(rule.field_path, node)
     for key, child in (node.properties or {}).items():
         compile_rules(child, raw["properties"][key], f"{path}.properties[{key}]")
     if node.additional is not None:
@@ -133,9 +146,9 @@ def _check(node: SchemaNode, value: Any, old: Any, path: str, causes: list[Cause
             continue
         if unchanged and (rule.fast_equal or not rule.transition):
             continue
-        detail = _run(rule, node, value, old)
-        if detail is not None:
-            causes.append(_cause(rule, node, path, detail))
+        failure = _run(rule, node, value, old)
+        if failure is not None:
+            causes.append(_cause(rule, node, path, value, failure))
     if isinstance(value, dict):
         properties = node.properties
         if properties is not None:
@@ -184,8 +197,8 @@ def _correlate(node: SchemaNode, value: list[Any], old: Any) -> list[Any]:
     return [MISSING] * len(value)
 
 
-def _run(rule: Rule, node: SchemaNode, value: Any, old: Any) -> str | None:
-    """None when the rule holds, otherwise the failure detail."""
+def _run(rule: Rule, node: SchemaNode, value: Any, old: Any) -> tuple[str, bool] | None:
+    """None when the rule holds; else the failure detail, and whether evaluation failed."""
     try:
         if rule.fast_equal:
             holds = cel_equal(value, old, node)
@@ -198,14 +211,38 @@ def _run(rule: Rule, node: SchemaNode, value: Any, old: Any) -> str | None:
                 raise CelEvalError(str(result))
             holds = bool(result) if _is_cel_bool(result) else False
     except Exception as error:
-        return f"{rule.failure_detail()}: evaluation error: {_short(error)}"
+        return _evaluation_error(rule, error), True
     if holds:
         return None
     if rule.message_program is not None:
         message = _message_from_expression(rule, node, value, old)
         if message:
-            return message
-    return rule.failure_detail()
+            return message, False
+    return rule.failure_detail(), False
+
+
+def _evaluation_error(rule: Rule, error: Exception) -> str:
+    """The detail kube-apiserver gives a rule whose evaluation failed, with cel-go's wording
+    for the errors celpy names otherwise."""
+    text = _short(error)
+    if text.startswith("found no matching overload"):
+        return (
+            "'no such overload': call arguments did not match a supported operator, function or "
+            f"macro signature for rule: {rule.error_name()}"
+        )
+    if text == "modulus or divide by zero":
+        text = (
+            "modulus by zero"
+            if "%" in rule.expression and "/" not in rule.expression
+            else ("division by zero")
+        )
+    elif text == "return error for overflow":
+        text = "integer overflow"
+    elif text.startswith("no such member in mapping: "):
+        text = "no such key: " + text.removeprefix("no such member in mapping: ").strip("'")
+    elif text == "invalid_argument":
+        text = "index out of bounds"
+    return f"{text} evaluating rule: {rule.error_name()}"
 
 
 def _is_cel_bool(result: Any) -> bool:
@@ -222,7 +259,12 @@ def _message_from_expression(rule: Rule, node: SchemaNode, value: Any, old: Any)
         result = rule.message_program.evaluate(activation)
     except Exception:
         return None
-    return str(result) if isinstance(result, str) and result.strip() else None
+    if not isinstance(result, str):
+        return None
+    message = result.strip()
+    if not message or "\n" in message or len(message.encode()) > MAX_MESSAGE_BYTES:
+        return None
+    return message
 
 
 def _short(error: Exception) -> str:
@@ -230,15 +272,50 @@ def _short(error: Exception) -> str:
     return text.splitlines()[0][:200]
 
 
-def _cause(rule: Rule, node: SchemaNode, path: str, detail: str) -> Cause:
-    field_path = path + rule.field_path if rule.field_path else path
+def _cause(rule: Rule, node: SchemaNode, path: str, value: Any, failure: tuple[str, bool]) -> Cause:
+    """The field error of a failed rule: the value is named unless it is an object or a list;
+    an evaluation error names the field's type instead."""
+    detail, errored = failure
+    if errored:
+        return field_invalid(path, node.type or "", detail)
+    field_path = _join_field_path(path, rule.field_path)
+    shown = "" if node.type in ("object", "array") else f"{go_value(value)}: "
     if rule.reason == "FieldValueForbidden":
         return Cause(rule.reason, f"Forbidden: {detail}", field_path)
     if rule.reason == "FieldValueRequired":
         return Cause(rule.reason, f"Required value: {detail}", field_path)
     if rule.reason == "FieldValueDuplicate":
-        return Cause(rule.reason, f'Duplicate value: "{detail}"', field_path)
-    return Cause("FieldValueInvalid", f'Invalid value: "{node.type_name}": {detail}', field_path)
+        return Cause(
+            rule.reason, "Duplicate value" + (f": {shown[:-2]}" if shown else ""), field_path
+        )
+    return Cause("FieldValueInvalid", f"Invalid value: {shown}{detail}", field_path)
+
+
+def _join_field_path(path: str, relative: str) -> str:
+    if not relative:
+        return path
+    if relative.startswith("[") or not path:
+        return path + relative
+    return f"{path}.{relative}"
+
+
+def _normalized_field_path(field_path: str, node: SchemaNode) -> str:
+    """A rule's `fieldPath` (`.a`, `.m['k.x']`) as a field path (`a`, `m[k.x]`): a quoted key
+    of an object's property is a child, of a map an entry."""
+    if not field_path:
+        return ""
+    parts: list[str] = []
+    current: SchemaNode | None = node
+    for name, quoted in _FIELD_PATH_TOKEN.findall(field_path):
+        key = name or quoted.replace("\\'", "'")
+        is_property = current is not None and current.properties is not None
+        if name or is_property:
+            parts.append(("." if parts else "") + key)
+            current = (current.properties or {}).get(key) if current is not None else None
+        else:
+            parts.append(f"[{key}]")
+            current = current.additional if current is not None else None
+    return "".join(parts) if parts else field_path.lstrip(".")
 
 
 # --- schema-typed conversion to celpy values ----------------------------------------------
@@ -259,7 +336,7 @@ def to_cel(value: Any, node: SchemaNode | None) -> Any:
     if isinstance(value, float):
         return celtypes.DoubleType(value)
     if isinstance(value, str):
-        return celtypes.StringType(value)
+        return _string_to_cel(value, node)
     if isinstance(value, list):
         items = node.items if node is not None else None
         return celtypes.ListType([to_cel(item, items) for item in value])
@@ -271,6 +348,22 @@ def to_cel(value: Any, node: SchemaNode | None) -> Any:
             }
         )
     raise CelEvalError(f"unsupported value type {type(value).__name__}")
+
+
+def _string_to_cel(value: str, node: SchemaNode | None) -> Any:
+    """A string, or for `format: date-time` / `duration` a CEL timestamp / duration, as
+    Kubernetes types them."""
+    from celpy import celtypes
+
+    schema_format = node.format if node is not None else None
+    try:
+        if schema_format == "date-time":
+            return celtypes.TimestampType(value)
+        if schema_format == "duration":
+            return celtypes.DurationType(value)
+    except ValueError:
+        pass
+    return celtypes.StringType(value)
 
 
 def _child(node: SchemaNode | None, key: str) -> SchemaNode | None:
@@ -344,12 +437,22 @@ def _equal(left: Any, right: Any, node: SchemaNode | None) -> Any:
             return _fold(_equal(item, right[key], _child(node, key)) for key, item in left.items())
         if left_kind == "double":
             return float(left) == float(right)
+        if left_kind == "string" and node is not None and node.format == "date-time":
+            return _same_instant(left, right)
         if left_kind == "unknown":
             return _ERROR
         return left == right
     if left_kind == "bool" and right_kind == "int":
         return int(left) == right
     return False if (left_kind, right_kind) in _MIXED_FALSE else _ERROR
+
+
+def _same_instant(left: str, right: str) -> bool:
+    """Timestamps compare as instants (`2026-01-01T00:00:00Z` is `...00.000Z`)."""
+    try:
+        return parse_rfc3339(left) == parse_rfc3339(right)
+    except TimestampError:
+        return left == right
 
 
 def _fold(results: Any) -> Any:

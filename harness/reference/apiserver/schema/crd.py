@@ -13,6 +13,7 @@ from harness.reference.apiserver.status_errors import (
     field_not_supported,
     field_required,
 )
+from harness.reference.apiserver.tables.columns import FORMATS, TYPES
 
 CLEANUP_FINALIZER = "customresourcecleanup.apiextensions.k8s.io"
 
@@ -77,6 +78,7 @@ def compile_crd(crd: dict[str, Any]) -> tuple[CompiledCrd | None, list[Cause]]:
                 "must have exactly one version marked as storage version",
             )
         )
+    causes.extend(_printer_column_causes(versions))
     resources: list[ResourceType] = []
     for index, version in enumerate(versions):
         path = f"spec.versions[{index}]"
@@ -110,6 +112,7 @@ def compile_crd(crd: dict[str, Any]) -> tuple[CompiledCrd | None, list[Cause]]:
                 schema=schema,
                 raw_schema=raw_schema,
                 crd_name=name,
+                printer_columns=tuple(version.get("additionalPrinterColumns") or ()),
             )
         )
     if causes:
@@ -118,54 +121,125 @@ def compile_crd(crd: dict[str, Any]) -> tuple[CompiledCrd | None, list[Cause]]:
     return CompiledCrd(name, resources, storage[0]), []
 
 
-def status_for(crd: dict[str, Any], now: str, previous: dict[str, Any] | None) -> dict[str, Any]:
-    """The status the apiextensions controllers converge to: names accepted, established."""
-    spec = crd["spec"]
-    names = spec["names"]
-    accepted = {
+def _printer_column_causes(versions: list[Any]) -> list[Cause]:
+    """additionalPrinterColumns as kube-apiserver checks them: identical columns in every
+    version are checked (and named) once, as `spec.additionalPrinterColumns`."""
+    per_version = [
+        v.get("additionalPrinterColumns") or [] if isinstance(v, dict) else [] for v in versions
+    ]
+    if all(columns == per_version[0] for columns in per_version):
+        return _column_causes(per_version[0], "spec.additionalPrinterColumns")
+    causes: list[Cause] = []
+    for index, columns in enumerate(per_version):
+        causes.extend(_column_causes(columns, f"spec.versions[{index}].additionalPrinterColumns"))
+    return causes
+
+
+def _column_causes(columns: list[Any], path: str) -> list[Cause]:
+    types = "must be one of " + ",".join(TYPES)
+    formats = "must be one of " + ",".join(FORMATS)
+    causes: list[Cause] = []
+    for index, entry in enumerate(columns):
+        column = entry if isinstance(entry, dict) else {}
+        where = f"{path}[{index}]"
+        if not column.get("name"):
+            causes.append(field_required(f"{where}.name"))
+        type_ = column.get("type")
+        if not type_:
+            causes.append(field_required(f"{where}.type", types))
+        elif type_ not in TYPES:
+            causes.append(field_invalid(f"{where}.type", type_, types))
+        format_ = column.get("format")
+        if format_ and format_ not in FORMATS:
+            causes.append(field_invalid(f"{where}.format", format_, formats))
+        json_path = column.get("jsonPath")
+        if not json_path:
+            causes.append(field_required(f"{where}.JSONPath"))
+        elif not str(json_path).startswith("."):
+            causes.append(
+                field_invalid(
+                    f"{where}.JSONPath", json_path, "must be a simple json path starting with ."
+                )
+            )
+    return causes
+
+
+def _storage_version(crd: dict[str, Any]) -> str | None:
+    return next((v["name"] for v in crd["spec"]["versions"] if v.get("storage")), None)
+
+
+def initial_status(crd: dict[str, Any]) -> dict[str, Any]:
+    """What a create stores and answers: no conditions and no accepted names yet (the naming
+    controller accepts them a moment later), the storage version recorded."""
+    storage = _storage_version(crd)
+    return {
+        "conditions": None,
+        "acceptedNames": {"plural": "", "kind": ""},
+        "storedVersions": [storage] if storage else [],
+    }
+
+
+def maintained_status(crd: dict[str, Any], now: str, status: Any) -> dict[str, Any]:
+    """The status a write keeps: a new storage version is recorded, and a CRD being deleted
+    is Terminating."""
+    kept = dict(status) if isinstance(status, dict) else initial_status(crd)
+    stored = list(kept.get("storedVersions") or [])
+    storage = _storage_version(crd)
+    if storage and storage not in stored:
+        stored.append(storage)
+    kept["storedVersions"] = stored
+    if crd.get("metadata", {}).get("deletionTimestamp"):
+        kept = with_condition(
+            kept,
+            "Terminating",
+            "True",
+            "InstanceDeletionInProgress",
+            "CustomResource deletion is in progress",
+            now,
+        )
+    return kept
+
+
+def accepted_names(crd: dict[str, Any]) -> dict[str, Any]:
+    names = crd["spec"]["names"]
+    accepted: dict[str, Any] = {
         "plural": names["plural"],
         "singular": names.get("singular") or names["kind"].lower(),
-        "kind": names["kind"],
-        "listKind": names.get("listKind") or names["kind"] + "List",
     }
     if names.get("shortNames"):
         accepted["shortNames"] = list(names["shortNames"])
+    accepted["kind"] = names["kind"]
+    accepted["listKind"] = names.get("listKind") or names["kind"] + "List"
     if names.get("categories"):
         accepted["categories"] = list(names["categories"])
-    old_conditions = {
-        condition.get("type"): condition
-        for condition in (previous or {}).get("conditions", [])
-        if isinstance(condition, dict)
+    return accepted
+
+
+def with_condition(
+    status: dict[str, Any], type_: str, value: str, reason: str, message: str, now: str
+) -> dict[str, Any]:
+    """`status` with condition `type_` set; its lastTransitionTime moves only with its status."""
+    conditions = [c for c in status.get("conditions") or [] if isinstance(c, dict)]
+    old = next((c for c in conditions if c.get("type") == type_), None)
+    since = old["lastTransitionTime"] if old and old.get("status") == value else now
+    condition = {
+        "type": type_,
+        "status": value,
+        "lastTransitionTime": since,
+        "reason": reason,
+        "message": message,
     }
+    if old is None:
+        conditions.append(condition)
+    else:
+        conditions[conditions.index(old)] = condition
+    return dict(status, conditions=conditions)
 
-    def condition(type_: str, status: str, reason: str, message: str) -> dict[str, Any]:
-        old = old_conditions.get(type_)
-        since = old["lastTransitionTime"] if old and old.get("status") == status else now
-        return {
-            "type": type_,
-            "status": status,
-            "lastTransitionTime": since,
-            "reason": reason,
-            "message": message,
-        }
 
-    conditions = [
-        condition("NamesAccepted", "True", "NoConflicts", "no conflicts found"),
-        condition(
-            "Established", "True", "InitialNamesAccepted", "the initial names have been accepted"
-        ),
-    ]
-    if crd.get("metadata", {}).get("deletionTimestamp"):
-        conditions.append(
-            condition(
-                "Terminating",
-                "True",
-                "InstanceDeletionInProgress",
-                "CustomResource deletion is in progress",
-            )
-        )
-    stored = list((previous or {}).get("storedVersions") or [])
-    storage = next((v["name"] for v in spec["versions"] if v.get("storage")), None)
-    if storage and storage not in stored:
-        stored.append(storage)
-    return {"acceptedNames": accepted, "conditions": conditions, "storedVersions": stored}
+def condition_status(status: Any, type_: str) -> str | None:
+    if not isinstance(status, dict):
+        return None
+    for condition in status.get("conditions") or []:
+        if isinstance(condition, dict) and condition.get("type") == type_:
+            return str(condition.get("status"))
+    return None

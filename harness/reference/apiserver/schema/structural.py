@@ -130,13 +130,6 @@ class SchemaNode:
             nodes.append(self.items)
         return nodes
 
-    @property
-    def type_name(self) -> str:
-        """The type CEL error messages name (`Invalid value: "integer": …`)."""
-        if self.int_or_string:
-            return "integer-or-string"
-        return self.type or "object"
-
 
 def compile_schema(raw: Any, path: str = "openAPIV3Schema") -> SchemaNode:
     if not isinstance(raw, dict):
