@@ -47,7 +47,8 @@ class FaultyServer:
         """The request log up to now: a marker request (`/version`, never faulted), then the
         log read until it shows the marker (it is flushed every 0.2 s)."""
         token = uuid.uuid4().hex
-        urllib3.request("GET", f"{self.server.url}/version?mark={token}")
+        pool = urllib3.PoolManager(ca_certs=str(self.server.ca_file))
+        pool.request("GET", f"{self.server.url}/version?mark={token}")
         path = self.server.request_log
         assert path is not None
         deadline = time.monotonic() + 10

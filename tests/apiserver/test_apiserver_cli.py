@@ -10,7 +10,7 @@ import pytest
 import yaml
 from kubernetes import client, config
 
-from .helpers import CI_CRD, CI_GROUP, CI_PLURAL, CI_VERSION, CRD_DIR, compute_instance
+from .helpers import CI_CRD, CI_GROUP, CI_PLURAL, CI_VERSION, CRD_DIR, api_error, compute_instance
 
 MODULE = "harness.reference.apiserver"
 
@@ -102,9 +102,9 @@ def test_crd_files_seeds_tokens_and_request_log(tmp_path, start_apiserver):
     unknown = config.new_client_from_config(
         str(server.kubeconfig_for("not-a-known-token", "stranger"))
     )
-    client.CoreV1Api(unknown).list_namespace()
+    assert api_error(client.CoreV1Api(unknown).list_namespace).status == 401
     anonymous = config.new_client_from_config(str(server.kubeconfig_for(None, "anonymous")))
-    client.CoreV1Api(anonymous).read_namespace("hub")
+    assert api_error(client.CoreV1Api(anonymous).read_namespace, "hub").status == 403
     server.stop()
     assert server.process.poll() == 0, "SIGTERM stops the server cleanly"
     text = log.read_text()
@@ -114,7 +114,7 @@ def test_crd_files_seeds_tokens_and_request_log(tmp_path, start_apiserver):
     for record in records:
         assert set(record) >= {"time", "user", "verb", "path", "query", "status", "duration_ms"}
     users = {record["user"] for record in records}
-    assert users == {"system:serviceaccount:hub:ctl", "unknown", "system:anonymous"}
+    assert users == {"system:serviceaccount:hub:ctl", None, "system:anonymous"}, "None: 401"
     get = next(r for r in records if r["path"].endswith("/computeinstances/seeded"))
     assert (get["verb"], get["status"], get["user"]) == (
         "get",

@@ -26,7 +26,10 @@ from aiohttp import web
 
 from harness.reference.apiserver import object_meta as meta
 from harness.reference.apiserver.auth import access_review, self_subject_review, token_request
-from harness.reference.apiserver.auth.authorization import refusal, request_attributes
+from harness.reference.apiserver.auth.authentication import authenticate
+from harness.reference.apiserver.auth.authorization import refusal, unauthenticated_refusal
+from harness.reference.apiserver.auth.identity import Attributes, UserInfo
+from harness.reference.apiserver.auth.impersonation import Impersonation
 from harness.reference.apiserver.core import ApiServer
 from harness.reference.apiserver.gates import (
     ACCESS_RULE,
@@ -39,6 +42,7 @@ from harness.reference.apiserver.gates import (
 from harness.reference.apiserver.object_store import dumps
 from harness.reference.apiserver.patch import APPLY, JSON_PATCH, MERGE, STRATEGIC
 from harness.reference.apiserver.registry import Registry
+from harness.reference.apiserver.request_info import request_info
 from harness.reference.apiserver.request_log import RequestLog
 from harness.reference.apiserver.routes import (
     Discovery,
@@ -92,6 +96,7 @@ class HttpFront:
         self.faults = server.faults
         self.request_log = server.request_log
         self.bookmark_interval = server.bookmark_interval
+        self.impersonation = Impersonation()
         self._flusher: asyncio.Task[None] | None = None
 
     def runner(self) -> web.ServerRunner:
@@ -127,27 +132,32 @@ class HttpFront:
 
     async def handle(self, request: web.BaseRequest) -> web.StreamResponse:
         started = time.perf_counter()
-        user = self.tokens.user_for(request.headers.get("Authorization"))
         query = dict(request.query)
-        verb = _verb_for(request.method, None, query)
+        info = request_info(request.method, request.path, query)
+        requestor: UserInfo | None = None
+        user: UserInfo | None = None
         details: dict[str, Any] = {}
         reset = False
         try:
+            requestor = authenticate(request.headers.get("Authorization"), self.tokens)
+            user = self.impersonation.apply(requestor, request.headers, info, self._may)
+            refused = unauthenticated_refusal(user, info)
+            if refused is not None:
+                raise refused
             target = resolve(request.path, self.registry)
             if isinstance(target, ResourcePath):
-                verb = _verb_for(request.method, target, query)
                 details = _resource_details(target)
                 drop = None
                 if self.authorizer.active or self.faults.active:
-                    drop = await self._gate(user, verb, target, query, details)
+                    drop = await self._gate(info.attributes(user.name), query, details)
                 if target.subresource == "token":
-                    response = await self._token_request(request, target, verb)
+                    response = await self._token_request(request, target, info.verb)
                 elif not target.resource.stored:
-                    response = await self._unstored(request, target, user, verb)
-                elif verb == "watch":
+                    response = await self._unstored(request, target, user, info.verb)
+                elif info.verb == "watch":
                     response = await self._watch(request, target, query, drop)
                 else:
-                    response = await self._resource(request, target, query, verb)
+                    response = await self._resource(request, target, query, info.verb)
             else:
                 response = self._non_resource(request, target)
         except ApiError as error:
@@ -158,9 +168,11 @@ class HttpFront:
             log.exception("internal error serving %s %s", request.method, request.path_qs)
             response = _error_response(ApiError(500, "InternalError", "internal server error"))
         if self.request_log is not None:
+            if user is not None and requestor is not None and user is not requestor:
+                details["impersonatedUser"] = user.name
             self.request_log.record(
-                user=user,
-                verb=verb,
+                user=requestor.name if requestor is not None else None,
+                verb=info.verb,
                 path=request.path,
                 query=query,
                 status=0 if reset else response.status,
@@ -171,16 +183,15 @@ class HttpFront:
             return await _reset_connection(request)
         return response
 
+    def _may(self, attributes: Attributes) -> bool:
+        """Authorization of an impersonation check: allowed unless a Deny AccessRule matches."""
+        return self.server.policy.denying_rule(attributes) is None
+
     async def _gate(
-        self,
-        user: str,
-        verb: str,
-        target: ResourcePath,
-        query: dict[str, str],
-        details: dict[str, Any],
+        self, attributes: Attributes, query: dict[str, str], details: dict[str, Any]
     ) -> Effect | None:
         """Apply the gates' verdict; returns the effect that will drop a watch stream."""
-        attributes = request_attributes(user, verb, target, query)
+        verb = attributes.verb
         verdict = Verdict()
         for gate in (self.faults, self.authorizer):
             if gate.active:
@@ -205,7 +216,7 @@ class HttpFront:
         raise refusal(final, attributes)
 
     async def _unstored(
-        self, request: web.BaseRequest, target: ResourcePath, user: str, verb: str
+        self, request: web.BaseRequest, target: ResourcePath, user: UserInfo, verb: str
     ) -> web.Response:
         """Resources without storage, which only answer create: SelfSubjectReview and the
         access reviews."""
@@ -219,7 +230,7 @@ class HttpFront:
         body = await _json_body(request)
         if resource.plural in access_review.KINDS:
             review = access_review.review(
-                resource.plural, user, body, self.server.policy, meta.now_rfc3339()
+                resource.plural, user.name, body, self.server.policy, meta.now_rfc3339()
             )
         else:
             review = self_subject_review.review(user, body, meta.now_rfc3339())
@@ -367,22 +378,6 @@ class HttpFront:
 def _request_factory(*args: Any) -> web.BaseRequest:
     """aiohttp's default request, with a body limit fit for large CRDs."""
     return web.BaseRequest(*args, asyncio.get_running_loop(), client_max_size=MAX_BODY)
-
-
-def _verb_for(method: str, target: ResourcePath | None, query: dict[str, str]) -> str:
-    if target is None:
-        return method.lower()
-    if target.name is None:
-        if method == "GET":
-            return "watch" if query.get("watch") in ("true", "1") else "list"
-        return {"POST": "create", "DELETE": "deletecollection"}.get(method, method.lower())
-    return {
-        "GET": "get",
-        "POST": "create",
-        "PUT": "update",
-        "PATCH": "patch",
-        "DELETE": "delete",
-    }.get(method, method.lower())
 
 
 def _resource_details(target: ResourcePath) -> dict[str, Any]:

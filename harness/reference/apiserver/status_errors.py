@@ -34,6 +34,7 @@ class ApiError(Exception):
         causes: list[Cause] | None = None,
         cause_messages: list[str] | None = None,
         retry_after: int | None = None,
+        empty_details: bool = False,
     ) -> None:
         super().__init__(message)
         self.code = code
@@ -46,6 +47,8 @@ class ApiError(Exception):
         # Causes with a message only (errors.NewInternalError); `Retry-After` seconds (429).
         self.cause_messages = cause_messages or []
         self.retry_after = retry_after
+        # errors.NewForbidden always has details, `{}` when nothing names the target.
+        self.empty_details = empty_details
 
     def status(self) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -70,7 +73,7 @@ class ApiError(Exception):
             details["causes"] = [{"message": message} for message in self.cause_messages]
         if self.retry_after is not None:
             details["retryAfterSeconds"] = self.retry_after
-        if details:
+        if details or self.empty_details:
             body["details"] = details
         return body
 
