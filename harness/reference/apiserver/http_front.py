@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import socket
 import struct
@@ -24,6 +23,7 @@ from typing import Any
 
 from aiohttp import web
 
+from harness.reference.apiserver import kube_protobuf, media_types
 from harness.reference.apiserver import object_meta as meta
 from harness.reference.apiserver.auth import access_review, self_subject_review, token_request
 from harness.reference.apiserver.auth.authentication import authenticate
@@ -39,6 +39,7 @@ from harness.reference.apiserver.gates import (
     Effect,
     Verdict,
 )
+from harness.reference.apiserver.media_types import BodyType, DropConnection
 from harness.reference.apiserver.object_store import dumps
 from harness.reference.apiserver.patch import APPLY, JSON_PATCH, MERGE, STRATEGIC
 from harness.reference.apiserver.registry import Registry
@@ -57,7 +58,6 @@ from harness.reference.apiserver.status_errors import (
     bad_request,
     method_not_allowed,
     path_not_found,
-    unsupported_media_type,
 )
 from harness.reference.apiserver.verbs import DeleteOptions
 from harness.reference.apiserver.watch import bookmark_line, error_line
@@ -69,6 +69,7 @@ JSON_HEADERS = {"Content-Type": "application/json"}
 MAX_BODY = 16 * 1024 * 1024
 DEFAULT_WATCH_TIMEOUT = 1800.0
 PATCH_TYPES = (MERGE, JSON_PATCH, STRATEGIC, APPLY)
+TOKEN_REQUEST = BodyType("authentication.k8s.io/v1", "TokenRequest")
 # How long a reset request's handler waits for aiohttp to cancel it (it does at once).
 RESET_GRACE = 5.0
 
@@ -137,7 +138,8 @@ class HttpFront:
         requestor: UserInfo | None = None
         user: UserInfo | None = None
         details: dict[str, Any] = {}
-        reset = False
+        accept = request.headers.get("Accept")
+        reset = dropped = False
         try:
             requestor = authenticate(request.headers.get("Authorization"), self.tokens)
             user = self.impersonation.apply(requestor, request.headers, info, self._may)
@@ -150,10 +152,11 @@ class HttpFront:
                 drop = None
                 if self.authorizer.active or self.faults.active:
                     drop = await self._gate(info.attributes(user.name), query, details)
+                media_types.check_acceptable(accept, target.resource)
                 if target.subresource == "token":
-                    response = await self._token_request(request, target, info.verb)
+                    response = await self._token_request(request, target, info.verb, query)
                 elif not target.resource.stored:
-                    response = await self._unstored(request, target, user, info.verb)
+                    response = await self._unstored(request, target, user, info.verb, query)
                 elif info.verb == "watch":
                     response = await self._watch(request, target, query, drop)
                 else:
@@ -161,9 +164,12 @@ class HttpFront:
             else:
                 response = self._non_resource(request, target)
         except ApiError as error:
-            response = _error_response(error)
+            response = _error_response(error, media_types.error_in_protobuf(accept))
         except ConnectionReset:
             reset = True
+        except DropConnection as why:
+            log.info("%s: closing the connection without an answer", why)
+            reset = dropped = True
         except Exception:
             log.exception("internal error serving %s %s", request.method, request.path_qs)
             response = _error_response(ApiError(500, "InternalError", "internal server error"))
@@ -180,7 +186,7 @@ class HttpFront:
                 extra=details,
             )
         if reset:
-            return await _reset_connection(request)
+            return await _reset_connection(request, linger=dropped)
         return response
 
     def _may(self, attributes: Attributes) -> bool:
@@ -216,7 +222,12 @@ class HttpFront:
         raise refusal(final, attributes)
 
     async def _unstored(
-        self, request: web.BaseRequest, target: ResourcePath, user: UserInfo, verb: str
+        self,
+        request: web.BaseRequest,
+        target: ResourcePath,
+        user: UserInfo,
+        verb: str,
+        query: dict[str, str],
     ) -> web.Response:
         """Resources without storage, which only answer create: SelfSubjectReview and the
         access reviews."""
@@ -227,7 +238,7 @@ class HttpFront:
             raise method_not_allowed(
                 "the server does not allow this method on the requested resource"
             )
-        body = await _json_body(request)
+        body = await _object_body(request, BodyType.of(resource), query)
         if resource.plural in access_review.KINDS:
             review = access_review.review(
                 resource.plural, user.name, body, self.server.policy, meta.now_rfc3339()
@@ -237,13 +248,13 @@ class HttpFront:
         return _json(201, dumps(review))
 
     async def _token_request(
-        self, request: web.BaseRequest, target: ResourcePath, verb: str
+        self, request: web.BaseRequest, target: ResourcePath, verb: str, query: dict[str, str]
     ) -> web.Response:
         if verb != "create":
             raise method_not_allowed()
         assert target.name is not None and target.namespace is not None
         self.verbs.get(target.resource, target.namespace, target.name)  # 404 unless it exists
-        body = await _json_body(request)
+        body = await _object_body(request, TOKEN_REQUEST, query)
         answer = token_request.issue(
             self.tokens, target.namespace, target.name, body, meta.now_rfc3339()
         )
@@ -287,21 +298,23 @@ class HttpFront:
                 raise method_not_allowed()
             if resource.namespaced and target.namespace is None:
                 raise method_not_allowed("create needs a namespace in the path")
-            entry = verbs.create(resource, namespace, await _json_body(request))
+            entry = verbs.create(
+                resource, namespace, await _object_body(request, BodyType.of(resource), query)
+            )
             return _json(201, verbs.render(resource, entry))
         if verb == "update":
             assert target.name is not None
-            body = await _json_body(request)
+            body = await _object_body(request, BodyType.of(resource), query)
             entry = verbs.replace(resource, namespace, target.name, body, status_sub)
             return _json(200, verbs.render(resource, entry))
         if verb == "patch":
             assert target.name is not None
             content_type = request.content_type
             if content_type not in PATCH_TYPES or content_type == APPLY:
-                raise unsupported_media_type(content_type)
+                raise media_types.unsupported_patch(resource)
             if content_type == STRATEGIC and not resource.strategic_merge:
-                raise unsupported_media_type(content_type)
-            body = _decode_json(await request.read())
+                raise media_types.unsupported_patch(resource)
+            body = media_types.decode_json(await request.read())
             entry = verbs.patch(resource, namespace, target.name, body, content_type, status_sub)
             return _json(200, verbs.render(resource, entry))
         if verb == "delete":
@@ -397,18 +410,24 @@ def _json(status: int, body: bytes) -> web.Response:
     return web.Response(status=status, body=body, headers=JSON_HEADERS)
 
 
-def _error_response(error: ApiError) -> web.Response:
-    if error.retry_after is None:
-        return _json(error.code, dumps(error.status()))
-    headers = {**JSON_HEADERS, "Retry-After": str(error.retry_after)}
-    return web.Response(status=error.code, body=dumps(error.status()), headers=headers)
+def _error_response(error: ApiError, protobuf: bool = False) -> web.Response:
+    if protobuf:
+        headers = {"Content-Type": kube_protobuf.MEDIA_TYPE}
+        body = kube_protobuf.encode_status(error.status())
+    else:
+        headers, body = dict(JSON_HEADERS), dumps(error.status())
+    if error.retry_after is not None:
+        headers["Retry-After"] = str(error.retry_after)
+    return web.Response(status=error.code, body=body, headers=headers)
 
 
-async def _reset_connection(request: web.BaseRequest) -> web.StreamResponse:
-    """Close the socket with a TCP reset (SO_LINGER 0) and no answer; aiohttp then cancels
-    this handler (`handler_cancellation`), so nothing is written after it."""
+async def _reset_connection(request: web.BaseRequest, linger: bool = False) -> web.StreamResponse:
+    """Close the socket with no answer, with a TCP reset (SO_LINGER 0) unless `linger`; aiohttp
+    then cancels this handler (`handler_cancellation`), so nothing is written after it."""
     transport = request.transport
-    if transport is not None:
+    if transport is not None and linger:
+        transport.close()
+    elif transport is not None:
         sock = transport.get_extra_info("socket")
         if sock is not None:
             with contextlib.suppress(OSError):
@@ -424,27 +443,16 @@ def _describe(attributes: Any) -> str:
     return f"{what} {where}{attributes.name} by {attributes.user}".replace("  ", " ")
 
 
-def _decode_json(raw: bytes) -> Any:
-    if not raw:
-        raise bad_request("the request body is empty")
-    try:
-        return json.loads(raw)
-    except ValueError as error:
-        raise bad_request(f"the request body is not valid JSON: {error}") from None
-
-
-async def _json_body(request: web.BaseRequest) -> Any:
-    content_type = request.content_type
-    if content_type not in ("application/json", "application/octet-stream", ""):
-        raise unsupported_media_type(content_type)
-    return _decode_json(await request.read())
+async def _object_body(request: web.BaseRequest, body: BodyType, query: dict[str, str]) -> Any:
+    raw = await request.read()
+    return media_types.object_body(raw, request.content_type, body, query)
 
 
 async def _optional_json_body(request: web.BaseRequest) -> Any:
     if not request.body_exists:
         return None
     raw = await request.read()
-    return _decode_json(raw) if raw.strip() else None
+    return media_types.decode_json(raw) if raw.strip() else None
 
 
 def _watch_timeout(value: str | None) -> float:

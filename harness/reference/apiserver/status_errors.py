@@ -145,12 +145,17 @@ def expired(message: str) -> ApiError:
     return ApiError(410, "Expired", message)
 
 
-def unsupported_media_type(content_type: str) -> ApiError:
+def unsupported_media_type(accepted: tuple[str, ...] = ()) -> ApiError:
+    """415 naming the media types the request could have used, or the generic one."""
+    if not accepted:
+        return ApiError(
+            415, "UnsupportedMediaType", "415: Unsupported Media Type", empty_details=True
+        )
     return ApiError(
         415,
         "UnsupportedMediaType",
-        f"the body of the request was in an unknown format ({content_type}) - accepted media "
-        "types include: application/json-patch+json, application/merge-patch+json",
+        "the body of the request was in an unknown format - accepted media types include: "
+        + ", ".join(accepted),
     )
 
 
