@@ -309,7 +309,7 @@ class HttpFront:
             return _json(200, verbs.render(resource, entry))
         if verb == "patch":
             assert target.name is not None
-            content_type = request.content_type
+            content_type = _content_type(request)
             if content_type not in PATCH_TYPES or content_type == APPLY:
                 raise media_types.unsupported_patch(resource)
             if content_type == STRATEGIC and not resource.strategic_merge:
@@ -445,7 +445,13 @@ def _describe(attributes: Any) -> str:
 
 async def _object_body(request: web.BaseRequest, body: BodyType, query: dict[str, str]) -> Any:
     raw = await request.read()
-    return media_types.object_body(raw, request.content_type, body, query)
+    return media_types.object_body(raw, _content_type(request), body, query)
+
+
+def _content_type(request: web.BaseRequest) -> str:
+    """The request's media type, "" without a Content-Type header (aiohttp would say
+    application/octet-stream, which kube-apiserver refuses when it is sent)."""
+    return request.content_type if "Content-Type" in request.headers else ""
 
 
 async def _optional_json_body(request: web.BaseRequest) -> Any:
