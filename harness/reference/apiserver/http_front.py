@@ -152,7 +152,7 @@ class HttpFront:
                 drop = None
                 if self.authorizer.active or self.faults.active:
                     drop = await self._gate(info.attributes(user.name), query, details)
-                media_types.check_acceptable(accept, target.resource)
+                media_types.check_acceptable(accept, target.resource, info.verb)
                 if target.subresource == "token":
                     response = await self._token_request(request, target, info.verb, query)
                 elif not target.resource.stored:

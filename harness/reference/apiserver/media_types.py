@@ -162,8 +162,9 @@ def _matches(clause: _Clause, media_type: str, wildcard_subtype: bool) -> bool:
     return clause.subtype == subtype or (wildcard_subtype and clause.subtype == "*")
 
 
-def check_acceptable(accept: str | None, resource: ResourceType) -> None:
-    """406 unless `Accept` allows a representation of `resource` this server can send."""
+def check_acceptable(accept: str | None, resource: ResourceType, verb: str) -> None:
+    """406 unless `Accept` allows a representation of `resource` this server can send; a
+    built-in's list and watch also name the watch streams."""
     if not accept or not accept.strip():
         return
     served = (JSON, YAML) if resource.is_custom else OBJECT_TYPES
@@ -175,6 +176,8 @@ def check_acceptable(accept: str | None, resource: ResourceType) -> None:
         raise ApiError(
             406, "NotAcceptable", f"only the following media types are accepted: {available}"
         )
+    if verb in ("list", "watch"):
+        available += f", {JSON};stream=watch, {PROTOBUF};stream=watch"
     raise ApiError(
         406,
         "NotAcceptable",

@@ -143,8 +143,9 @@ def start_apiserver(
 
 
 def write_admin_tokens(path: Path, token: str) -> Path:
-    """A `--tokens` file naming one administrator."""
-    entry = {"token": token, "user": ADMIN_USER, "groups": list(ADMIN_GROUPS)}
+    """A `--tokens` file naming one administrator (its uid is its name, as the real control
+    plane's token file has it)."""
+    entry = {"token": token, "user": ADMIN_USER, "groups": list(ADMIN_GROUPS), "uid": ADMIN_USER}
     path.write_text(json.dumps({"tokens": [entry]}))
     path.chmod(0o600)
     return path

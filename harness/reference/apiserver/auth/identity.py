@@ -72,7 +72,8 @@ class Tokens:
 
     @classmethod
     def load(cls, path: Path) -> Tokens:
-        """`{"tokens": [{"token", "user", "groups"?}]}`; `groups` as in a token file's column."""
+        """`{"tokens": [{"token", "user", "groups"?, "uid"?}]}`, as a static token file's
+        columns (without `uid` the user has none)."""
         try:
             data = json.loads(path.read_text())
         except OSError as error:
@@ -100,7 +101,10 @@ class Tokens:
                 raise TokenFileError(
                     f"token file {path}: entry {index}: 'groups' must be a list of strings"
                 )
-            users[item["token"]] = token_user(item["user"], groups)
+            uid = item.get("uid", "")
+            if not isinstance(uid, str):
+                raise TokenFileError(f"token file {path}: entry {index}: 'uid' must be a string")
+            users[item["token"]] = token_user(item["user"], groups, uid)
         return cls(users)
 
     def add(self, token: str, user: str) -> None:
@@ -112,13 +116,13 @@ class Tokens:
         return self._users.get(token)
 
 
-def token_user(name: str, groups: Iterable[str] | None = None) -> UserInfo:
+def token_user(name: str, groups: Iterable[str] | None = None, uid: str = "") -> UserInfo:
     """The user a token authenticates: its listed groups then `system:authenticated`, as a
     static token file gives them; without a list, the groups `groups_for(name)` derives."""
     if groups is None:
-        return UserInfo(name, tuple(groups_for(name)))
+        return UserInfo(name, tuple(groups_for(name)), uid)
     listed = [group for group in groups if group != AUTHENTICATED]
-    return UserInfo(name, (*listed, AUTHENTICATED))
+    return UserInfo(name, (*listed, AUTHENTICATED), uid)
 
 
 def service_account_name(user: str) -> tuple[str, str] | None:
