@@ -319,6 +319,7 @@ def test_kubectl_as_system_admin_in_system_masters(server):
             'Extra:map[string][]string{"scopes":[]string{"view"}}',
         ),
     ],
+    ids=["group", "uid", "extra"],
 )
 def test_impersonating_groups_uid_or_extra_without_a_user_is_400(server, headers, described):
     answer = Endpoint.of(server.kubeconfig).request("GET", "/api/v1/namespaces", headers=headers)
