@@ -1,4 +1,5 @@
-"""HTTP: one aiohttp handler that resolves the path, checks the caller and renders Status errors.
+"""HTTP: one aiohttp handler that authenticates the caller (`auth/`), resolves the path, checks
+the request and renders Status errors (in protobuf when the client prefers it).
 
 aiohttp's low-level `web.Server` calls `handle` for every request: no router, no middleware,
 routing is one `str.split` and a few dict lookups (`routes.py`). aiohttp sets TCP_NODELAY on
@@ -151,7 +152,7 @@ class HttpFront:
                 details = _resource_details(target)
                 drop = None
                 if self.authorizer.active or self.faults.active:
-                    drop = await self._gate(info.attributes(user.name), query, details)
+                    drop = await self._gate(info.attributes(user.name), details)
                 media_types.check_acceptable(accept, target.resource, info.verb)
                 if target.subresource == "token":
                     response = await self._token_request(request, target, info.verb, query)
@@ -193,9 +194,7 @@ class HttpFront:
         """Authorization of an impersonation check: allowed unless a Deny AccessRule matches."""
         return self.server.policy.denying_rule(attributes) is None
 
-    async def _gate(
-        self, attributes: Attributes, query: dict[str, str], details: dict[str, Any]
-    ) -> Effect | None:
+    async def _gate(self, attributes: Attributes, details: dict[str, Any]) -> Effect | None:
         """Apply the gates' verdict; returns the effect that will drop a watch stream."""
         verb = attributes.verb
         verdict = Verdict()

@@ -78,6 +78,8 @@ class Impersonation:
         allowed: Allowed,
     ) -> UserInfo:
         """The user the request runs as: `requestor`, or whom the headers name (400, 403)."""
+        if not any(name[:12].lower() == "impersonate-" for name in headers):
+            return requestor
         wanted = wanted_user(headers)
         if wanted is None:
             return requestor
