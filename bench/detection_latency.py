@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import sys
 import tempfile
@@ -30,7 +31,7 @@ from calendar import timegm
 from pathlib import Path
 from typing import Any
 
-from apiserver_throughput import CRD, LeanConnection, instance, stamp
+from apiserver_throughput import CRD, PLAIN_HTTP, TOKEN_ENV, LeanConnection, instance, stamp
 from benchlib import percentile, print_table, write_json
 
 NAMESPACE = "bench"
@@ -91,7 +92,11 @@ def measure(events: int, seed: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="detect-bench-") as tmp:
         state = Path(tmp)
         request_log = state / "requests.jsonl"
-        server = start_apiserver(state, crds=[CRD], request_log=request_log)
+        server = start_apiserver(
+            state, crds=[CRD], request_log=request_log, extra_args=[PLAIN_HTTP]
+        )
+        assert server.token is not None
+        os.environ[TOKEN_ENV] = server.token
         writer = None
         watcher = None
         try:

@@ -1,9 +1,10 @@
 """Classified retries: only transport trouble is retried, never an assertion or a real answer.
 
-Transient: a refused or reset connection, HTTP 429/500/502/503/504 from the Kubernetes API,
-gRPC UNAVAILABLE. Everything else — 404, 409, 422, PERMISSION_DENIED, a failed check — goes
-straight to the caller. Every retry is logged and counted so a test that passed only after
-retries can be flagged.
+Transient: a refused or reset connection (over TLS also a connection cut mid-stream, which the
+official client reports as status 0), HTTP 429/500/502/503/504 from the Kubernetes API, gRPC
+UNAVAILABLE; never a certificate that does not verify. Everything else — 404, 409, 422,
+PERMISSION_DENIED, a failed check — goes straight to the caller. Every retry is logged and
+counted so a test that passed only after retries can be flagged.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ def is_transient(error: BaseException) -> bool:
     if isinstance(status, int) and any(
         cls.__name__ == "ApiException" for cls in type(error).__mro__
     ):
+        if status == 0:  # the official client's wrapping of an urllib3 SSLError
+            return _cut_tls(str(getattr(error, "reason", "")))
         return status in TRANSIENT_HTTP_STATUSES
     code = getattr(error, "code", None)
     if (
@@ -45,6 +48,8 @@ def is_transient(error: BaseException) -> bool:
     if isinstance(error, ConnectionError | TimeoutError):
         return True
     module = type(error).__module__
+    if module.startswith("urllib3") and type(error).__name__ == "SSLError":
+        return _cut_tls(str(error))
     return module.startswith("urllib3") and type(error).__name__ in {
         "MaxRetryError",
         "ProtocolError",
@@ -52,6 +57,11 @@ def is_transient(error: BaseException) -> bool:
         "ReadTimeoutError",
         "ConnectTimeoutError",
     }
+
+
+def _cut_tls(message: str) -> bool:
+    """A TLS failure that is the connection's, not the certificate's."""
+    return "CERTIFICATE_VERIFY_FAILED" not in message and "certificate verify failed" not in message
 
 
 class RetryBudgetExhausted(RuntimeError):

@@ -46,6 +46,9 @@ FAIL_CODES = (429, 500, 503)
 WILDCARD = "*"
 CORE_GROUP = ""
 VERBS = ("get", "list", "watch", "create", "update", "patch", "delete", "deletecollection")
+# The verb of impersonation checks (`kubectl --as`), on users, groups and serviceaccounts
+# (core group) or uids and userextras (authentication.k8s.io); for AccessRules only.
+IMPERSONATE = "impersonate"
 
 Strings = str | Iterable[str]
 

@@ -8,6 +8,7 @@ is made stays behind this module.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import os
@@ -269,7 +270,7 @@ class EmbeddedStack:
             url, authority, identities = self._start_real(identities, crds, seeds)
             apiserver = None
         else:
-            authority = None
+            authority = ""
             apiserver = self._start_embedded(crds)
         ca, cert, key = write_server_certificate(state / "tls", [options.host, "localhost"])
         user_token, admin_token = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
@@ -298,7 +299,10 @@ class EmbeddedStack:
         if fork:
             preload()
         if apiserver is not None:
-            url = self._ready(apiserver)["url"]
+            ready = self._ready(apiserver)
+            url, authority = ready["url"], ready.get("certificate_authority_data")
+        if authority:
+            (state / "tls" / "kubernetes-ca.crt").write_bytes(base64.b64decode(authority))
         for identity in identities.values():
             path = state / (
                 "kubeconfig" if identity.name == "harness" else f"{identity.name}.kubeconfig"
@@ -370,8 +374,6 @@ class EmbeddedStack:
         component as its own ServiceAccount with least-privilege RBAC and a token minted through
         TokenRequest; the harness is a static token. Returns the URL, the CA (base64) and the
         identities with their tokens."""
-        import base64
-
         from kubernetes import client as kube_client
         from kubernetes import config as kube_config
 

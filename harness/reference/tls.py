@@ -1,12 +1,14 @@
-"""A throw-away certificate authority and server certificate for the embedded fulfillment API.
+"""Throw-away certificate authorities and server certificates: the embedded fulfillment API's,
+the embedded API server's own, the real control plane's.
 
-The real API is served over TLS (Envoy, cert-manager); the embedded one is too, so the harness's
-TLS path is exercised on every run. Keys are EC P-256, which are quick to generate.
+The real services are served over TLS; the embedded ones are too, so the harness's TLS path is
+exercised on every run. Keys are EC P-256, which are quick to generate.
 """
 
 from __future__ import annotations
 
 import ipaddress
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -20,9 +22,36 @@ def _name(common_name: str) -> x509.Name:
     return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
 
 
+@dataclass(frozen=True)
+class ServerCertificate:
+    """PEM bytes: a new CA, and a serving certificate and key it signed."""
+
+    ca: bytes
+    cert: bytes
+    key: bytes
+
+
 def write_server_certificate(directory: Path, hosts: list[str]) -> tuple[Path, Path, Path]:
     """Create `ca.crt`, `server.crt`, `server.key` in `directory`; return their paths."""
+    return write_pem_files(directory, server_certificate(hosts))
+
+
+def write_pem_files(directory: Path, pems: ServerCertificate) -> tuple[Path, Path, Path]:
+    """`ca.crt`, `server.crt` and `server.key` (owner-only) in `directory`; their paths."""
     directory.mkdir(parents=True, exist_ok=True)
+    ca_path = directory / "ca.crt"
+    cert_path = directory / "server.crt"
+    key_path = directory / "server.key"
+    ca_path.write_bytes(pems.ca)
+    cert_path.write_bytes(pems.cert)
+    key_path.touch(mode=0o600)
+    key_path.chmod(0o600)
+    key_path.write_bytes(pems.key)
+    return ca_path, cert_path, key_path
+
+
+def server_certificate(hosts: list[str]) -> ServerCertificate:
+    """A CA and a serving certificate for `hosts` (IP addresses or DNS names), valid a week."""
     now = datetime.now(UTC) - timedelta(minutes=5)
     later = now + timedelta(days=7)
 
@@ -74,17 +103,12 @@ def write_server_certificate(directory: Path, hosts: list[str]) -> tuple[Path, P
         .sign(ca_key, hashes.SHA256())
     )
 
-    ca_path = directory / "ca.crt"
-    cert_path = directory / "server.crt"
-    key_path = directory / "server.key"
-    ca_path.write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
-    cert_path.write_bytes(server_cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        server_key.private_bytes(
+    return ServerCertificate(
+        ca=ca_cert.public_bytes(serialization.Encoding.PEM),
+        cert=server_cert.public_bytes(serialization.Encoding.PEM),
+        key=server_key.private_bytes(
             serialization.Encoding.PEM,
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
-        )
+        ),
     )
-    key_path.chmod(0o600)
-    return ca_path, cert_path, key_path

@@ -47,7 +47,8 @@ class FaultyServer:
         """The request log up to now: a marker request (`/version`, never faulted), then the
         log read until it shows the marker (it is flushed every 0.2 s)."""
         token = uuid.uuid4().hex
-        urllib3.request("GET", f"{self.server.url}/version?mark={token}")
+        pool = urllib3.PoolManager(ca_certs=str(self.server.ca_file))
+        pool.request("GET", f"{self.server.url}/version?mark={token}")
         path = self.server.request_log
         assert path is not None
         deadline = time.monotonic() + 10
@@ -82,6 +83,25 @@ def start_faulty(
 
 def kubevirt_crds() -> list[Path]:
     return [CRD_DIR / "kubevirt.io_virtualmachines.yaml", CRD_DIR / f"kubevirt.io_{VMIS}.yaml"]
+
+
+DROPPED = "dropped"
+
+
+def outcome(call: Callable[..., Any], *args: Any) -> int | str:
+    """HTTP status of one call: 200 for success, the code of an ApiException, or `DROPPED` when
+    the connection was closed without an answer. Over TLS a reset reaches the client as
+    ConnectionResetError, an unexpected EOF of the TLS stream, or a response cut short,
+    depending on what the client was doing when it came."""
+    try:
+        call(*args)
+    except client.ApiException as error:
+        if error.status == 0:  # the official client's transport errors (an SSLError here)
+            return DROPPED
+        return int(error.status)
+    except (urllib3.exceptions.ProtocolError, urllib3.exceptions.SSLError):
+        return DROPPED
+    return 200
 
 
 def outcomes(call: Callable[[], Any], times: int) -> Iterator[int | str]:

@@ -33,8 +33,8 @@ class Identities:
         self._clients: dict[str, client.ApiClient] = {}
 
     def api(self, who: str) -> client.ApiClient:
-        """`harness`, `operator`, `alice` (their tokens), `stranger` (an unknown token) or
-        `anonymous` (no token)."""
+        """`harness`, `operator`, `alice` (their tokens), `stranger` (a token nobody issued:
+        401) or `anonymous` (no token: 403 for nearly everything)."""
         if who not in self._clients:
             if who == "harness":
                 path = self.server.kubeconfig

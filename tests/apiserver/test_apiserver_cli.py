@@ -10,7 +10,7 @@ import pytest
 import yaml
 from kubernetes import client, config
 
-from .helpers import CI_CRD, CI_GROUP, CI_PLURAL, CI_VERSION, CRD_DIR, compute_instance
+from .helpers import CI_CRD, CI_GROUP, CI_PLURAL, CI_VERSION, CRD_DIR, api_error, compute_instance
 
 MODULE = "harness.reference.apiserver"
 
@@ -38,6 +38,8 @@ def bad_files(tmp_path):
             "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, namespace: nowhere}\n"
         ),
         "tokens.json": '{"tokens": "nope"}',
+        "tokens-groups.json": '{"tokens": [{"token": "t", "user": "u", "groups": "admins"}]}',
+        "tokens-empty.json": '{"tokens": [{"token": "", "user": "u"}]}',
     }
     for name, text in files.items():
         (tmp_path / name).write_text(text)
@@ -56,6 +58,10 @@ def bad_files(tmp_path):
         (["--seed", "{dir}/seed-unknown.yaml"], "no resource for apiVersion"),
         (["--seed", "{dir}/seed-no-ns.yaml"], 'namespaces "nowhere" not found'),
         (["--tokens", "{dir}/tokens.json"], "must hold"),
+        (["--tokens", "{dir}/tokens-groups.json"], "'groups' must be a list of strings"),
+        (["--tokens", "{dir}/tokens-empty.json"], "needs string fields 'token' and 'user'"),
+        (["--plain-http", "--tls-cert", "{dir}/x.crt"], "--plain-http excludes --tls-cert"),
+        (["--tls-cert", "{dir}/x.crt"], "--tls-cert and --tls-key go together"),
         (["--watch-window", "0"], "must be at least 1"),
         (["--frobnicate"], "unrecognized arguments"),
     ],
@@ -102,9 +108,9 @@ def test_crd_files_seeds_tokens_and_request_log(tmp_path, start_apiserver):
     unknown = config.new_client_from_config(
         str(server.kubeconfig_for("not-a-known-token", "stranger"))
     )
-    client.CoreV1Api(unknown).list_namespace()
+    assert api_error(client.CoreV1Api(unknown).list_namespace).status == 401
     anonymous = config.new_client_from_config(str(server.kubeconfig_for(None, "anonymous")))
-    client.CoreV1Api(anonymous).read_namespace("hub")
+    assert api_error(client.CoreV1Api(anonymous).read_namespace, "hub").status == 403
     server.stop()
     assert server.process.poll() == 0, "SIGTERM stops the server cleanly"
     text = log.read_text()
@@ -114,7 +120,7 @@ def test_crd_files_seeds_tokens_and_request_log(tmp_path, start_apiserver):
     for record in records:
         assert set(record) >= {"time", "user", "verb", "path", "query", "status", "duration_ms"}
     users = {record["user"] for record in records}
-    assert users == {"system:serviceaccount:hub:ctl", "unknown", "system:anonymous"}
+    assert users == {"system:serviceaccount:hub:ctl", None, "system:anonymous"}, "None: 401"
     get = next(r for r in records if r["path"].endswith("/computeinstances/seeded"))
     assert (get["verb"], get["status"], get["user"]) == (
         "get",
@@ -123,3 +129,27 @@ def test_crd_files_seeds_tokens_and_request_log(tmp_path, start_apiserver):
     )
     assert any(r["verb"] == "list" and r["path"] == "/api/v1/namespaces" for r in records)
     assert secret not in server.log_path.read_text()
+
+
+def test_https_by_default_plain_http_on_request(tmp_path, start_apiserver):
+    """HTTPS with a CA of its own (in the READY line, then the kubeconfig) unless --plain-http;
+    a token is needed either way, and the request log names who impersonated whom"""
+    log = tmp_path / "requests.jsonl"
+    secure = start_apiserver(request_log=log)
+    assert secure.url.startswith("https://") and secure.ca_data
+    plain = start_apiserver(extra_args=["--plain-http"])
+    assert plain.url.startswith("http://") and plain.ca_data is None
+    for server in (secure, plain):
+        api_client = config.new_client_from_config(str(server.kubeconfig))
+        assert client.CoreV1Api(api_client).read_namespace("default").metadata.name == "default"
+        anonymous = config.new_client_from_config(str(server.kubeconfig_for(None, "nobody")))
+        assert api_error(client.CoreV1Api(anonymous).list_namespace).status == 403
+    api_client = config.new_client_from_config(str(secure.kubeconfig))
+    api_client.set_default_header("Impersonate-User", "bob")
+    client.CoreV1Api(api_client).list_namespace()
+    secure.stop()
+    records = [json.loads(line) for line in log.read_text().splitlines()]
+    impersonated = [r for r in records if "impersonatedUser" in r]
+    assert [(r["user"], r["impersonatedUser"], r["verb"]) for r in impersonated] == [
+        ("harness-admin", "bob", "list")
+    ]

@@ -6,8 +6,6 @@ from __future__ import annotations
 import time
 
 import pytest
-import urllib3
-from kubernetes import client
 
 from harness.contract.embedded import (
     ACCESS_RULE_PLURAL,
@@ -22,7 +20,7 @@ from harness.contract.embedded import (
 )
 from harness.contract.fault_specs import Chance
 
-from .faulty import FaultyServer, start_faulty
+from .faulty import DROPPED, FaultyServer, outcome, start_faulty
 from .helpers import api_error, body_of, unique
 
 HARNESS = "system:serviceaccount:harness:e2e"
@@ -59,14 +57,7 @@ def _configmaps(effect: str, name: str | None = None, **fields) -> dict:
     )
 
 
-def _outcome(call, *args) -> int | str:
-    try:
-        call(*args)
-    except client.ApiException as error:
-        return int(error.status)
-    except urllib3.exceptions.HTTPError as error:
-        return type(error).__name__
-    return 200
+_outcome = outcome
 
 
 def test_a_fail_rule_turns_errors_on_and_off_at_run_time(server):
@@ -107,7 +98,7 @@ def test_delay_and_reset_rules(server):
         created = _outcome(
             core.create_namespaced_config_map, "default", {"metadata": {"name": "x"}}
         )
-        assert created == "ProtocolError"
+        assert created == DROPPED
     finally:
         _drop(server, delay)
         _drop(server, reset)
@@ -174,6 +165,6 @@ def test_fault_rules_never_touch_access_rules(server):
     try:
         custom = server.custom()
         assert custom.list_cluster_custom_object(GROUP, VERSION, ACCESS_RULE_PLURAL)["items"]
-        assert _outcome(server.core().list_namespace) == "ProtocolError"
+        assert _outcome(server.core().list_namespace) == DROPPED
     finally:
         _drop(server, name)

@@ -26,8 +26,6 @@ PATH = "/apis/authentication.k8s.io/v1/selfsubjectreviews"
             [*SA_GROUPS, "system:serviceaccounts:osac-operator-system", "system:authenticated"],
         ),
         ("alice", ALICE, ["system:authenticated"]),
-        ("stranger", "unknown", ["system:authenticated"]),
-        ("anonymous", "system:anonymous", ["system:unauthenticated"]),
     ],
 )
 def test_self_subject_review_names_the_caller(identities, who, username, groups):

@@ -6,8 +6,6 @@ from __future__ import annotations
 import pytest
 from kubernetes import client
 
-from harness.reference.apiserver.testing import write_kubeconfig
-
 from .helpers import raw, unique
 
 
@@ -24,7 +22,7 @@ def test_minted_token_authenticates_as_the_service_account(identities, tmp_path)
     core.create_namespaced_service_account(namespace, {"metadata": {"name": "admin"}})
     answer = mint(core, namespace, "admin")
     assert answer.status.token and answer.status.expiration_timestamp is not None
-    config = write_kubeconfig(tmp_path / "minted", identities.server.url, token=answer.status.token)
+    config = identities.server.kubeconfig_for(answer.status.token, "minted")
     minted = client.AuthenticationV1Api(
         __import__("kubernetes").config.new_client_from_config(str(config))
     )

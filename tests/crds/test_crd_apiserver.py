@@ -21,7 +21,6 @@ from tests.fulfillment.helpers import (
     TENANT,
     kube_api,
     start_apiserver,
-    write_kubeconfig,
 )
 
 
@@ -31,9 +30,9 @@ from tests.fulfillment.helpers import (
 def cluster(request, tmp_path_factory):
     profile: Profile = request.param
     tmp = tmp_path_factory.mktemp(f"crds-{profile.name}")
-    process, url = start_apiserver(tmp, profile)
+    process, kubeconfig = start_apiserver(tmp, profile)
     try:
-        yield profile, kube_api(write_kubeconfig(tmp / "kubeconfig", url))
+        yield profile, kube_api(kubeconfig)
     finally:
         process.stop()
 

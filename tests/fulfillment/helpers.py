@@ -83,15 +83,15 @@ def start_fulfillment(
     return process, str(info["address"])
 
 
-def start_apiserver(tmp: Path, profile: Profile) -> tuple[ComponentProcess, str]:
+def start_apiserver(tmp: Path, profile: Profile) -> tuple[ComponentProcess, Path]:
     """The embedded API server with the profile's CRDs and seed (hub + tenant namespace, a
-    ready Tenant); returns the process and its URL."""
+    ready Tenant); returns the process and its administrator's kubeconfig."""
     seed = tmp / f"seed-{profile.name}.yaml"
     seed.write_text(yaml.safe_dump_all(seed_objects(profile)))
     server = testing.start_apiserver(
         tmp / f"apiserver-{profile.name}", crds=crd_paths(profile), seeds=[seed]
     )
-    return server.process, server.url
+    return server.process, server.kubeconfig
 
 
 def kube_api(kubeconfig: Path) -> k8s.CustomObjectsApi:

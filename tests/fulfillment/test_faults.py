@@ -27,7 +27,6 @@ from tests.fulfillment.helpers import (
     kube_api,
     start_apiserver,
     start_fulfillment,
-    write_kubeconfig,
 )
 
 SEED = 11
@@ -66,9 +65,9 @@ class Served:
 @pytest.fixture(scope="module")
 def apiserver(tmp_path_factory) -> Iterator[tuple[Path, Path]]:
     tmp = tmp_path_factory.mktemp("fulfillment-faults")
-    process, url = start_apiserver(tmp, OSAC)
+    process, kubeconfig = start_apiserver(tmp, OSAC)
     try:
-        yield tmp, write_kubeconfig(tmp / "kubeconfig", url)
+        yield tmp, kubeconfig
     finally:
         process.stop()
 

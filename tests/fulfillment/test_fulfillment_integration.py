@@ -25,7 +25,6 @@ from tests.fulfillment.helpers import (
     kube_api,
     start_apiserver,
     start_fulfillment,
-    write_kubeconfig,
 )
 
 TEMPLATE = "osac.templates.ocp_virt_vm"
@@ -114,9 +113,8 @@ def env(request, tmp_path_factory):
     tmp = tmp_path_factory.mktemp(f"integration-{profile.name}")
     started: list[ComponentProcess] = []
     try:
-        apiserver, url = start_apiserver(tmp, profile)
+        apiserver, kubeconfig = start_apiserver(tmp, profile)
         started.append(apiserver)
-        kubeconfig = write_kubeconfig(tmp / "kubeconfig", url)
         fulfillment, address = start_fulfillment(tmp, profile, kubeconfig)
         started.append(fulfillment)
         wire = load_wire(profile)

@@ -106,6 +106,21 @@ def test_the_retry_budget_stops_a_crawl():
         ledger.record("three")
 
 
+def test_a_tls_connection_cut_is_transient_and_an_untrusted_certificate_is_not():
+    from kubernetes.client.exceptions import ApiException
+    from urllib3.exceptions import SSLError
+
+    from harness.clients.retries import is_transient
+
+    cut = "SSLError\nEOF occurred in violation of protocol (_ssl.c:2427)"
+    assert is_transient(ApiException(status=0, reason=cut))
+    assert is_transient(SSLError("EOF occurred in violation of protocol (_ssl.c:2427)"))
+    untrusted = "SSLError\n[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed"
+    assert not is_transient(ApiException(status=0, reason=untrusted))
+    assert not is_transient(SSLError("[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed"))
+    assert not is_transient(ApiException(status=401, reason="Unauthorized"))
+
+
 def test_grpc_unavailable_is_transient_and_other_codes_are_not():
     from harness.clients.fulfillment_api import ApiError
     from harness.clients.retries import is_transient

@@ -17,7 +17,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 
 SERVE_AND_STOP = """
-import json, signal, sys, urllib.request
+import base64, json, signal, ssl, sys, urllib.request
 from pathlib import Path
 from harness.reference import forking
 from harness.reference.process import ComponentProcess
@@ -30,7 +30,9 @@ process = ComponentProcess("apiserver", "harness.reference.apiserver", ["--port"
                            fork=True)
 process.start()
 info = process.wait_ready(30)
-with urllib.request.urlopen(info["url"] + "/version", timeout=5) as response:
+trust = base64.b64decode(info["certificate_authority_data"]).decode()
+context = ssl.create_default_context(cadata=trust)
+with urllib.request.urlopen(info["url"] + "/version", timeout=5, context=context) as response:
     version = json.loads(response.read())
 kind = type(process.process).__name__
 pid = process.pid

@@ -1,4 +1,6 @@
 """The fulfillment gRPC wire format: our own .proto files and the stubs generated from them.
+(`protos/kube/` holds the few Kubernetes messages the embedded API server reads in protobuf;
+they are generated alongside and imported by that server only.)
 
 `load_wire(profile)` hands back the generated modules of one naming era. The module paths come
 from `profile.grpc` (`public_module`, `private_module`), so nothing here spells an era name. Both

@@ -17,8 +17,10 @@ Layers, bottom up:
 - `registry` (resource types and discovery), `verbs` (`ResourceVerbs`: get, list, watch,
   create, update, patch, delete with the server's rules), `garbage_collector` (ownerReference
   GC, CRD and namespace teardown);
-- `auth/` (tokens and identities, AccessRules, access and self-subject reviews, TokenRequest);
-  `gates` (what a request gate does to a request) with `fault_injector` (`--fault` specs);
+- `auth/` (tokens and identities, authentication, impersonation, AccessRules, access and
+  self-subject reviews, TokenRequest) on `request_info` (a request's RBAC attributes); `gates`
+  (what a request gate does to a request) with `fault_injector` (`--fault` specs);
+- `media_types` and `kube_protobuf` (request bodies, `Accept`, protobuf);
 - `core` (`ApiServer`: one instance without HTTP), then `routes`, `http_front` (the aiohttp
-  handler) and `request_log`.
+  handler: HTTPS, authentication, then the gates) and `request_log`.
 """

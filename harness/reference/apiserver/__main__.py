@@ -39,8 +39,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seed", action="append", default=[], type=Path, help="objects to load")
     parser.add_argument("--tokens", type=Path, help='JSON {"tokens": [{"token", "user"}]}')
     parser.add_argument("--request-log", type=Path, help="append one JSON line per request")
-    parser.add_argument("--tls-cert", type=Path, help="serve HTTPS with this PEM certificate")
+    parser.add_argument(
+        "--tls-cert",
+        type=Path,
+        help="serve HTTPS with this PEM certificate (default: a new CA and certificate)",
+    )
     parser.add_argument("--tls-key", type=Path, help="PEM private key of --tls-cert")
+    parser.add_argument(
+        "--plain-http",
+        action="store_true",
+        help="serve plain HTTP instead of HTTPS (benchmarks of the server alone)",
+    )
     parser.add_argument(
         "--watch-window", type=_positive, default=10_000, help="events kept for watch replay"
     )
@@ -119,16 +128,23 @@ def main(argv: list[str] | None = None) -> None:
         fail(COMPONENT, str(error))
         return
     try:
-        tls = tls_context(args.tls_cert, args.tls_key)
-        asyncio.run(serve(server, args.host, args.port, tls))
+        tls, authority = tls_context(args.tls_cert, args.tls_key, args.plain_http, args.host)
+        asyncio.run(serve(server, args.host, args.port, tls, authority))
     except InputError as error:
         fail(COMPONENT, str(error))
 
 
-def tls_context(cert: Path | None, key: Path | None) -> ssl.SSLContext | None:
-    """HTTPS like a cluster's API server (in-cluster clients insist on https); None: plain HTTP."""
+def tls_context(
+    cert: Path | None, key: Path | None, plain_http: bool, host: str
+) -> tuple[ssl.SSLContext | None, str | None]:
+    """HTTPS, as kube-apiserver serves only HTTPS, and the base64 PEM of the CA to trust when
+    the server made its own; (None, None) with `--plain-http`."""
+    if plain_http:
+        if cert is not None or key is not None:
+            raise InputError("--plain-http excludes --tls-cert and --tls-key")
+        return None, None
     if cert is None and key is None:
-        return None
+        return _own_certificate(host)
     if cert is None or key is None:
         raise InputError("--tls-cert and --tls-key go together")
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
@@ -136,7 +152,26 @@ def tls_context(cert: Path | None, key: Path | None) -> ssl.SSLContext | None:
         context.load_cert_chain(cert, key)
     except (OSError, ssl.SSLError) as error:
         raise InputError(f"cannot load --tls-cert {cert} / --tls-key {key}: {error}") from None
-    return context
+    return context, None
+
+
+def _own_certificate(host: str) -> tuple[ssl.SSLContext, str]:
+    """A new CA and a serving certificate for loopback (and `--host`), loaded from files that
+    live only as long as the loading takes."""
+    import base64
+    import tempfile
+
+    from harness.reference.tls import server_certificate, write_pem_files
+
+    hosts = ["127.0.0.1", "localhost", "::1"]
+    if host not in (*hosts, "0.0.0.0", "::", ""):
+        hosts.append(host)
+    pems = server_certificate(hosts)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    with tempfile.TemporaryDirectory(prefix="apiserver-tls-") as directory:
+        _, cert, key = write_pem_files(Path(directory), pems)
+        context.load_cert_chain(cert, key)
+    return context, base64.b64encode(pems.ca).decode()
 
 
 def build_server(args: argparse.Namespace) -> Any:
@@ -214,7 +249,13 @@ def seed(server: Any, document: dict[str, Any]) -> None:
     server.verbs.create(resource, namespace, document, keep_status=True)
 
 
-async def serve(server: Any, host: str, port: int, tls: ssl.SSLContext | None = None) -> None:
+async def serve(
+    server: Any,
+    host: str,
+    port: int,
+    tls: ssl.SSLContext | None = None,
+    authority: str | None = None,
+) -> None:
     from aiohttp import web
 
     from harness.reference.apiserver.http_front import HttpFront
@@ -235,7 +276,8 @@ async def serve(server: Any, host: str, port: int, tls: ssl.SSLContext | None = 
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     install_stop_handler(lambda: loop.call_soon_threadsafe(stop.set))
-    announce_ready(COMPONENT, url=url, port=actual_port)
+    trust = {"certificate_authority_data": authority} if authority else {}
+    announce_ready(COMPONENT, url=url, port=actual_port, **trust)
     logging.getLogger(COMPONENT).info("serving on %s", url)
     await stop.wait()
     logging.getLogger(COMPONENT).info("stopping")

@@ -30,7 +30,7 @@ class ApiServer:
     - `watch_window`: how many events are kept for watch replay and `continue` tokens; older
       resourceVersions answer 410 Expired. Default 10 000. `--watch-window`.
     - `tokens`: bearer tokens and their users (`auth.identity.Tokens`). Default: none known
-      (every caller is `unknown` or `system:anonymous`). `--tokens` (a JSON file).
+      (every bearer token is 401; no token is `system:anonymous`). `--tokens` (a JSON file).
     - `authorizer`: the gate that judges resource requests after the faults. Default: the
       AccessRule policy (`self.policy`). No flag: set in code only.
     - `request_log`: where each request is logged as a JSON line. Default: no log.

@@ -1,4 +1,5 @@
-"""HTTP: one aiohttp handler that resolves the path, checks the caller and renders Status errors.
+"""HTTP: one aiohttp handler that authenticates the caller (`auth/`), resolves the path, checks
+the request and renders Status errors (in protobuf when the client prefers it).
 
 aiohttp's low-level `web.Server` calls `handle` for every request: no router, no middleware,
 routing is one `str.split` and a few dict lookups (`routes.py`). aiohttp sets TCP_NODELAY on
@@ -23,11 +24,14 @@ from typing import Any
 
 from aiohttp import web
 
-from harness.reference.apiserver import object_decoding
+from harness.reference.apiserver import kube_protobuf, media_types, object_decoding
 from harness.reference.apiserver import object_meta as meta
 from harness.reference.apiserver import request_body as body_of
 from harness.reference.apiserver.auth import access_review, self_subject_review, token_request
-from harness.reference.apiserver.auth.authorization import refusal, request_attributes
+from harness.reference.apiserver.auth.authentication import authenticate
+from harness.reference.apiserver.auth.authorization import refusal, unauthenticated_refusal
+from harness.reference.apiserver.auth.identity import Attributes, UserInfo
+from harness.reference.apiserver.auth.impersonation import Impersonation
 from harness.reference.apiserver.core import ApiServer
 from harness.reference.apiserver.gates import (
     ACCESS_RULE,
@@ -37,9 +41,11 @@ from harness.reference.apiserver.gates import (
     Effect,
     Verdict,
 )
+from harness.reference.apiserver.media_types import BodyType, DropConnection
 from harness.reference.apiserver.object_store import dumps
 from harness.reference.apiserver.patch import APPLY, JSON_PATCH, MERGE, STRATEGIC
 from harness.reference.apiserver.registry import Registry
+from harness.reference.apiserver.request_info import request_info
 from harness.reference.apiserver.request_log import RequestLog
 from harness.reference.apiserver.routes import (
     Discovery,
@@ -53,7 +59,6 @@ from harness.reference.apiserver.status_errors import (
     ApiError,
     method_not_allowed,
     path_not_found,
-    unsupported_media_type,
 )
 from harness.reference.apiserver.tables import Tables, negotiate
 from harness.reference.apiserver.verbs import DeleteOptions, parse_int64
@@ -65,6 +70,7 @@ JSON_HEADERS = {"Content-Type": "application/json"}
 DEFAULT_WATCH_TIMEOUT = 1800.0
 RESOURCE_VERSION_WAIT = 3.0
 PATCH_TYPES = (MERGE, JSON_PATCH, STRATEGIC, APPLY)
+TOKEN_REQUEST = BodyType("authentication.k8s.io/v1", "TokenRequest")
 # How long a reset request's handler waits for aiohttp to cancel it (it does at once).
 RESET_GRACE = 5.0
 
@@ -92,6 +98,7 @@ class HttpFront:
         self.faults = server.faults
         self.request_log = server.request_log
         self.bookmark_interval = server.bookmark_interval
+        self.impersonation = Impersonation()
         self._flusher: asyncio.Task[None] | None = None
 
     def runner(self) -> web.ServerRunner:
@@ -127,40 +134,52 @@ class HttpFront:
 
     async def handle(self, request: web.BaseRequest) -> web.StreamResponse:
         started = time.perf_counter()
-        user = self.tokens.user_for(request.headers.get("Authorization"))
         query = dict(request.query)
-        verb = _verb_for(request.method, None, query)
+        info = request_info(request.method, request.path, query)
+        requestor: UserInfo | None = None
+        user: UserInfo | None = None
         details: dict[str, Any] = {}
-        reset = False
+        accept = request.headers.get("Accept")
+        reset = dropped = False
         try:
+            requestor = authenticate(request.headers.get("Authorization"), self.tokens)
+            user = self.impersonation.apply(requestor, request.headers, info, self._may)
+            refused = unauthenticated_refusal(user, info)
+            if refused is not None:
+                raise refused
             target = resolve(request.path, self.registry)
             if isinstance(target, ResourcePath):
-                verb = _verb_for(request.method, target, query)
                 details = _resource_details(target)
                 drop = None
                 if self.authorizer.active or self.faults.active:
-                    drop = await self._gate(user, verb, target, query, details)
+                    drop = await self._gate(info.attributes(user.name), details)
+                media_types.check_acceptable(accept, target.resource, info.verb)
                 if target.subresource == "token":
-                    response = await self._token_request(request, target, verb)
+                    response = await self._token_request(request, target, info.verb, query)
                 elif not target.resource.stored:
-                    response = await self._unstored(request, target, user, verb)
-                elif verb == "watch":
+                    response = await self._unstored(request, target, user, info.verb, query)
+                elif info.verb == "watch":
                     response = await self._watch(request, target, query, drop)
                 else:
-                    response = await self._resource(request, target, query, verb)
+                    response = await self._resource(request, target, query, info.verb)
             else:
                 response = self._non_resource(request, target)
         except ApiError as error:
-            response = _error_response(error)
+            response = _error_response(error, media_types.error_in_protobuf(accept))
         except ConnectionReset:
             reset = True
+        except DropConnection as why:
+            log.info("%s: closing the connection without an answer", why)
+            reset = dropped = True
         except Exception:
             log.exception("internal error serving %s %s", request.method, request.path_qs)
             response = _error_response(ApiError(500, "InternalError", "internal server error"))
         if self.request_log is not None:
+            if user is not None and requestor is not None and user is not requestor:
+                details["impersonatedUser"] = user.name
             self.request_log.record(
-                user=user,
-                verb=verb,
+                user=requestor.name if requestor is not None else None,
+                verb=info.verb,
                 path=request.path,
                 query=query,
                 status=0 if reset else response.status,
@@ -168,19 +187,16 @@ class HttpFront:
                 extra=details,
             )
         if reset:
-            return await _reset_connection(request)
+            return await _reset_connection(request, linger=dropped)
         return response
 
-    async def _gate(
-        self,
-        user: str,
-        verb: str,
-        target: ResourcePath,
-        query: dict[str, str],
-        details: dict[str, Any],
-    ) -> Effect | None:
+    def _may(self, attributes: Attributes) -> bool:
+        """Authorization of an impersonation check: allowed unless a Deny AccessRule matches."""
+        return self.server.policy.denying_rule(attributes) is None
+
+    async def _gate(self, attributes: Attributes, details: dict[str, Any]) -> Effect | None:
         """Apply the gates' verdict; returns the effect that will drop a watch stream."""
-        attributes = request_attributes(user, verb, target, query)
+        verb = attributes.verb
         verdict = Verdict()
         for gate in (self.faults, self.authorizer):
             if gate.active:
@@ -205,7 +221,12 @@ class HttpFront:
         raise refusal(final, attributes)
 
     async def _unstored(
-        self, request: web.BaseRequest, target: ResourcePath, user: str, verb: str
+        self,
+        request: web.BaseRequest,
+        target: ResourcePath,
+        user: UserInfo,
+        verb: str,
+        query: dict[str, str],
     ) -> web.Response:
         """Resources without storage, which only answer create: SelfSubjectReview and the
         access reviews."""
@@ -216,23 +237,23 @@ class HttpFront:
             raise method_not_allowed(
                 "the server does not allow this method on the requested resource"
             )
-        body = await _object_body(request, resource.kind, resource.version)
+        body = await _object_body(request, BodyType.of(resource), query)
         if resource.plural in access_review.KINDS:
             review = access_review.review(
-                resource.plural, user, body, self.server.policy, meta.now_rfc3339()
+                resource.plural, user.name, body, self.server.policy, meta.now_rfc3339()
             )
         else:
             review = self_subject_review.review(user, body, meta.now_rfc3339())
         return _json(201, dumps(review))
 
     async def _token_request(
-        self, request: web.BaseRequest, target: ResourcePath, verb: str
+        self, request: web.BaseRequest, target: ResourcePath, verb: str, query: dict[str, str]
     ) -> web.Response:
         if verb != "create":
             raise method_not_allowed()
         assert target.name is not None and target.namespace is not None
         self.verbs.get(target.resource, target.namespace, target.name)  # 404 unless it exists
-        body = await _object_body(request, "TokenRequest", "v1")
+        body = await _object_body(request, TOKEN_REQUEST, query)
         answer = token_request.issue(
             self.tokens, target.namespace, target.name, body, meta.now_rfc3339()
         )
@@ -284,19 +305,19 @@ class HttpFront:
                 raise method_not_allowed()
             if resource.namespaced and target.namespace is None:
                 raise method_not_allowed("create needs a namespace in the path")
-            body = await self._typed_body(request, resource)
+            body = await self._typed_body(request, resource, query)
             return answer(201, verbs.create(resource, namespace, body))
         if verb == "update":
             assert target.name is not None
-            body = await self._typed_body(request, resource)
+            body = await self._typed_body(request, resource, query)
             return answer(200, verbs.replace(resource, namespace, target.name, body, status_sub))
         if verb == "patch":
             assert target.name is not None
-            content_type = request.content_type
+            content_type = _content_type(request)
             if content_type not in PATCH_TYPES or content_type == APPLY:
-                raise unsupported_media_type(content_type)
+                raise media_types.unsupported_patch(resource)
             if content_type == STRATEGIC and not resource.strategic_merge:
-                raise unsupported_media_type(content_type)
+                raise media_types.unsupported_patch(resource)
             body = body_of.patch_value(await _read(request))
             return answer(
                 200, verbs.patch(resource, namespace, target.name, body, content_type, status_sub)
@@ -320,12 +341,13 @@ class HttpFront:
         while int(requested) > self.store.revision and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
 
-    async def _typed_body(self, request: web.BaseRequest, resource: Any) -> dict[str, Any]:
+    async def _typed_body(
+        self, request: web.BaseRequest, resource: Any, query: dict[str, str]
+    ) -> dict[str, Any]:
         """A create or update body, decoded as kube-apiserver decodes `resource`'s type."""
-        _require_json(request)
         raw = await _read(request)
-        body: dict[str, Any] = body_of.object_value(
-            raw, resource.kind, resource.version, resource.is_custom
+        body: dict[str, Any] = media_types.object_body(
+            raw, _content_type(request), BodyType.of(resource), query
         )
         object_decoding.check(resource, self.registry, body, raw)
         return body
@@ -402,22 +424,6 @@ def _request_factory(*args: Any) -> web.BaseRequest:
     return web.BaseRequest(*args, asyncio.get_running_loop(), client_max_size=body_of.MAX_BODY + 1)
 
 
-def _verb_for(method: str, target: ResourcePath | None, query: dict[str, str]) -> str:
-    if target is None:
-        return method.lower()
-    if target.name is None:
-        if method == "GET":
-            return "watch" if query.get("watch") in ("true", "1") else "list"
-        return {"POST": "create", "DELETE": "deletecollection"}.get(method, method.lower())
-    return {
-        "GET": "get",
-        "POST": "create",
-        "PUT": "update",
-        "PATCH": "patch",
-        "DELETE": "delete",
-    }.get(method, method.lower())
-
-
 def _resource_details(target: ResourcePath) -> dict[str, Any]:
     details: dict[str, Any] = {"resource": target.resource.plural}
     if target.resource.group:
@@ -435,18 +441,24 @@ def _json(status: int, body: bytes) -> web.Response:
     return web.Response(status=status, body=body, headers=JSON_HEADERS)
 
 
-def _error_response(error: ApiError) -> web.Response:
-    if error.retry_after is None:
-        return _json(error.code, dumps(error.status()))
-    headers = {**JSON_HEADERS, "Retry-After": str(error.retry_after)}
-    return web.Response(status=error.code, body=dumps(error.status()), headers=headers)
+def _error_response(error: ApiError, protobuf: bool = False) -> web.Response:
+    if protobuf:
+        headers = {"Content-Type": kube_protobuf.MEDIA_TYPE}
+        body = kube_protobuf.encode_status(error.status())
+    else:
+        headers, body = dict(JSON_HEADERS), dumps(error.status())
+    if error.retry_after is not None:
+        headers["Retry-After"] = str(error.retry_after)
+    return web.Response(status=error.code, body=body, headers=headers)
 
 
-async def _reset_connection(request: web.BaseRequest) -> web.StreamResponse:
-    """Close the socket with a TCP reset (SO_LINGER 0) and no answer; aiohttp then cancels
-    this handler (`handler_cancellation`), so nothing is written after it."""
+async def _reset_connection(request: web.BaseRequest, linger: bool = False) -> web.StreamResponse:
+    """Close the socket with no answer, with a TCP reset (SO_LINGER 0) unless `linger`; aiohttp
+    then cancels this handler (`handler_cancellation`), so nothing is written after it."""
     transport = request.transport
-    if transport is not None:
+    if transport is not None and linger:
+        transport.close()
+    elif transport is not None:
         sock = transport.get_extra_info("socket")
         if sock is not None:
             with contextlib.suppress(OSError):
@@ -466,15 +478,14 @@ async def _read(request: web.BaseRequest) -> bytes:
     return await body_of.read_limited(request.content, request.content_length)
 
 
-def _require_json(request: web.BaseRequest) -> None:
-    content_type = request.content_type
-    if content_type not in ("application/json", "application/octet-stream", ""):
-        raise unsupported_media_type(content_type)
+async def _object_body(request: web.BaseRequest, body: BodyType, query: dict[str, str]) -> Any:
+    return media_types.object_body(await _read(request), _content_type(request), body, query)
 
 
-async def _object_body(request: web.BaseRequest, kind: str, version: str) -> Any:
-    _require_json(request)
-    return body_of.object_value(await _read(request), kind, version)
+def _content_type(request: web.BaseRequest) -> str:
+    """The request's media type, "" without a Content-Type header (aiohttp would say
+    application/octet-stream, which kube-apiserver refuses when it is sent)."""
+    return request.content_type if "Content-Type" in request.headers else ""
 
 
 async def _options_body(request: web.BaseRequest) -> Any:

@@ -75,4 +75,4 @@ def apply_patch(
         return merge_patch(target, body)
     if content_type == JSON_PATCH:
         return json_patch(target, body)
-    raise unsupported_media_type(content_type)
+    raise unsupported_media_type()

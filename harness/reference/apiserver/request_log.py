@@ -19,7 +19,7 @@ class RequestLog:
     def record(
         self,
         *,
-        user: str,
+        user: str | None,
         verb: str,
         path: str,
         query: dict[str, str],

@@ -39,6 +39,7 @@ class ApiError(Exception):
         causes: list[Cause] | None = None,
         cause_messages: list[str] | None = None,
         retry_after: int | None = None,
+        empty_details: bool = False,
     ) -> None:
         super().__init__(message)
         self.code = code
@@ -51,6 +52,8 @@ class ApiError(Exception):
         # Causes with a message only (errors.NewInternalError); `Retry-After` seconds (429).
         self.cause_messages = cause_messages or []
         self.retry_after = retry_after
+        # errors.NewForbidden always has details, `{}` when nothing names the target.
+        self.empty_details = empty_details
 
     def status(self) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -75,7 +78,7 @@ class ApiError(Exception):
             details["causes"] = [{"message": message} for message in self.cause_messages]
         if self.retry_after is not None:
             details["retryAfterSeconds"] = self.retry_after
-        if details:
+        if details or self.empty_details:
             body["details"] = details
         return body
 
@@ -147,12 +150,17 @@ def expired(message: str) -> ApiError:
     return ApiError(410, "Expired", message)
 
 
-def unsupported_media_type(content_type: str) -> ApiError:
+def unsupported_media_type(accepted: tuple[str, ...] = ()) -> ApiError:
+    """415 naming the media types the request could have used, or the generic one."""
+    if not accepted:
+        return ApiError(
+            415, "UnsupportedMediaType", "415: Unsupported Media Type", empty_details=True
+        )
     return ApiError(
         415,
         "UnsupportedMediaType",
-        f"the body of the request was in an unknown format ({content_type}) - accepted media "
-        "types include: application/json-patch+json, application/merge-patch+json",
+        "the body of the request was in an unknown format - accepted media types include: "
+        + ", ".join(accepted),
     )
 
 

@@ -35,6 +35,7 @@ from harness.contract.embedded import (
     FAIL_CODES,
     FAULT_EFFECTS,
     GROUP,
+    IMPERSONATE,
     VERBS,
     WILDCARD,
 )
@@ -64,7 +65,7 @@ SCHEMA: dict[str, Any] = {
                 "effect": {"type": "string", "enum": list(EFFECTS)},
                 "verbs": {
                     "type": "array",
-                    "items": {"type": "string", "enum": [*VERBS, WILDCARD]},
+                    "items": {"type": "string", "enum": [*VERBS, IMPERSONATE, WILDCARD]},
                 },
                 "apiGroups": _STRINGS,
                 "resources": _STRINGS,

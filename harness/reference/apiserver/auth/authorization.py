@@ -1,23 +1,24 @@
-"""Authorization of resource requests: their RBAC attributes, the authorizer hook, the refusal.
+"""Authorization: who may do what, and the refusals kube-apiserver's RBAC answers with.
 
-`request_attributes` derives the attributes the way kube-apiserver's RequestInfoFactory does:
-a request on a namespace object (`/api/v1/namespaces/NAME[/status]`) has namespace NAME; a
-list or watch whose field selector requires `metadata.name=X` has name X; create and
-deletecollection have no name. `refusal` turns a final effect (`gates.py`) into the error the
-client sees: kube-apiserver's RBAC 403 for `Deny`, an injected Status for `Fail`.
+The embedded server has no RBAC. An authenticated caller (group `system:authenticated`) may do
+everything an AccessRule does not deny (`access_policy.py`); anyone else, `system:anonymous`
+above all, only what RBAC's `system:public-info-viewer` role grants: GET of /healthz, /livez,
+/readyz, /version and /version/. The attributes are `request_info.RequestInfo`'s. `refusal` turns
+a final gate effect (`gates.py`) into the error the client sees: RBAC's 403 for `Deny`, an
+injected Status for `Fail`.
 """
 
 from __future__ import annotations
 
-from harness.reference.apiserver.auth.identity import Attributes
+from harness.reference.apiserver.auth.identity import Attributes, UserInfo
 from harness.reference.apiserver.gates import DENY, FAIL, Effect, Verdict, failure
-from harness.reference.apiserver.registry import NAMESPACES
-from harness.reference.apiserver.routes import ResourcePath
-from harness.reference.apiserver.selectors import exact_match
+from harness.reference.apiserver.request_info import RequestInfo
 from harness.reference.apiserver.status_errors import ApiError, go_value
 
 # kube-apiserver's responsewriters sanitizer: errors must not look like HTML.
 _SANITIZE = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+# The non-resource URLs `system:public-info-viewer` grants everyone, signed in or not.
+PUBLIC_PATHS = frozenset({"/healthz", "/livez", "/readyz", "/version", "/version/"})
 
 
 class AllowAll:
@@ -29,27 +30,15 @@ class AllowAll:
         return None
 
 
-def request_attributes(
-    user: str, verb: str, target: ResourcePath, query: dict[str, str]
-) -> Attributes:
-    resource = target.resource
-    name = target.name or ""
-    namespace = target.namespace or ""
-    if resource.resource_id == NAMESPACES and name:
-        namespace = name
-    if verb in ("list", "watch") and not name:
-        selected = exact_match(query.get("fieldSelector"), "metadata.name")
-        if selected and selected not in (".", "..") and not any(c in selected for c in "/%"):
-            name = selected
-    return Attributes(
-        user=user,
-        verb=verb,
-        group=resource.group,
-        resource=resource.plural,
-        subresource=target.subresource or "",
-        namespace=namespace,
-        name=name,
-    )
+def unauthenticated_refusal(user: UserInfo, info: RequestInfo) -> ApiError | None:
+    """The 403 for a caller outside `system:authenticated`, unless the request is public."""
+    if user.authenticated:
+        return None
+    if not info.resource_request:
+        if info.verb == "get" and info.path in PUBLIC_PATHS:
+            return None
+        return path_forbidden(user.name, info.verb, info.path)
+    return forbidden(info.attributes(user.name))
 
 
 def refusal(effect: Effect, request: Attributes) -> ApiError:
@@ -85,3 +74,11 @@ def forbidden(request: Attributes) -> ApiError:
         group=request.group,
         kind=request.resource,
     )
+
+
+def path_forbidden(user: str, verb: str, path: str, reason: str = "") -> ApiError:
+    """RBAC's denial of a non-resource request: no group or resource, so `details` is empty."""
+    message = f"User {go_value(user)} cannot {verb} path {go_value(path)}".translate(_SANITIZE)
+    if reason:
+        message = f"{message}: {reason}"
+    return ApiError(403, "Forbidden", f"forbidden: {message}", empty_details=True)

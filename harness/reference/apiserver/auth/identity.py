@@ -1,26 +1,51 @@
-"""Who is calling: bearer tokens to user names, the groups of a user, and request attributes.
+"""Who is calling: users and their groups, the bearer tokens that name them, request attributes.
 
-Every token is accepted: a known one is its user, an unknown one is user `unknown`, no token is
-`system:anonymous`. The identity travels with each request (into the request log, the access
-rules of `authorization.py` and SelfSubjectReview).
+A token from `--tokens` (or minted by TokenRequest) is its user; a request without a bearer
+token is `system:anonymous`; any other token is refused with 401 (`authentication.py`). The
+identity travels with each request (into the request log, the access rules of
+`authorization.py`, impersonation and SelfSubjectReview).
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ANONYMOUS = "system:anonymous"
-UNKNOWN = "unknown"
 AUTHENTICATED = "system:authenticated"
 UNAUTHENTICATED = "system:unauthenticated"
 SERVICE_ACCOUNT_PREFIX = "system:serviceaccount:"
 SERVICE_ACCOUNTS = "system:serviceaccounts"
+# What a service-account user name's namespace and name must be (DNS-1123 label, subdomain).
+_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 
 
 class TokenFileError(ValueError):
     pass
+
+
+@dataclass(frozen=True, slots=True)
+class UserInfo:
+    """kube-apiserver's user.Info: name, groups, uid and extra, as authenticated (or
+    impersonated)."""
+
+    name: str
+    groups: tuple[str, ...]
+    uid: str = ""
+    extra: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def authenticated(self) -> bool:
+        """Whether RBAC's `system:authenticated` bindings apply (everything the embedded server
+        allows); anonymous callers get only the public health and version paths."""
+        return AUTHENTICATED in self.groups
+
+
+ANONYMOUS_USER = UserInfo(ANONYMOUS, (UNAUTHENTICATED,))
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,11 +62,18 @@ class Attributes:
 
 
 class Tokens:
-    def __init__(self, users_by_token: dict[str, str] | None = None) -> None:
-        self._users = users_by_token or {}
+    """Bearer tokens and the users they authenticate."""
+
+    def __init__(self, users_by_token: Mapping[str, UserInfo | str] | None = None) -> None:
+        self._users: dict[str, UserInfo] = {
+            token: user if isinstance(user, UserInfo) else token_user(user)
+            for token, user in (users_by_token or {}).items()
+        }
 
     @classmethod
     def load(cls, path: Path) -> Tokens:
+        """`{"tokens": [{"token", "user", "groups"?, "uid"?}]}`, as a static token file's
+        columns (without `uid` the user has none)."""
         try:
             data = json.loads(path.read_text())
         except OSError as error:
@@ -51,31 +83,62 @@ class Tokens:
         entries = data.get("tokens") if isinstance(data, dict) else None
         if not isinstance(entries, list):
             raise TokenFileError(f'token file {path} must hold {{"tokens": [...]}}')
-        users: dict[str, str] = {}
+        users: dict[str, UserInfo | str] = {}
         for index, item in enumerate(entries):
             if (
                 not isinstance(item, dict)
                 or not isinstance(item.get("token"), str)
+                or not item["token"]
                 or not isinstance(item.get("user"), str)
             ):
                 raise TokenFileError(
                     f"token file {path}: entry {index} needs string fields 'token' and 'user'"
                 )
-            users[item["token"]] = item["user"]
+            groups = item.get("groups")
+            if groups is not None and (
+                not isinstance(groups, list) or not all(isinstance(g, str) for g in groups)
+            ):
+                raise TokenFileError(
+                    f"token file {path}: entry {index}: 'groups' must be a list of strings"
+                )
+            uid = item.get("uid", "")
+            if not isinstance(uid, str):
+                raise TokenFileError(f"token file {path}: entry {index}: 'uid' must be a string")
+            users[item["token"]] = token_user(item["user"], groups, uid)
         return cls(users)
 
     def add(self, token: str, user: str) -> None:
         """A token minted at run time (TokenRequest)."""
-        self._users[token] = user
+        self._users[token] = token_user(user)
 
-    def user_for(self, authorization: str | None) -> str:
-        """The user behind an Authorization header; never returns or logs the token itself."""
-        if not authorization:
-            return ANONYMOUS
-        scheme, _, credential = authorization.partition(" ")
-        if scheme.lower() != "bearer" or not credential.strip():
-            return UNKNOWN
-        return self._users.get(credential.strip(), UNKNOWN)
+    def lookup(self, token: str) -> UserInfo | None:
+        """The user a token authenticates, or None for a token nobody issued."""
+        return self._users.get(token)
+
+
+def token_user(name: str, groups: Iterable[str] | None = None, uid: str = "") -> UserInfo:
+    """The user a token authenticates: its listed groups then `system:authenticated`, as a
+    static token file gives them; without a list, the groups `groups_for(name)` derives."""
+    if groups is None:
+        return UserInfo(name, tuple(groups_for(name)), uid)
+    listed = [group for group in groups if group != AUTHENTICATED]
+    return UserInfo(name, (*listed, AUTHENTICATED), uid)
+
+
+def service_account_name(user: str) -> tuple[str, str] | None:
+    """(namespace, name) of a `system:serviceaccount:NS:NAME` user (serviceaccount.SplitUsername),
+    else None."""
+    if not user.startswith(SERVICE_ACCOUNT_PREFIX):
+        return None
+    parts = user[len(SERVICE_ACCOUNT_PREFIX) :].split(":")
+    if len(parts) != 2:
+        return None
+    namespace, name = parts
+    if len(namespace) > 63 or not _LABEL.match(namespace):
+        return None
+    if len(name) > 253 or not _SUBDOMAIN.match(name):
+        return None
+    return namespace, name
 
 
 def groups_for(user: str) -> list[str]:
@@ -83,13 +146,11 @@ def groups_for(user: str) -> list[str]:
 
     Anonymous: `system:unauthenticated`. A service account `system:serviceaccount:NS:NAME`:
     `system:serviceaccounts`, `system:serviceaccounts:NS`, then `system:authenticated` (added
-    last, as its AuthenticatedGroupAdder does). Anyone else, `unknown` included:
-    `system:authenticated`.
+    last, as its AuthenticatedGroupAdder does). Anyone else: `system:authenticated`.
     """
     if user == ANONYMOUS:
         return [UNAUTHENTICATED]
-    if user.startswith(SERVICE_ACCOUNT_PREFIX):
-        namespace, _, name = user[len(SERVICE_ACCOUNT_PREFIX) :].partition(":")
-        if namespace and name and ":" not in name:
-            return [SERVICE_ACCOUNTS, f"{SERVICE_ACCOUNTS}:{namespace}", AUTHENTICATED]
+    account = service_account_name(user)
+    if account is not None:
+        return [SERVICE_ACCOUNTS, f"{SERVICE_ACCOUNTS}:{account[0]}", AUTHENTICATED]
     return [AUTHENTICATED]

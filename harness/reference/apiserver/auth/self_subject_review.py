@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.reference.apiserver.auth.identity import groups_for
+from harness.reference.apiserver.auth.identity import UserInfo
 from harness.reference.apiserver.status_errors import bad_request
 
 GROUP = "authentication.k8s.io"
@@ -19,7 +19,7 @@ PLURAL = "selfsubjectreviews"
 KIND = "SelfSubjectReview"
 
 
-def review(user: str, body: Any, now: str) -> dict[str, Any]:
+def review(user: UserInfo, body: Any, now: str) -> dict[str, Any]:
     """The answer to one create; `body` is the decoded request (any content is ignored)."""
     if not isinstance(body, dict):
         raise bad_request("the request body must be a JSON object")
@@ -37,5 +37,16 @@ def review(user: str, body: Any, now: str) -> dict[str, Any]:
         "kind": KIND,
         "apiVersion": API_VERSION,
         "metadata": {"creationTimestamp": now},
-        "status": {"userInfo": {"username": user, "groups": groups_for(user)}},
+        "status": {"userInfo": user_info(user)},
     }
+
+
+def user_info(user: UserInfo) -> dict[str, Any]:
+    """authentication/v1 UserInfo: empty `uid` and `extra` are left out, as Go's JSON does."""
+    info: dict[str, Any] = {"username": user.name}
+    if user.uid:
+        info["uid"] = user.uid
+    info["groups"] = list(user.groups)
+    if user.extra:
+        info["extra"] = {key: list(values) for key, values in user.extra.items()}
+    return info
