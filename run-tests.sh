@@ -9,11 +9,14 @@ cd "$(dirname "$0")"
 harness_bootstrap || exit 1
 
 status=0
-# The real Kubernetes control plane the real-tier tests start (tools/controlplane/, cached per
-# pin: minutes the first time, nothing afterwards). Without it those tests fail, never skip.
+# The real Kubernetes control plane the real-tier tests start (tools/controlplane/) and grpcurl,
+# the fulfillment tests' third-party client (tools/grpcurl/), each cached per pin: minutes the
+# first time, nothing afterwards. Without them those tests fail, never skip.
 command -v go >/dev/null 2>&1 || export PATH="$PATH:/usr/local/go/bin"
 echo "== control plane" >&2
 python -m harness build-control-plane || status=1
+echo "== grpcurl" >&2
+python -m harness build-grpcurl || status=1
 echo "== ruff" >&2
 ruff check --quiet . && ruff format --check --quiet . || status=1
 echo "== import contracts" >&2

@@ -212,6 +212,13 @@ def build_parser() -> argparse.ArgumentParser:
         "~/.cache/osac-harness/controlplane (HARNESS_CONTROL_PLANE_CACHE to change). A second "
         "call with the same pins does nothing. Needs Go 1.26+ and the Go module proxy.",
     )
+    commands.add_parser(
+        "build-grpcurl",
+        help="build grpcurl, the tests' gRPC client, into the per-user cache (once per pin)",
+        description="Build github.com/fullstorydev/grpcurl at the version pinned in "
+        "tools/grpcurl/ into ~/.cache/osac-harness/grpcurl (HARNESS_GRPCURL_CACHE to change). "
+        "A second call with the same pin does nothing. Needs Go 1.26+ and the Go module proxy.",
+    )
     return parser
 
 
@@ -332,8 +339,20 @@ def cmd_build_control_plane(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_build_grpcurl(args: argparse.Namespace) -> int:
+    from harness.reference.stack import ToolBuildError, build_grpcurl
+
+    try:
+        _err(f"harness build-grpcurl: ready: {build_grpcurl(_err)}")
+    except ToolBuildError as error:
+        _err(f"harness build-grpcurl: error: {error}")
+        return ExitCode.ENVIRONMENT_NOT_READY
+    return 0
+
+
 COMMANDS = {
     "build-control-plane": cmd_build_control_plane,
+    "build-grpcurl": cmd_build_grpcurl,
     "up": cmd_up,
     "mutants": cmd_mutants,
     "report": cmd_report,

@@ -29,6 +29,7 @@ from harness.contract.profiles import DEFAULT_PROFILE, Profile, get_profile
 from harness.ownership import DirectoryBusy, hold
 from harness.reference.controlplane.binaries import BuildError, ensure_built
 from harness.reference.forking import can_fork, preload
+from harness.reference.grpcurl import ensure_grpcurl
 from harness.reference.installation import environment_objects, operator_user
 from harness.reference.process import ComponentError, ComponentProcess
 from harness.reference.runtime import die_with_parent
@@ -611,13 +612,20 @@ class BackgroundStack:
         self.process.stop(grace=15.0)
 
 
-ControlPlaneBuildError = BuildError
+ToolBuildError = BuildError  # a Go tool (the control plane, grpcurl) could not be built
+ControlPlaneBuildError = ToolBuildError
 
 
 def build_control_plane(log: Callable[[str], None]) -> Path:
     """`harness build-control-plane`: the real control plane's binaries, built once per pin;
     returns their cache directory."""
     return ensure_built(log).directory
+
+
+def build_grpcurl(log: Callable[[str], None]) -> Path:
+    """`harness build-grpcurl`: grpcurl, the tests' third-party gRPC client, built once per
+    pin; returns the binary."""
+    return ensure_grpcurl(log)
 
 
 def launch(options: StackOptions) -> BackgroundStack:

@@ -4,9 +4,10 @@ The ComputeInstance CR in the hub namespace is the record (there is no database)
 CR the way fulfillment-service's controller does (contract §9.2), reads map the CR back to the
 API (contract §10), Update patches only the CR spec (contract §11.4).
 
-Modules: `__main__` (flags, READY line, SIGTERM), `server` (gRPC server, reflection, health,
-TLS), `bearer_auth` (bearer tokens, admin-only private methods), `tokens` (the tokens file),
-`fault_interceptor` (`--fault fulfillment:…`), `service` (the RPC methods), `spec` (API spec <->
-CR spec), `masks` (update masks), `filters` (List filters), `record` (CR -> API object),
-`instance_store` (Kubernetes access), `rpc_errors` (failures as gRPC status codes).
+Modules: `__main__` (flags, READY line, SIGTERM), `server` (gRPC server, reflection, health, TLS),
+`reflection_pool` (what reflection serves: json names on every field), `bearer_auth` (bearer
+tokens, admin-only private methods), `tokens` (the tokens file), `fault_interceptor` (`--fault
+fulfillment:…`), `service` (the RPC methods), `spec` (API spec <-> CR spec), `masks` (update
+masks), `filters` (List filters), `record` (CR -> API object), `instance_store` (Kubernetes
+access), `rpc_errors` (failures as gRPC status codes).
 """

@@ -1,5 +1,6 @@
 """The gRPC server: public and private `ComputeInstances` of one profile, reflection, health.
 
+Reflection serves every file as protoc compiles it, json names included (`reflection_pool`).
 Reflection and health need no token (as with Authorino in the real deployment); everything else
 goes through `AuthInterceptor`.
 """
@@ -23,6 +24,7 @@ from harness.reference.component_client import load_api_client
 from harness.reference.fulfillment.bearer_auth import Authenticator, AuthInterceptor
 from harness.reference.fulfillment.fault_interceptor import FaultInterceptor
 from harness.reference.fulfillment.instance_store import InstanceStore
+from harness.reference.fulfillment.reflection_pool import served_pool
 from harness.reference.fulfillment.service import ComputeInstancesService
 from harness.reference.fulfillment.tokens import Identity
 
@@ -167,9 +169,8 @@ def start_server(options: ServerOptions) -> RunningServer:
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     for name in ["", *services]:
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-    reflection.enable_server_reflection(
-        [*services, health.SERVICE_NAME, reflection.SERVICE_NAME], server
-    )
+    reflected = [*services, health.SERVICE_NAME, reflection.SERVICE_NAME]
+    reflection.enable_server_reflection(reflected, server, pool=served_pool(reflected))
     host = f"[{options.host}]" if ":" in options.host else options.host
     target = f"{host}:{options.port}"
     _check_bindable(options.host, options.port, target)

@@ -28,7 +28,7 @@ from harness.contract.wire.gen.shared_types.v1 import condition_status_type_pb2 
 from harness.contract.wire.gen.shared_types.v1 import metadata_type_pb2 as shared__types_dot_v1_dot_metadata__type__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n*fulfillment/v1/compute_instance_type.proto\x12\x0e\x66ulfillment.v1\x1a\x19google/protobuf/any.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a+shared_types/v1/condition_status_type.proto\x1a#shared_types/v1/metadata_type.proto\"\xae\x01\n\x0f\x43omputeInstance\x12\n\n\x02id\x18\x01 \x01(\t\x12%\n\x08metadata\x18\x02 \x01(\x0b\x32\x13.shared.v1.Metadata\x12\x31\n\x04spec\x18\x03 \x01(\x0b\x32#.fulfillment.v1.ComputeInstanceSpec\x12\x35\n\x06status\x18\x04 \x01(\x0b\x32%.fulfillment.v1.ComputeInstanceStatus\"\xaa\x02\n\x13\x43omputeInstanceSpec\x12\x10\n\x08template\x18\x01 \x01(\t\x12X\n\x13template_parameters\x18\x02 \x03(\x0b\x32;.fulfillment.v1.ComputeInstanceSpec.TemplateParametersEntry\x12=\n\x14restart_requested_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampH\x00\x88\x01\x01\x1aO\n\x17TemplateParametersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12#\n\x05value\x18\x02 \x01(\x0b\x32\x14.google.protobuf.Any:\x02\x38\x01\x42\x17\n\x15_restart_requested_at\"\xf0\x01\n\x15\x43omputeInstanceStatus\x12\x33\n\x05state\x18\x01 \x01(\x0e\x32$.fulfillment.v1.ComputeInstanceState\x12<\n\nconditions\x18\x02 \x03(\x0b\x32(.fulfillment.v1.ComputeInstanceCondition\x12\x12\n\nip_address\x18\x03 \x01(\t\x12:\n\x11last_restarted_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.TimestampH\x00\x88\x01\x01\x42\x14\n\x12_last_restarted_at\"\xfe\x01\n\x18\x43omputeInstanceCondition\x12:\n\x04type\x18\x01 \x01(\x0e\x32,.fulfillment.v1.ComputeInstanceConditionType\x12*\n\x06status\x18\x02 \x01(\x0e\x32\x1a.shared.v1.ConditionStatus\x12\x38\n\x14last_transition_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x06reason\x18\x04 \x01(\tH\x00\x88\x01\x01\x12\x14\n\x07message\x18\x05 \x01(\tH\x01\x88\x01\x01\x42\t\n\x07_reasonB\n\n\x08_message*\xd0\x01\n\x14\x43omputeInstanceState\x12&\n\"COMPUTE_INSTANCE_STATE_UNSPECIFIED\x10\x00\x12&\n\"COMPUTE_INSTANCE_STATE_PROGRESSING\x10\x01\x12 \n\x1c\x43OMPUTE_INSTANCE_STATE_READY\x10\x02\x12!\n\x1d\x43OMPUTE_INSTANCE_STATE_FAILED\x10\x03\x12#\n\x1f\x43OMPUTE_INSTANCE_STATE_DELETING\x10\x04*\xf2\x02\n\x1c\x43omputeInstanceConditionType\x12/\n+COMPUTE_INSTANCE_CONDITION_TYPE_UNSPECIFIED\x10\x00\x12/\n+COMPUTE_INSTANCE_CONDITION_TYPE_PROGRESSING\x10\x01\x12)\n%COMPUTE_INSTANCE_CONDITION_TYPE_READY\x10\x02\x12*\n&COMPUTE_INSTANCE_CONDITION_TYPE_FAILED\x10\x03\x12,\n(COMPUTE_INSTANCE_CONDITION_TYPE_DEGRADED\x10\x04\x12\x37\n3COMPUTE_INSTANCE_CONDITION_TYPE_RESTART_IN_PROGRESS\x10\x05\x12\x32\n.COMPUTE_INSTANCE_CONDITION_TYPE_RESTART_FAILED\x10\x06\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n*fulfillment/v1/compute_instance_type.proto\x12\x0efulfillment.v1\x1a\x19google/protobuf/any.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a+shared_types/v1/condition_status_type.proto\x1a#shared_types/v1/metadata_type.proto"\xca\x01\n\x0fComputeInstance\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\x12/\n\x08metadata\x18\x02 \x01(\x0b2\x13.shared.v1.MetadataR\x08metadata\x127\n\x04spec\x18\x03 \x01(\x0b2#.fulfillment.v1.ComputeInstanceSpecR\x04spec\x12=\n\x06status\x18\x04 \x01(\x0b2%.fulfillment.v1.ComputeInstanceStatusR\x06status"\xe8\x02\n\x13ComputeInstanceSpec\x12\x1a\n\x08template\x18\x01 \x01(\tR\x08template\x12l\n\x13template_parameters\x18\x02 \x03(\x0b2;.fulfillment.v1.ComputeInstanceSpec.TemplateParametersEntryR\x12templateParameters\x12Q\n\x14restart_requested_at\x18\x03 \x01(\x0b2\x1a.google.protobuf.TimestampH\x00R\x12restartRequestedAt\x88\x01\x01\x1a[\n\x17TemplateParametersEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12*\n\x05value\x18\x02 \x01(\x0b2\x14.google.protobuf.AnyR\x05value:\x028\x01B\x17\n\x15_restart_requested_at"\x9f\x02\n\x15ComputeInstanceStatus\x12:\n\x05state\x18\x01 \x01(\x0e2$.fulfillment.v1.ComputeInstanceStateR\x05state\x12H\n\nconditions\x18\x02 \x03(\x0b2(.fulfillment.v1.ComputeInstanceConditionR\nconditions\x12\x1d\n\nip_address\x18\x03 \x01(\tR\tipAddress\x12K\n\x11last_restarted_at\x18\x04 \x01(\x0b2\x1a.google.protobuf.TimestampH\x00R\x0flastRestartedAt\x88\x01\x01B\x14\n\x12_last_restarted_at"\xb1\x02\n\x18ComputeInstanceCondition\x12@\n\x04type\x18\x01 \x01(\x0e2,.fulfillment.v1.ComputeInstanceConditionTypeR\x04type\x122\n\x06status\x18\x02 \x01(\x0e2\x1a.shared.v1.ConditionStatusR\x06status\x12L\n\x14last_transition_time\x18\x03 \x01(\x0b2\x1a.google.protobuf.TimestampR\x12lastTransitionTime\x12\x1b\n\x06reason\x18\x04 \x01(\tH\x00R\x06reason\x88\x01\x01\x12\x1d\n\x07message\x18\x05 \x01(\tH\x01R\x07message\x88\x01\x01B\t\n\x07_reasonB\n\n\x08_message*\xd0\x01\n\x14ComputeInstanceState\x12&\n"COMPUTE_INSTANCE_STATE_UNSPECIFIED\x10\x00\x12&\n"COMPUTE_INSTANCE_STATE_PROGRESSING\x10\x01\x12 \n\x1cCOMPUTE_INSTANCE_STATE_READY\x10\x02\x12!\n\x1dCOMPUTE_INSTANCE_STATE_FAILED\x10\x03\x12#\n\x1fCOMPUTE_INSTANCE_STATE_DELETING\x10\x04*\xf2\x02\n\x1cComputeInstanceConditionType\x12/\n+COMPUTE_INSTANCE_CONDITION_TYPE_UNSPECIFIED\x10\x00\x12/\n+COMPUTE_INSTANCE_CONDITION_TYPE_PROGRESSING\x10\x01\x12)\n%COMPUTE_INSTANCE_CONDITION_TYPE_READY\x10\x02\x12*\n&COMPUTE_INSTANCE_CONDITION_TYPE_FAILED\x10\x03\x12,\n(COMPUTE_INSTANCE_CONDITION_TYPE_DEGRADED\x10\x04\x127\n3COMPUTE_INSTANCE_CONDITION_TYPE_RESTART_IN_PROGRESS\x10\x05\x122\n.COMPUTE_INSTANCE_CONDITION_TYPE_RESTART_FAILED\x10\x06b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,18 +37,18 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_COMPUTEINSTANCESPEC_TEMPLATEPARAMETERSENTRY']._loaded_options = None
   _globals['_COMPUTEINSTANCESPEC_TEMPLATEPARAMETERSENTRY']._serialized_options = b'8\001'
-  _globals['_COMPUTEINSTANCESTATE']._serialized_start=1183
-  _globals['_COMPUTEINSTANCESTATE']._serialized_end=1391
-  _globals['_COMPUTEINSTANCECONDITIONTYPE']._serialized_start=1394
-  _globals['_COMPUTEINSTANCECONDITIONTYPE']._serialized_end=1764
+  _globals['_COMPUTEINSTANCESTATE']._serialized_start=1371
+  _globals['_COMPUTEINSTANCESTATE']._serialized_end=1579
+  _globals['_COMPUTEINSTANCECONDITIONTYPE']._serialized_start=1582
+  _globals['_COMPUTEINSTANCECONDITIONTYPE']._serialized_end=1952
   _globals['_COMPUTEINSTANCE']._serialized_start=205
-  _globals['_COMPUTEINSTANCE']._serialized_end=379
-  _globals['_COMPUTEINSTANCESPEC']._serialized_start=382
-  _globals['_COMPUTEINSTANCESPEC']._serialized_end=680
-  _globals['_COMPUTEINSTANCESPEC_TEMPLATEPARAMETERSENTRY']._serialized_start=576
-  _globals['_COMPUTEINSTANCESPEC_TEMPLATEPARAMETERSENTRY']._serialized_end=655
-  _globals['_COMPUTEINSTANCESTATUS']._serialized_start=683
-  _globals['_COMPUTEINSTANCESTATUS']._serialized_end=923
-  _globals['_COMPUTEINSTANCECONDITION']._serialized_start=926
-  _globals['_COMPUTEINSTANCECONDITION']._serialized_end=1180
+  _globals['_COMPUTEINSTANCE']._serialized_end=407
+  _globals['_COMPUTEINSTANCESPEC']._serialized_start=410
+  _globals['_COMPUTEINSTANCESPEC']._serialized_end=770
+  _globals['_COMPUTEINSTANCESPEC_TEMPLATEPARAMETERSENTRY']._serialized_start=654
+  _globals['_COMPUTEINSTANCESPEC_TEMPLATEPARAMETERSENTRY']._serialized_end=745
+  _globals['_COMPUTEINSTANCESTATUS']._serialized_start=773
+  _globals['_COMPUTEINSTANCESTATUS']._serialized_end=1060
+  _globals['_COMPUTEINSTANCECONDITION']._serialized_start=1063
+  _globals['_COMPUTEINSTANCECONDITION']._serialized_end=1368
 # @@protoc_insertion_point(module_scope)

@@ -26,7 +26,7 @@ from google.protobuf import field_mask_pb2 as google_dot_protobuf_dot_field__mas
 from harness.contract.wire.gen.fulfillment.v1 import compute_instance_type_pb2 as fulfillment_dot_v1_dot_compute__instance__type__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n.fulfillment/v1/compute_instances_service.proto\x12\x0e\x66ulfillment.v1\x1a google/protobuf/field_mask.proto\x1a*fulfillment/v1/compute_instance_type.proto\"\x99\x01\n\x1b\x43omputeInstancesListRequest\x12\x13\n\x06offset\x18\x01 \x01(\x05H\x00\x88\x01\x01\x12\x12\n\x05limit\x18\x02 \x01(\x05H\x01\x88\x01\x01\x12\x13\n\x06\x66ilter\x18\x03 \x01(\tH\x02\x88\x01\x01\x12\x12\n\x05order\x18\x04 \x01(\tH\x03\x88\x01\x01\x42\t\n\x07_offsetB\x08\n\x06_limitB\t\n\x07_filterB\x08\n\x06_order\"\x88\x01\n\x1c\x43omputeInstancesListResponse\x12\x11\n\x04size\x18\x01 \x01(\x05H\x00\x88\x01\x01\x12\x12\n\x05total\x18\x02 \x01(\x05H\x01\x88\x01\x01\x12.\n\x05items\x18\x03 \x03(\x0b\x32\x1f.fulfillment.v1.ComputeInstanceB\x07\n\x05_sizeB\x08\n\x06_total\"(\n\x1a\x43omputeInstancesGetRequest\x12\n\n\x02id\x18\x01 \x01(\t\"N\n\x1b\x43omputeInstancesGetResponse\x12/\n\x06object\x18\x01 \x01(\x0b\x32\x1f.fulfillment.v1.ComputeInstance\"P\n\x1d\x43omputeInstancesCreateRequest\x12/\n\x06object\x18\x01 \x01(\x0b\x32\x1f.fulfillment.v1.ComputeInstance\"Q\n\x1e\x43omputeInstancesCreateResponse\x12/\n\x06object\x18\x01 \x01(\x0b\x32\x1f.fulfillment.v1.ComputeInstance\"\x81\x01\n\x1d\x43omputeInstancesUpdateRequest\x12/\n\x06object\x18\x01 \x01(\x0b\x32\x1f.fulfillment.v1.ComputeInstance\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"Q\n\x1e\x43omputeInstancesUpdateResponse\x12/\n\x06object\x18\x01 \x01(\x0b\x32\x1f.fulfillment.v1.ComputeInstance\"+\n\x1d\x43omputeInstancesDeleteRequest\x12\n\n\x02id\x18\x01 \x01(\t\" \n\x1e\x43omputeInstancesDeleteResponse2\x90\x04\n\x10\x43omputeInstances\x12\x61\n\x04List\x12+.fulfillment.v1.ComputeInstancesListRequest\x1a,.fulfillment.v1.ComputeInstancesListResponse\x12^\n\x03Get\x12*.fulfillment.v1.ComputeInstancesGetRequest\x1a+.fulfillment.v1.ComputeInstancesGetResponse\x12g\n\x06\x43reate\x12-.fulfillment.v1.ComputeInstancesCreateRequest\x1a..fulfillment.v1.ComputeInstancesCreateResponse\x12g\n\x06Update\x12-.fulfillment.v1.ComputeInstancesUpdateRequest\x1a..fulfillment.v1.ComputeInstancesUpdateResponse\x12g\n\x06\x44\x65lete\x12-.fulfillment.v1.ComputeInstancesDeleteRequest\x1a..fulfillment.v1.ComputeInstancesDeleteResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n.fulfillment/v1/compute_instances_service.proto\x12\x0efulfillment.v1\x1a google/protobuf/field_mask.proto\x1a*fulfillment/v1/compute_instance_type.proto"\xb7\x01\n\x1bComputeInstancesListRequest\x12\x1b\n\x06offset\x18\x01 \x01(\x05H\x00R\x06offset\x88\x01\x01\x12\x19\n\x05limit\x18\x02 \x01(\x05H\x01R\x05limit\x88\x01\x01\x12\x1b\n\x06filter\x18\x03 \x01(\tH\x02R\x06filter\x88\x01\x01\x12\x19\n\x05order\x18\x04 \x01(\tH\x03R\x05order\x88\x01\x01B\t\n\x07_offsetB\x08\n\x06_limitB\t\n\x07_filterB\x08\n\x06_order"\x9c\x01\n\x1cComputeInstancesListResponse\x12\x17\n\x04size\x18\x01 \x01(\x05H\x00R\x04size\x88\x01\x01\x12\x19\n\x05total\x18\x02 \x01(\x05H\x01R\x05total\x88\x01\x01\x125\n\x05items\x18\x03 \x03(\x0b2\x1f.fulfillment.v1.ComputeInstanceR\x05itemsB\x07\n\x05_sizeB\x08\n\x06_total",\n\x1aComputeInstancesGetRequest\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id"V\n\x1bComputeInstancesGetResponse\x127\n\x06object\x18\x01 \x01(\x0b2\x1f.fulfillment.v1.ComputeInstanceR\x06object"X\n\x1dComputeInstancesCreateRequest\x127\n\x06object\x18\x01 \x01(\x0b2\x1f.fulfillment.v1.ComputeInstanceR\x06object"Y\n\x1eComputeInstancesCreateResponse\x127\n\x06object\x18\x01 \x01(\x0b2\x1f.fulfillment.v1.ComputeInstanceR\x06object"\x95\x01\n\x1dComputeInstancesUpdateRequest\x127\n\x06object\x18\x01 \x01(\x0b2\x1f.fulfillment.v1.ComputeInstanceR\x06object\x12;\n\x0bupdate_mask\x18\x02 \x01(\x0b2\x1a.google.protobuf.FieldMaskR\nupdateMask"Y\n\x1eComputeInstancesUpdateResponse\x127\n\x06object\x18\x01 \x01(\x0b2\x1f.fulfillment.v1.ComputeInstanceR\x06object"/\n\x1dComputeInstancesDeleteRequest\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id" \n\x1eComputeInstancesDeleteResponse2\x90\x04\n\x10ComputeInstances\x12a\n\x04List\x12+.fulfillment.v1.ComputeInstancesListRequest\x1a,.fulfillment.v1.ComputeInstancesListResponse\x12^\n\x03Get\x12*.fulfillment.v1.ComputeInstancesGetRequest\x1a+.fulfillment.v1.ComputeInstancesGetResponse\x12g\n\x06Create\x12-.fulfillment.v1.ComputeInstancesCreateRequest\x1a..fulfillment.v1.ComputeInstancesCreateResponse\x12g\n\x06Update\x12-.fulfillment.v1.ComputeInstancesUpdateRequest\x1a..fulfillment.v1.ComputeInstancesUpdateResponse\x12g\n\x06Delete\x12-.fulfillment.v1.ComputeInstancesDeleteRequest\x1a..fulfillment.v1.ComputeInstancesDeleteResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,25 +34,25 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'fulfillment.v1.compute_inst
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_COMPUTEINSTANCESLISTREQUEST']._serialized_start=145
-  _globals['_COMPUTEINSTANCESLISTREQUEST']._serialized_end=298
-  _globals['_COMPUTEINSTANCESLISTRESPONSE']._serialized_start=301
-  _globals['_COMPUTEINSTANCESLISTRESPONSE']._serialized_end=437
-  _globals['_COMPUTEINSTANCESGETREQUEST']._serialized_start=439
-  _globals['_COMPUTEINSTANCESGETREQUEST']._serialized_end=479
-  _globals['_COMPUTEINSTANCESGETRESPONSE']._serialized_start=481
-  _globals['_COMPUTEINSTANCESGETRESPONSE']._serialized_end=559
-  _globals['_COMPUTEINSTANCESCREATEREQUEST']._serialized_start=561
-  _globals['_COMPUTEINSTANCESCREATEREQUEST']._serialized_end=641
-  _globals['_COMPUTEINSTANCESCREATERESPONSE']._serialized_start=643
-  _globals['_COMPUTEINSTANCESCREATERESPONSE']._serialized_end=724
-  _globals['_COMPUTEINSTANCESUPDATEREQUEST']._serialized_start=727
-  _globals['_COMPUTEINSTANCESUPDATEREQUEST']._serialized_end=856
-  _globals['_COMPUTEINSTANCESUPDATERESPONSE']._serialized_start=858
-  _globals['_COMPUTEINSTANCESUPDATERESPONSE']._serialized_end=939
-  _globals['_COMPUTEINSTANCESDELETEREQUEST']._serialized_start=941
-  _globals['_COMPUTEINSTANCESDELETEREQUEST']._serialized_end=984
-  _globals['_COMPUTEINSTANCESDELETERESPONSE']._serialized_start=986
-  _globals['_COMPUTEINSTANCESDELETERESPONSE']._serialized_end=1018
-  _globals['_COMPUTEINSTANCES']._serialized_start=1021
-  _globals['_COMPUTEINSTANCES']._serialized_end=1549
+  _globals['_COMPUTEINSTANCESLISTREQUEST']._serialized_end=328
+  _globals['_COMPUTEINSTANCESLISTRESPONSE']._serialized_start=331
+  _globals['_COMPUTEINSTANCESLISTRESPONSE']._serialized_end=487
+  _globals['_COMPUTEINSTANCESGETREQUEST']._serialized_start=489
+  _globals['_COMPUTEINSTANCESGETREQUEST']._serialized_end=533
+  _globals['_COMPUTEINSTANCESGETRESPONSE']._serialized_start=535
+  _globals['_COMPUTEINSTANCESGETRESPONSE']._serialized_end=621
+  _globals['_COMPUTEINSTANCESCREATEREQUEST']._serialized_start=623
+  _globals['_COMPUTEINSTANCESCREATEREQUEST']._serialized_end=711
+  _globals['_COMPUTEINSTANCESCREATERESPONSE']._serialized_start=713
+  _globals['_COMPUTEINSTANCESCREATERESPONSE']._serialized_end=802
+  _globals['_COMPUTEINSTANCESUPDATEREQUEST']._serialized_start=805
+  _globals['_COMPUTEINSTANCESUPDATEREQUEST']._serialized_end=954
+  _globals['_COMPUTEINSTANCESUPDATERESPONSE']._serialized_start=956
+  _globals['_COMPUTEINSTANCESUPDATERESPONSE']._serialized_end=1045
+  _globals['_COMPUTEINSTANCESDELETEREQUEST']._serialized_start=1047
+  _globals['_COMPUTEINSTANCESDELETEREQUEST']._serialized_end=1094
+  _globals['_COMPUTEINSTANCESDELETERESPONSE']._serialized_start=1096
+  _globals['_COMPUTEINSTANCESDELETERESPONSE']._serialized_end=1128
+  _globals['_COMPUTEINSTANCES']._serialized_start=1131
+  _globals['_COMPUTEINSTANCES']._serialized_end=1659
 # @@protoc_insertion_point(module_scope)

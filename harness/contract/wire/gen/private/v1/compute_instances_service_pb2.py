@@ -26,37 +26,37 @@ from google.protobuf import field_mask_pb2 as google_dot_protobuf_dot_field__mas
 from harness.contract.wire.gen.private.v1 import compute_instance_type_pb2 as private_dot_v1_dot_compute__instance__type__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n*private/v1/compute_instances_service.proto\x12\nprivate.v1\x1a google/protobuf/field_mask.proto\x1a&private/v1/compute_instance_type.proto\"{\n\x1b\x43omputeInstancesListRequest\x12\x13\n\x06offset\x18\x01 \x01(\x05H\x00\x88\x01\x01\x12\x12\n\x05limit\x18\x02 \x01(\x05H\x01\x88\x01\x01\x12\x13\n\x06\x66ilter\x18\x03 \x01(\tH\x02\x88\x01\x01\x42\t\n\x07_offsetB\x08\n\x06_limitB\t\n\x07_filter\"\x84\x01\n\x1c\x43omputeInstancesListResponse\x12\x11\n\x04size\x18\x01 \x01(\x05H\x00\x88\x01\x01\x12\x12\n\x05total\x18\x02 \x01(\x05H\x01\x88\x01\x01\x12*\n\x05items\x18\x03 \x03(\x0b\x32\x1b.private.v1.ComputeInstanceB\x07\n\x05_sizeB\x08\n\x06_total\"(\n\x1a\x43omputeInstancesGetRequest\x12\n\n\x02id\x18\x01 \x01(\t\"J\n\x1b\x43omputeInstancesGetResponse\x12+\n\x06object\x18\x01 \x01(\x0b\x32\x1b.private.v1.ComputeInstance\"L\n\x1d\x43omputeInstancesCreateRequest\x12+\n\x06object\x18\x01 \x01(\x0b\x32\x1b.private.v1.ComputeInstance\"M\n\x1e\x43omputeInstancesCreateResponse\x12+\n\x06object\x18\x01 \x01(\x0b\x32\x1b.private.v1.ComputeInstance\"+\n\x1d\x43omputeInstancesDeleteRequest\x12\n\n\x02id\x18\x01 \x01(\t\" \n\x1e\x43omputeInstancesDeleteResponse\"}\n\x1d\x43omputeInstancesUpdateRequest\x12+\n\x06object\x18\x01 \x01(\x0b\x32\x1b.private.v1.ComputeInstance\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"M\n\x1e\x43omputeInstancesUpdateResponse\x12+\n\x06object\x18\x01 \x01(\x0b\x32\x1b.private.v1.ComputeInstance\"+\n\x1d\x43omputeInstancesSignalRequest\x12\n\n\x02id\x18\x01 \x01(\t\" \n\x1e\x43omputeInstancesSignalResponse2\xc9\x04\n\x10\x43omputeInstances\x12Y\n\x04List\x12\'.private.v1.ComputeInstancesListRequest\x1a(.private.v1.ComputeInstancesListResponse\x12V\n\x03Get\x12&.private.v1.ComputeInstancesGetRequest\x1a\'.private.v1.ComputeInstancesGetResponse\x12_\n\x06\x43reate\x12).private.v1.ComputeInstancesCreateRequest\x1a*.private.v1.ComputeInstancesCreateResponse\x12_\n\x06\x44\x65lete\x12).private.v1.ComputeInstancesDeleteRequest\x1a*.private.v1.ComputeInstancesDeleteResponse\x12_\n\x06Update\x12).private.v1.ComputeInstancesUpdateRequest\x1a*.private.v1.ComputeInstancesUpdateResponse\x12_\n\x06Signal\x12).private.v1.ComputeInstancesSignalRequest\x1a*.private.v1.ComputeInstancesSignalResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n*private/v1/compute_instances_service.proto\x12\nprivate.v1\x1a google/protobuf/field_mask.proto\x1a&private/v1/compute_instance_type.proto"\x92\x01\n\x1bComputeInstancesListRequest\x12\x1b\n\x06offset\x18\x01 \x01(\x05H\x00R\x06offset\x88\x01\x01\x12\x19\n\x05limit\x18\x02 \x01(\x05H\x01R\x05limit\x88\x01\x01\x12\x1b\n\x06filter\x18\x03 \x01(\tH\x02R\x06filter\x88\x01\x01B\t\n\x07_offsetB\x08\n\x06_limitB\t\n\x07_filter"\x98\x01\n\x1cComputeInstancesListResponse\x12\x17\n\x04size\x18\x01 \x01(\x05H\x00R\x04size\x88\x01\x01\x12\x19\n\x05total\x18\x02 \x01(\x05H\x01R\x05total\x88\x01\x01\x121\n\x05items\x18\x03 \x03(\x0b2\x1b.private.v1.ComputeInstanceR\x05itemsB\x07\n\x05_sizeB\x08\n\x06_total",\n\x1aComputeInstancesGetRequest\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id"R\n\x1bComputeInstancesGetResponse\x123\n\x06object\x18\x01 \x01(\x0b2\x1b.private.v1.ComputeInstanceR\x06object"T\n\x1dComputeInstancesCreateRequest\x123\n\x06object\x18\x01 \x01(\x0b2\x1b.private.v1.ComputeInstanceR\x06object"U\n\x1eComputeInstancesCreateResponse\x123\n\x06object\x18\x01 \x01(\x0b2\x1b.private.v1.ComputeInstanceR\x06object"/\n\x1dComputeInstancesDeleteRequest\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id" \n\x1eComputeInstancesDeleteResponse"\x91\x01\n\x1dComputeInstancesUpdateRequest\x123\n\x06object\x18\x01 \x01(\x0b2\x1b.private.v1.ComputeInstanceR\x06object\x12;\n\x0bupdate_mask\x18\x02 \x01(\x0b2\x1a.google.protobuf.FieldMaskR\nupdateMask"U\n\x1eComputeInstancesUpdateResponse\x123\n\x06object\x18\x01 \x01(\x0b2\x1b.private.v1.ComputeInstanceR\x06object"/\n\x1dComputeInstancesSignalRequest\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id" \n\x1eComputeInstancesSignalResponse2\xc9\x04\n\x10ComputeInstances\x12Y\n\x04List\x12\'.private.v1.ComputeInstancesListRequest\x1a(.private.v1.ComputeInstancesListResponse\x12V\n\x03Get\x12&.private.v1.ComputeInstancesGetRequest\x1a\'.private.v1.ComputeInstancesGetResponse\x12_\n\x06Create\x12).private.v1.ComputeInstancesCreateRequest\x1a*.private.v1.ComputeInstancesCreateResponse\x12_\n\x06Delete\x12).private.v1.ComputeInstancesDeleteRequest\x1a*.private.v1.ComputeInstancesDeleteResponse\x12_\n\x06Update\x12).private.v1.ComputeInstancesUpdateRequest\x1a*.private.v1.ComputeInstancesUpdateResponse\x12_\n\x06Signal\x12).private.v1.ComputeInstancesSignalRequest\x1a*.private.v1.ComputeInstancesSignalResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'private.v1.compute_instances_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_COMPUTEINSTANCESLISTREQUEST']._serialized_start=132
-  _globals['_COMPUTEINSTANCESLISTREQUEST']._serialized_end=255
-  _globals['_COMPUTEINSTANCESLISTRESPONSE']._serialized_start=258
-  _globals['_COMPUTEINSTANCESLISTRESPONSE']._serialized_end=390
-  _globals['_COMPUTEINSTANCESGETREQUEST']._serialized_start=392
-  _globals['_COMPUTEINSTANCESGETREQUEST']._serialized_end=432
-  _globals['_COMPUTEINSTANCESGETRESPONSE']._serialized_start=434
-  _globals['_COMPUTEINSTANCESGETRESPONSE']._serialized_end=508
-  _globals['_COMPUTEINSTANCESCREATEREQUEST']._serialized_start=510
-  _globals['_COMPUTEINSTANCESCREATEREQUEST']._serialized_end=586
-  _globals['_COMPUTEINSTANCESCREATERESPONSE']._serialized_start=588
-  _globals['_COMPUTEINSTANCESCREATERESPONSE']._serialized_end=665
-  _globals['_COMPUTEINSTANCESDELETEREQUEST']._serialized_start=667
-  _globals['_COMPUTEINSTANCESDELETEREQUEST']._serialized_end=710
-  _globals['_COMPUTEINSTANCESDELETERESPONSE']._serialized_start=712
-  _globals['_COMPUTEINSTANCESDELETERESPONSE']._serialized_end=744
-  _globals['_COMPUTEINSTANCESUPDATEREQUEST']._serialized_start=746
-  _globals['_COMPUTEINSTANCESUPDATEREQUEST']._serialized_end=871
-  _globals['_COMPUTEINSTANCESUPDATERESPONSE']._serialized_start=873
-  _globals['_COMPUTEINSTANCESUPDATERESPONSE']._serialized_end=950
-  _globals['_COMPUTEINSTANCESSIGNALREQUEST']._serialized_start=952
-  _globals['_COMPUTEINSTANCESSIGNALREQUEST']._serialized_end=995
-  _globals['_COMPUTEINSTANCESSIGNALRESPONSE']._serialized_start=997
-  _globals['_COMPUTEINSTANCESSIGNALRESPONSE']._serialized_end=1029
-  _globals['_COMPUTEINSTANCES']._serialized_start=1032
-  _globals['_COMPUTEINSTANCES']._serialized_end=1617
+  _globals['_COMPUTEINSTANCESLISTREQUEST']._serialized_start=133
+  _globals['_COMPUTEINSTANCESLISTREQUEST']._serialized_end=279
+  _globals['_COMPUTEINSTANCESLISTRESPONSE']._serialized_start=282
+  _globals['_COMPUTEINSTANCESLISTRESPONSE']._serialized_end=434
+  _globals['_COMPUTEINSTANCESGETREQUEST']._serialized_start=436
+  _globals['_COMPUTEINSTANCESGETREQUEST']._serialized_end=480
+  _globals['_COMPUTEINSTANCESGETRESPONSE']._serialized_start=482
+  _globals['_COMPUTEINSTANCESGETRESPONSE']._serialized_end=564
+  _globals['_COMPUTEINSTANCESCREATEREQUEST']._serialized_start=566
+  _globals['_COMPUTEINSTANCESCREATEREQUEST']._serialized_end=650
+  _globals['_COMPUTEINSTANCESCREATERESPONSE']._serialized_start=652
+  _globals['_COMPUTEINSTANCESCREATERESPONSE']._serialized_end=737
+  _globals['_COMPUTEINSTANCESDELETEREQUEST']._serialized_start=739
+  _globals['_COMPUTEINSTANCESDELETEREQUEST']._serialized_end=786
+  _globals['_COMPUTEINSTANCESDELETERESPONSE']._serialized_start=788
+  _globals['_COMPUTEINSTANCESDELETERESPONSE']._serialized_end=820
+  _globals['_COMPUTEINSTANCESUPDATEREQUEST']._serialized_start=823
+  _globals['_COMPUTEINSTANCESUPDATEREQUEST']._serialized_end=968
+  _globals['_COMPUTEINSTANCESUPDATERESPONSE']._serialized_start=970
+  _globals['_COMPUTEINSTANCESUPDATERESPONSE']._serialized_end=1055
+  _globals['_COMPUTEINSTANCESSIGNALREQUEST']._serialized_start=1057
+  _globals['_COMPUTEINSTANCESSIGNALREQUEST']._serialized_end=1104
+  _globals['_COMPUTEINSTANCESSIGNALRESPONSE']._serialized_start=1106
+  _globals['_COMPUTEINSTANCESSIGNALRESPONSE']._serialized_end=1138
+  _globals['_COMPUTEINSTANCES']._serialized_start=1141
+  _globals['_COMPUTEINSTANCES']._serialized_end=1726
 # @@protoc_insertion_point(module_scope)

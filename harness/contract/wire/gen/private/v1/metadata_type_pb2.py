@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1eprivate/v1/metadata_type.proto\x12\nprivate.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x90\x03\n\x08Metadata\x12\x36\n\x12\x63reation_timestamp\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x36\n\x12\x64\x65letion_timestamp\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nfinalizers\x18\x03 \x03(\t\x12\x10\n\x08\x63reators\x18\x04 \x03(\t\x12\x0f\n\x07tenants\x18\x05 \x03(\t\x12\x0c\n\x04name\x18\x06 \x01(\t\x12\x30\n\x06labels\x18\x07 \x03(\x0b\x32 .private.v1.Metadata.LabelsEntry\x12:\n\x0b\x61nnotations\x18\x08 \x03(\x0b\x32%.private.v1.Metadata.AnnotationsEntry\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a\x32\n\x10\x41nnotationsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1eprivate/v1/metadata_type.proto\x12\nprivate.v1\x1a\x1fgoogle/protobuf/timestamp.proto"\x88\x04\n\x08Metadata\x12I\n\x12creation_timestamp\x18\x01 \x01(\x0b2\x1a.google.protobuf.TimestampR\x11creationTimestamp\x12I\n\x12deletion_timestamp\x18\x02 \x01(\x0b2\x1a.google.protobuf.TimestampR\x11deletionTimestamp\x12\x1e\n\nfinalizers\x18\x03 \x03(\tR\nfinalizers\x12\x1a\n\x08creators\x18\x04 \x03(\tR\x08creators\x12\x18\n\x07tenants\x18\x05 \x03(\tR\x07tenants\x12\x12\n\x04name\x18\x06 \x01(\tR\x04name\x128\n\x06labels\x18\x07 \x03(\x0b2 .private.v1.Metadata.LabelsEntryR\x06labels\x12G\n\x0bannotations\x18\x08 \x03(\x0b2%.private.v1.Metadata.AnnotationsEntryR\x0bannotations\x1a9\n\x0bLabelsEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a>\n\x10AnnotationsEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n\x05value\x18\x02 \x01(\tR\x05value:\x028\x01b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,9 +37,9 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_METADATA_ANNOTATIONSENTRY']._loaded_options = None
   _globals['_METADATA_ANNOTATIONSENTRY']._serialized_options = b'8\001'
   _globals['_METADATA']._serialized_start=80
-  _globals['_METADATA']._serialized_end=480
-  _globals['_METADATA_LABELSENTRY']._serialized_start=383
-  _globals['_METADATA_LABELSENTRY']._serialized_end=428
-  _globals['_METADATA_ANNOTATIONSENTRY']._serialized_start=430
-  _globals['_METADATA_ANNOTATIONSENTRY']._serialized_end=480
+  _globals['_METADATA']._serialized_end=600
+  _globals['_METADATA_LABELSENTRY']._serialized_start=479
+  _globals['_METADATA_LABELSENTRY']._serialized_end=536
+  _globals['_METADATA_ANNOTATIONSENTRY']._serialized_start=538
+  _globals['_METADATA_ANNOTATIONSENTRY']._serialized_end=600
 # @@protoc_insertion_point(module_scope)

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#shared_types/v1/metadata_type.proto\x12\tshared.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xfa\x02\n\x08Metadata\x12\x36\n\x12\x63reation_timestamp\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x36\n\x12\x64\x65letion_timestamp\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08\x63reators\x18\x03 \x03(\t\x12\x0c\n\x04name\x18\x04 \x01(\t\x12\x0f\n\x07tenants\x18\x05 \x03(\t\x12/\n\x06labels\x18\x07 \x03(\x0b\x32\x1f.shared.v1.Metadata.LabelsEntry\x12\x39\n\x0b\x61nnotations\x18\x08 \x03(\x0b\x32$.shared.v1.Metadata.AnnotationsEntry\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a\x32\n\x10\x41nnotationsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#shared_types/v1/metadata_type.proto\x12\tshared.v1\x1a\x1fgoogle/protobuf/timestamp.proto"\xe6\x03\n\x08Metadata\x12I\n\x12creation_timestamp\x18\x01 \x01(\x0b2\x1a.google.protobuf.TimestampR\x11creationTimestamp\x12I\n\x12deletion_timestamp\x18\x02 \x01(\x0b2\x1a.google.protobuf.TimestampR\x11deletionTimestamp\x12\x1a\n\x08creators\x18\x03 \x03(\tR\x08creators\x12\x12\n\x04name\x18\x04 \x01(\tR\x04name\x12\x18\n\x07tenants\x18\x05 \x03(\tR\x07tenants\x127\n\x06labels\x18\x07 \x03(\x0b2\x1f.shared.v1.Metadata.LabelsEntryR\x06labels\x12F\n\x0bannotations\x18\x08 \x03(\x0b2$.shared.v1.Metadata.AnnotationsEntryR\x0bannotations\x1a9\n\x0bLabelsEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a>\n\x10AnnotationsEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n\x05value\x18\x02 \x01(\tR\x05value:\x028\x01b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,9 +37,9 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_METADATA_ANNOTATIONSENTRY']._loaded_options = None
   _globals['_METADATA_ANNOTATIONSENTRY']._serialized_options = b'8\001'
   _globals['_METADATA']._serialized_start=84
-  _globals['_METADATA']._serialized_end=462
-  _globals['_METADATA_LABELSENTRY']._serialized_start=365
-  _globals['_METADATA_LABELSENTRY']._serialized_end=410
-  _globals['_METADATA_ANNOTATIONSENTRY']._serialized_start=412
-  _globals['_METADATA_ANNOTATIONSENTRY']._serialized_end=462
+  _globals['_METADATA']._serialized_end=570
+  _globals['_METADATA_LABELSENTRY']._serialized_start=449
+  _globals['_METADATA_LABELSENTRY']._serialized_end=506
+  _globals['_METADATA_ANNOTATIONSENTRY']._serialized_start=508
+  _globals['_METADATA_ANNOTATIONSENTRY']._serialized_end=570
 # @@protoc_insertion_point(module_scope)

@@ -26,37 +26,37 @@ from google.protobuf import field_mask_pb2 as google_dot_protobuf_dot_field__mas
 from harness.contract.wire.gen.osac.private.v1 import compute_instance_type_pb2 as osac_dot_private_dot_v1_dot_compute__instance__type__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n/osac/private/v1/compute_instances_service.proto\x12\x0fosac.private.v1\x1a google/protobuf/field_mask.proto\x1a+osac/private/v1/compute_instance_type.proto\"{\n\x1b\x43omputeInstancesListRequest\x12\x13\n\x06offset\x18\x01 \x01(\x05H\x00\x88\x01\x01\x12\x12\n\x05limit\x18\x02 \x01(\x05H\x01\x88\x01\x01\x12\x13\n\x06\x66ilter\x18\x03 \x01(\tH\x02\x88\x01\x01\x42\t\n\x07_offsetB\x08\n\x06_limitB\t\n\x07_filter\"\x89\x01\n\x1c\x43omputeInstancesListResponse\x12\x11\n\x04size\x18\x01 \x01(\x05H\x00\x88\x01\x01\x12\x12\n\x05total\x18\x02 \x01(\x05H\x01\x88\x01\x01\x12/\n\x05items\x18\x03 \x03(\x0b\x32 .osac.private.v1.ComputeInstanceB\x07\n\x05_sizeB\x08\n\x06_total\"(\n\x1a\x43omputeInstancesGetRequest\x12\n\n\x02id\x18\x01 \x01(\t\"O\n\x1b\x43omputeInstancesGetResponse\x12\x30\n\x06object\x18\x01 \x01(\x0b\x32 .osac.private.v1.ComputeInstance\"Q\n\x1d\x43omputeInstancesCreateRequest\x12\x30\n\x06object\x18\x01 \x01(\x0b\x32 .osac.private.v1.ComputeInstance\"R\n\x1e\x43omputeInstancesCreateResponse\x12\x30\n\x06object\x18\x01 \x01(\x0b\x32 .osac.private.v1.ComputeInstance\"+\n\x1d\x43omputeInstancesDeleteRequest\x12\n\n\x02id\x18\x01 \x01(\t\" \n\x1e\x43omputeInstancesDeleteResponse\"\x82\x01\n\x1d\x43omputeInstancesUpdateRequest\x12\x30\n\x06object\x18\x01 \x01(\x0b\x32 .osac.private.v1.ComputeInstance\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"R\n\x1e\x43omputeInstancesUpdateResponse\x12\x30\n\x06object\x18\x01 \x01(\x0b\x32 .osac.private.v1.ComputeInstance\"+\n\x1d\x43omputeInstancesSignalRequest\x12\n\n\x02id\x18\x01 \x01(\t\" \n\x1e\x43omputeInstancesSignalResponse2\x85\x05\n\x10\x43omputeInstances\x12\x63\n\x04List\x12,.osac.private.v1.ComputeInstancesListRequest\x1a-.osac.private.v1.ComputeInstancesListResponse\x12`\n\x03Get\x12+.osac.private.v1.ComputeInstancesGetRequest\x1a,.osac.private.v1.ComputeInstancesGetResponse\x12i\n\x06\x43reate\x12..osac.private.v1.ComputeInstancesCreateRequest\x1a/.osac.private.v1.ComputeInstancesCreateResponse\x12i\n\x06\x44\x65lete\x12..osac.private.v1.ComputeInstancesDeleteRequest\x1a/.osac.private.v1.ComputeInstancesDeleteResponse\x12i\n\x06Update\x12..osac.private.v1.ComputeInstancesUpdateRequest\x1a/.osac.private.v1.ComputeInstancesUpdateResponse\x12i\n\x06Signal\x12..osac.private.v1.ComputeInstancesSignalRequest\x1a/.osac.private.v1.ComputeInstancesSignalResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n/osac/private/v1/compute_instances_service.proto\x12\x0fosac.private.v1\x1a google/protobuf/field_mask.proto\x1a+osac/private/v1/compute_instance_type.proto"\x92\x01\n\x1bComputeInstancesListRequest\x12\x1b\n\x06offset\x18\x01 \x01(\x05H\x00R\x06offset\x88\x01\x01\x12\x19\n\x05limit\x18\x02 \x01(\x05H\x01R\x05limit\x88\x01\x01\x12\x1b\n\x06filter\x18\x03 \x01(\tH\x02R\x06filter\x88\x01\x01B\t\n\x07_offsetB\x08\n\x06_limitB\t\n\x07_filter"\x9d\x01\n\x1cComputeInstancesListResponse\x12\x17\n\x04size\x18\x01 \x01(\x05H\x00R\x04size\x88\x01\x01\x12\x19\n\x05total\x18\x02 \x01(\x05H\x01R\x05total\x88\x01\x01\x126\n\x05items\x18\x03 \x03(\x0b2 .osac.private.v1.ComputeInstanceR\x05itemsB\x07\n\x05_sizeB\x08\n\x06_total",\n\x1aComputeInstancesGetRequest\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id"W\n\x1bComputeInstancesGetResponse\x128\n\x06object\x18\x01 \x01(\x0b2 .osac.private.v1.ComputeInstanceR\x06object"Y\n\x1dComputeInstancesCreateRequest\x128\n\x06object\x18\x01 \x01(\x0b2 .osac.private.v1.ComputeInstanceR\x06object"Z\n\x1eComputeInstancesCreateResponse\x128\n\x06object\x18\x01 \x01(\x0b2 .osac.private.v1.ComputeInstanceR\x06object"/\n\x1dComputeInstancesDeleteRequest\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id" \n\x1eComputeInstancesDeleteResponse"\x96\x01\n\x1dComputeInstancesUpdateRequest\x128\n\x06object\x18\x01 \x01(\x0b2 .osac.private.v1.ComputeInstanceR\x06object\x12;\n\x0bupdate_mask\x18\x02 \x01(\x0b2\x1a.google.protobuf.FieldMaskR\nupdateMask"Z\n\x1eComputeInstancesUpdateResponse\x128\n\x06object\x18\x01 \x01(\x0b2 .osac.private.v1.ComputeInstanceR\x06object"/\n\x1dComputeInstancesSignalRequest\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id" \n\x1eComputeInstancesSignalResponse2\x85\x05\n\x10ComputeInstances\x12c\n\x04List\x12,.osac.private.v1.ComputeInstancesListRequest\x1a-.osac.private.v1.ComputeInstancesListResponse\x12`\n\x03Get\x12+.osac.private.v1.ComputeInstancesGetRequest\x1a,.osac.private.v1.ComputeInstancesGetResponse\x12i\n\x06Create\x12..osac.private.v1.ComputeInstancesCreateRequest\x1a/.osac.private.v1.ComputeInstancesCreateResponse\x12i\n\x06Delete\x12..osac.private.v1.ComputeInstancesDeleteRequest\x1a/.osac.private.v1.ComputeInstancesDeleteResponse\x12i\n\x06Update\x12..osac.private.v1.ComputeInstancesUpdateRequest\x1a/.osac.private.v1.ComputeInstancesUpdateResponse\x12i\n\x06Signal\x12..osac.private.v1.ComputeInstancesSignalRequest\x1a/.osac.private.v1.ComputeInstancesSignalResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'osac.private.v1.compute_instances_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_COMPUTEINSTANCESLISTREQUEST']._serialized_start=147
-  _globals['_COMPUTEINSTANCESLISTREQUEST']._serialized_end=270
-  _globals['_COMPUTEINSTANCESLISTRESPONSE']._serialized_start=273
-  _globals['_COMPUTEINSTANCESLISTRESPONSE']._serialized_end=410
-  _globals['_COMPUTEINSTANCESGETREQUEST']._serialized_start=412
-  _globals['_COMPUTEINSTANCESGETREQUEST']._serialized_end=452
-  _globals['_COMPUTEINSTANCESGETRESPONSE']._serialized_start=454
-  _globals['_COMPUTEINSTANCESGETRESPONSE']._serialized_end=533
-  _globals['_COMPUTEINSTANCESCREATEREQUEST']._serialized_start=535
-  _globals['_COMPUTEINSTANCESCREATEREQUEST']._serialized_end=616
-  _globals['_COMPUTEINSTANCESCREATERESPONSE']._serialized_start=618
-  _globals['_COMPUTEINSTANCESCREATERESPONSE']._serialized_end=700
-  _globals['_COMPUTEINSTANCESDELETEREQUEST']._serialized_start=702
-  _globals['_COMPUTEINSTANCESDELETEREQUEST']._serialized_end=745
-  _globals['_COMPUTEINSTANCESDELETERESPONSE']._serialized_start=747
-  _globals['_COMPUTEINSTANCESDELETERESPONSE']._serialized_end=779
-  _globals['_COMPUTEINSTANCESUPDATEREQUEST']._serialized_start=782
-  _globals['_COMPUTEINSTANCESUPDATEREQUEST']._serialized_end=912
-  _globals['_COMPUTEINSTANCESUPDATERESPONSE']._serialized_start=914
-  _globals['_COMPUTEINSTANCESUPDATERESPONSE']._serialized_end=996
-  _globals['_COMPUTEINSTANCESSIGNALREQUEST']._serialized_start=998
-  _globals['_COMPUTEINSTANCESSIGNALREQUEST']._serialized_end=1041
-  _globals['_COMPUTEINSTANCESSIGNALRESPONSE']._serialized_start=1043
-  _globals['_COMPUTEINSTANCESSIGNALRESPONSE']._serialized_end=1075
-  _globals['_COMPUTEINSTANCES']._serialized_start=1078
-  _globals['_COMPUTEINSTANCES']._serialized_end=1723
+  _globals['_COMPUTEINSTANCESLISTREQUEST']._serialized_start=148
+  _globals['_COMPUTEINSTANCESLISTREQUEST']._serialized_end=294
+  _globals['_COMPUTEINSTANCESLISTRESPONSE']._serialized_start=297
+  _globals['_COMPUTEINSTANCESLISTRESPONSE']._serialized_end=454
+  _globals['_COMPUTEINSTANCESGETREQUEST']._serialized_start=456
+  _globals['_COMPUTEINSTANCESGETREQUEST']._serialized_end=500
+  _globals['_COMPUTEINSTANCESGETRESPONSE']._serialized_start=502
+  _globals['_COMPUTEINSTANCESGETRESPONSE']._serialized_end=589
+  _globals['_COMPUTEINSTANCESCREATEREQUEST']._serialized_start=591
+  _globals['_COMPUTEINSTANCESCREATEREQUEST']._serialized_end=680
+  _globals['_COMPUTEINSTANCESCREATERESPONSE']._serialized_start=682
+  _globals['_COMPUTEINSTANCESCREATERESPONSE']._serialized_end=772
+  _globals['_COMPUTEINSTANCESDELETEREQUEST']._serialized_start=774
+  _globals['_COMPUTEINSTANCESDELETEREQUEST']._serialized_end=821
+  _globals['_COMPUTEINSTANCESDELETERESPONSE']._serialized_start=823
+  _globals['_COMPUTEINSTANCESDELETERESPONSE']._serialized_end=855
+  _globals['_COMPUTEINSTANCESUPDATEREQUEST']._serialized_start=858
+  _globals['_COMPUTEINSTANCESUPDATEREQUEST']._serialized_end=1008
+  _globals['_COMPUTEINSTANCESUPDATERESPONSE']._serialized_start=1010
+  _globals['_COMPUTEINSTANCESUPDATERESPONSE']._serialized_end=1100
+  _globals['_COMPUTEINSTANCESSIGNALREQUEST']._serialized_start=1102
+  _globals['_COMPUTEINSTANCESSIGNALREQUEST']._serialized_end=1149
+  _globals['_COMPUTEINSTANCESSIGNALRESPONSE']._serialized_start=1151
+  _globals['_COMPUTEINSTANCESSIGNALRESPONSE']._serialized_end=1183
+  _globals['_COMPUTEINSTANCES']._serialized_start=1186
+  _globals['_COMPUTEINSTANCES']._serialized_end=1831
 # @@protoc_insertion_point(module_scope)
