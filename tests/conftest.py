@@ -52,7 +52,8 @@ def pytester(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pyte
 LONGEST_FIRST = (
     "tests/e2e/test_mutants.py::test_every_mutant_is_killed_by_its_intended_test",
     "tests/controlplane/test_suites_on_real.py",
-    "tests/cluster/test_jobs.py::test_rbac_and_the_doctor_ask_exactly_what_the_runs_use",
+    "tests/controlplane/test_job_rbac_on_real.py",
+    "tests/controlplane/test_job_manifests_on_real.py",
     "tests/e2e/test_faults.py",
     "tests/e2e/test_external_controller.py",
     "tests/e2e/test_suites_matrix.py",

@@ -165,14 +165,17 @@ class KubeClient:
         namespace: str = "",
         subresource: str = "",
         user: str | None = None,
+        name: str = "",
     ) -> tuple[bool, str]:
         """Whether we (SelfSubjectAccessReview) or `user` (SubjectAccessReview) may do `verb`
-        on `resource`; returns (allowed, the server's reason)."""
+        on `resource` (the object `name`, if given); returns (allowed, the server's reason)."""
         attributes = {"verb": verb, "group": group, "resource": resource}
         if namespace:
             attributes["namespace"] = namespace
         if subresource:
             attributes["subresource"] = subresource
+        if name:
+            attributes["name"] = name
         if user is None:
             kind, plural = "SelfSubjectAccessReview", "selfsubjectaccessreviews"
             spec: dict[str, Any] = {"resourceAttributes": attributes}
@@ -180,12 +183,13 @@ class KubeClient:
             kind, plural = "SubjectAccessReview", "subjectaccessreviews"
             spec = {"resourceAttributes": attributes, "user": user}
         body = {"apiVersion": "authorization.k8s.io/v1", "kind": kind, "spec": spec}
-        review = retry_transient(
-            lambda: self.custom.create_cluster_custom_object(
-                "authorization.k8s.io", "v1", plural, body, _request_timeout=10
-            ),
-            f"POST {plural}",
-        )
+        with _refusal_named():
+            review = retry_transient(
+                lambda: self.custom.create_cluster_custom_object(
+                    "authorization.k8s.io", "v1", plural, body, _request_timeout=10
+                ),
+                f"POST {plural}",
+            )
         status = review.get("status") or {}
         return bool(status.get("allowed")), str(status.get("reason") or "")
 
@@ -311,6 +315,8 @@ class KubeClient:
         except ApiException as error:
             if error.status == 404:
                 return None
+            if error.status == 403:
+                raise Forbidden(api_error_summary(error)) from None
             raise
 
     def list(
@@ -343,7 +349,10 @@ class KubeClient:
                 resource.group, resource.version, namespace, resource.plural, **kwargs
             )
 
-        data = retry_transient(call, f"LIST {resource.plural} in {namespace or 'all namespaces'}")
+        with _refusal_named():
+            data = retry_transient(
+                call, f"LIST {resource.plural} in {namespace or 'all namespaces'}"
+            )
         return list(data.get("items", [])), str(data["metadata"].get("resourceVersion", ""))
 
     def collection_version(self, resource: Resource, namespace: str) -> str:
@@ -391,11 +400,12 @@ class KubeClient:
             handle.attach(response)
         try:
             if not 200 <= response.status < 300:
-                raise ApiException(
-                    status=response.status,
-                    reason=response.reason,
-                    body=response.data.decode(errors="replace"),
-                )
+                with _refusal_named():
+                    raise ApiException(
+                        status=response.status,
+                        reason=response.reason,
+                        body=response.data.decode(errors="replace"),
+                    )
             if on_open is not None:
                 on_open()
             for line in k8s_watch.watch.iter_resp_lines(response):
@@ -538,7 +548,7 @@ class KubeClient:
     # --- workloads (read only: what runs the system under test) ---------------------------
 
     def read_deployment(self, namespace: str, name: str) -> dict[str, Any] | None:
-        """A Deployment as a dict; None when absent. ApiException when not readable."""
+        """A Deployment as a dict; None when absent; Forbidden when not readable."""
         try:
             found = retry_transient(
                 lambda: k8s.AppsV1Api(self.api_client).read_namespaced_deployment(
@@ -549,17 +559,33 @@ class KubeClient:
         except ApiException as error:
             if error.status == 404:
                 return None
+            if error.status == 403:
+                raise Forbidden(api_error_summary(error)) from None
             raise
         return dict(self.api_client.sanitize_for_serialization(found))
 
     def list_pods(self, namespace: str, label_selector: str) -> list[dict[str, Any]]:
-        found = retry_transient(
-            lambda: self.core.list_namespaced_pod(
-                namespace, label_selector=label_selector, _request_timeout=15
-            ),
-            f"LIST pods in {namespace}",
-        )
+        with _refusal_named():
+            found = retry_transient(
+                lambda: self.core.list_namespaced_pod(
+                    namespace, label_selector=label_selector, _request_timeout=15
+                ),
+                f"LIST pods in {namespace}",
+            )
         return list(self.api_client.sanitize_for_serialization(found).get("items") or [])
+
+
+@contextlib.contextmanager
+def _refusal_named() -> Iterator[None]:
+    """A 403 as Forbidden in the server's words, which name the user, verb, resource and
+    namespace (kube-apiserver: `User "…" cannot list resource "…" in API group "…" in the
+    namespace "…"`), so a missing permission reads as one line, not a traceback."""
+    try:
+        yield
+    except ApiException as error:
+        if error.status == 403:
+            raise Forbidden(api_error_summary(error)) from None
+        raise
 
 
 def _reason(error: BaseException) -> str:

@@ -44,6 +44,7 @@ def main(args: argparse.Namespace, out: Callable[[str], None], err: Callable[[st
         expected_image=args.expected_image,
         trusted_orgs=tuple(args.trusted_org),
         webhook_timeout=args.webhook_timeout,
+        require_evidence=args.require_evidence,
     )
     if settings.embedded:
         return _on_embedded_stack(settings, options, args, out, err)

@@ -1,10 +1,13 @@
 """`python -m harness.commands.job_run` — the entry point of the in-cluster Job (jobs/).
 
-`run -- ARGS…` runs `python -m harness run ARGS…`, then writes the done-file (`done.json` in the
-results layout: exit code, end time), packs the layout into a gzipped tarball, prints it base64
-between two marker lines on stdout (so `kubectl logs` carries the results out of the pod) and,
-with HARNESS_EXPORT_DIR set (a PVC), also leaves the tarball there. It exits with the harness's
-own exit code, so the Job fails exactly when the run did.
+`run -- ARGS…` runs `python -m harness doctor --require-evidence` (with the harness settings
+among ARGS; `run --no-doctor` skips it) and, if the environment is ready, `python -m harness run
+ARGS…`; a missing permission thus ends the Job at once, named in the log and in doctor.json,
+instead of failing tests later. Then it writes the done-file (`done.json` in the results layout:
+exit code, end time), packs the layout into a gzipped tarball, prints it base64 between two
+marker lines on stdout (so `kubectl logs` carries the results out of the pod) and, with
+HARNESS_EXPORT_DIR set (a PVC), also leaves the tarball there. It exits with the harness's own
+exit code, so the Job fails exactly when the run did.
 
 `unpack OUT_DIR [LOG]` reads such a log (a file, or stdin) and extracts every tarball found in it
 into OUT_DIR (one sub-directory per shard when there are several).
@@ -114,11 +117,54 @@ def _run_forwarding_signals(command: list[str]) -> int:
             signal.signal(sig, handler)
 
 
-def run(harness_args: Sequence[str]) -> int:
+def doctor_args(harness_args: Sequence[str]) -> list[str]:
+    """The harness settings among `harness run`'s arguments (`--profile osac`, `--via=cr`,
+    `--api-insecure`): the doctor checks the environment those settings describe."""
+    from harness.config import OPTIONS
+
+    options = {option.flag: option for option in OPTIONS}
+    picked: list[str] = []
+    items = list(harness_args)
+    index = 0
+    while index < len(items):
+        flag, equals, _ = items[index].partition("=")
+        option = options.get(flag)
+        taken = 1 if option is None or option.is_switch or equals else 2
+        if option is not None:
+            picked += items[index : index + taken]
+        index += taken
+    return picked
+
+
+def _not_ready(results: ResultsLayout, code: int, started: float) -> None:
+    """The summary of a run the doctor stopped: no test ran, the doctor's findings say why."""
+    from harness.runner.labels import new_run_id
+    from harness.runner.summary import build_summary, write_json
+
+    summary = build_summary(
+        run_id=new_run_id(),
+        tests=[],
+        exit_code=code,
+        pytest_exit_code=code,
+        started=started,
+        finished=time.time(),
+    )
+    summary["note"] = f"the doctor found the environment not ready ({results.doctor.name})"
+    write_json(results.summary, summary)
+
+
+def run(harness_args: Sequence[str], doctor: bool = True) -> int:
     results = ResultsLayout(Path(os.environ.get("HARNESS_RESULTS_DIR") or "results"))
     results.root.mkdir(parents=True, exist_ok=True)
     started = time.time()
-    code = _run_forwarding_signals([sys.executable, "-m", "harness", "run", *harness_args])
+    code = 0
+    if doctor:
+        checks = ["doctor", "--require-evidence", *doctor_args(harness_args)]
+        code = _run_forwarding_signals([sys.executable, "-m", "harness", *checks])
+        if code != 0:
+            _not_ready(results, code, started)
+    if code == 0:
+        code = _run_forwarding_signals([sys.executable, "-m", "harness", "run", *harness_args])
     results.done.write_text(
         json.dumps(
             {
@@ -175,7 +221,12 @@ class _Parser(argparse.ArgumentParser):
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _Parser(prog="python -m harness.commands.job_run", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    run_parser = commands.add_parser("run", help="run the harness, write done-file, export")
+    run_parser = commands.add_parser(
+        "run", help="check the environment, run the harness, write done-file, export"
+    )
+    run_parser.add_argument(
+        "--no-doctor", action="store_true", help="skip `harness doctor` before the run"
+    )
     run_parser.add_argument("harness_args", nargs=argparse.REMAINDER)
     unpack_parser = commands.add_parser("unpack", help="extract the results from a Job's log")
     unpack_parser.add_argument("out_dir", type=Path)
@@ -186,7 +237,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             forwarded = list(args.harness_args)
             if forwarded[:1] == ["--"]:
                 forwarded = forwarded[1:]
-            return run(forwarded)
+            return run(forwarded, doctor=not args.no_doctor)
         return unpack(args.out_dir, args.log)
     except BadInput as error:
         sys.stderr.write(f"{error}\n")

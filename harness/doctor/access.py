@@ -1,14 +1,23 @@
-"""The Kubernetes permissions the suites use — the same rules jobs/ grants, both measured from
-a real run (tests/cluster/test_jobs.py compares this table with the request log as well)."""
+"""The Kubernetes permissions the harness uses — the rules jobs/ grants, measured from the real
+API server's audit log of the Job's runs (tests/controlplane/test_job_on_real.py).
+
+Two kinds: the suites' own (a run cannot work without them), and the evidence a run gathers
+(each test's virt-launcher pod, a failing test's events and operator log, the operator's
+Deployment and images for environment.json), without which a run still works but says what it
+could not read. The doctor's own reads are not listed: it is refused them by name when it makes
+them.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from harness.contract.profiles import KUBEVIRT_GROUP, VM_PLURAL, VMI_PLURAL, Profile
 
 HUB = "hub"  # in the hub namespace of the ComputeInstances
 CLUSTER = "cluster"  # in every namespace (VMs and VMIs live in tenant namespaces)
+OPERATOR = "operator"  # in the operator's namespace
 
 
 @dataclass(frozen=True, order=True)
@@ -16,11 +25,14 @@ class Access:
     verb: str
     group: str
     resource: str
+    """`plural` or `plural/subresource`."""
     scope: str
 
-    def describe(self, hub_namespace: str) -> str:
-        where = f"in {hub_namespace}" if self.scope == HUB else "in all namespaces"
-        return f"{self.verb} {self.resource}.{self.group} {where}"
+    def describe(self, namespaces: Mapping[str, str]) -> str:
+        """`verb resource.group in <namespace>`; `namespaces` maps HUB and OPERATOR to names."""
+        where = "in all namespaces" if self.scope == CLUSTER else f"in {namespaces[self.scope]}"
+        name = f"{self.resource}.{self.group}" if self.group else self.resource
+        return f"{self.verb} {name} {where}"
 
 
 def required_access(profile: Profile, via: str) -> list[Access]:
@@ -34,3 +46,20 @@ def required_access(profile: Profile, via: str) -> list[Access]:
         Access(verb, KUBEVIRT_GROUP, VMI_PLURAL, CLUSTER) for verb in ("list", "watch", "delete")
     ]
     return sorted(rules)
+
+
+def evidence_access() -> list[Access]:
+    """Launcher pods watched in the tenants' namespaces; a failing test's VM and VMI read again
+    and the events about its objects; the operator's pods, their logs and its Deployment."""
+    return sorted(
+        [
+            Access("get", KUBEVIRT_GROUP, VM_PLURAL, CLUSTER),
+            Access("get", KUBEVIRT_GROUP, VMI_PLURAL, CLUSTER),
+            Access("list", "", "pods", CLUSTER),
+            Access("watch", "", "pods", CLUSTER),
+            Access("list", "", "events", CLUSTER),
+            Access("get", "", "pods", OPERATOR),
+            Access("get", "", "pods/log", OPERATOR),
+            Access("get", "apps", "deployments", OPERATOR),
+        ]
+    )

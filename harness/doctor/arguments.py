@@ -29,5 +29,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--webhook-timeout", type=float, default=10.0, help="seconds to wait for a webhook"
     )
     parser.add_argument(
+        "--require-evidence",
+        action="store_true",
+        help="fail, not warn, when our identity may not read a run's evidence (pods, events, "
+        "the operator's log)",
+    )
+    parser.add_argument(
         "--only", action="append", default=[], metavar="CHECK", help="run only these checks"
     )

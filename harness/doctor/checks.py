@@ -18,6 +18,12 @@ CHECKS: tuple[Check, ...] = (
         needs=("kube.api",),
     ),
     Check(
+        "kube.evidence",
+        "our identity may read what a run keeps as evidence",
+        kubernetes.evidence,
+        needs=("kube.api",),
+    ),
+    Check(
         "crd.computeinstance",
         "ComputeInstance CRD and its era",
         kubernetes.computeinstance_crd,

@@ -49,6 +49,11 @@ class DoctorOptions:
     """Seconds to wait for each of the operator's webhooks to answer. Default 10.
     `--webhook-timeout`."""
 
+    require_evidence: bool = False
+    """Missing permissions to read a run's evidence fail the check `kube.evidence` instead of
+    warning. Default off: a run works without them. `--require-evidence`; the in-cluster Job
+    (`harness.commands.job_run`), whose RBAC grants them, sets it."""
+
 
 @dataclass
 class DoctorContext:

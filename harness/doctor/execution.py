@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from harness.clients.resources import Forbidden
 from harness.doctor.context import DoctorContext
 from harness.doctor.model import FAIL, SKIP, Check, Finding
 
@@ -23,6 +24,16 @@ def run_checks(ctx: DoctorContext, checks: Iterable[Check]) -> list[Finding]:
             continue
         try:
             outcome = check.run(ctx)
+        except Forbidden as error:
+            findings[check.id] = Finding(
+                check.id,
+                FAIL,
+                f"the API server refused a read this check needs: {error}",
+                "grant the harness's identity that permission (jobs/base/rbac-*.yaml are the "
+                "rules the harness and this doctor need)",
+                blocking=check.blocking,
+            )
+            continue
         except Exception as error:
             findings[check.id] = Finding(
                 check.id,

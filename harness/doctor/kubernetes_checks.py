@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.clients.resources import Forbidden, KubeError
+from harness.clients.resources import KubeError
 from harness.contract.profiles import (
     KUBEVIRT_GROUP,
     KUBEVIRT_VERSION,
@@ -12,7 +12,14 @@ from harness.contract.profiles import (
     VM_PLURAL,
     VMI_PLURAL,
 )
-from harness.doctor.access import HUB, required_access
+from harness.doctor.access import (
+    CLUSTER,
+    HUB,
+    OPERATOR,
+    Access,
+    evidence_access,
+    required_access,
+)
 from harness.doctor.context import CRD, KUBEVIRT_INSTALL, DoctorContext
 from harness.doctor.model import Outcome, failed, passed, warned
 
@@ -37,16 +44,25 @@ def api_reachable(ctx: DoctorContext) -> Outcome:
     return passed(f"{kube.description}: Kubernetes {version}, {who}")
 
 
-def access(ctx: DoctorContext) -> Outcome:
+def _denied(ctx: DoctorContext, rules: list[Access]) -> list[str]:
+    """Each rule SelfSubjectAccessReview denies us, described with the server's reason."""
     kube = ctx.require_kube()
-    hub = ctx.settings.namespace
-    denied: list[str] = []
-    checked = required_access(ctx.profile, ctx.settings.via)
-    for rule in checked:
-        namespace = hub if rule.scope == HUB else ""
-        allowed, reason = kube.access_review(rule.verb, rule.group, rule.resource, namespace)
+    namespaces = {HUB: ctx.settings.namespace, OPERATOR: ctx.operator_namespace}
+    denied = []
+    for rule in rules:
+        namespace = "" if rule.scope == CLUSTER else namespaces[rule.scope]
+        resource, _, subresource = rule.resource.partition("/")
+        allowed, reason = kube.access_review(
+            rule.verb, rule.group, resource, namespace, subresource=subresource
+        )
         if not allowed:
-            denied.append(rule.describe(hub) + (f" ({reason})" if reason else ""))
+            denied.append(rule.describe(namespaces) + (f" ({reason})" if reason else ""))
+    return denied
+
+
+def access(ctx: DoctorContext) -> Outcome:
+    checked = required_access(ctx.profile, ctx.settings.via)
+    denied = _denied(ctx, checked)
     if denied:
         return failed(
             f"SelfSubjectAccessReview denies: {'; '.join(denied)}",
@@ -54,6 +70,21 @@ def access(ctx: DoctorContext) -> Outcome:
             "rules the suites need; --via cr also needs create and delete, overlay via-cr)",
         )
     return passed(f"allowed all {len(checked)} verbs the suites use (--via {ctx.settings.via})")
+
+
+def evidence(ctx: DoctorContext) -> Outcome:
+    checked = evidence_access()
+    denied = _denied(ctx, checked)
+    if not denied:
+        return passed(f"allowed all {len(checked)} reads of a run's evidence")
+    missing = (
+        f"SelfSubjectAccessReview denies: {'; '.join(denied)}: failing tests' diagnostics and "
+        "environment.json will say what they could not read"
+    )
+    fix = "grant these reads (jobs/base/rbac-evidence.yaml)"
+    if ctx.options.require_evidence:
+        return failed(missing, fix)
+    return warned(missing, fix + ", or accept results without that evidence")
 
 
 def _crd_era_hints(crd: dict[str, Any]) -> list[str]:
@@ -78,16 +109,15 @@ def _serves(ctx: DoctorContext, profile: Any) -> bool:
 def computeinstance_crd(ctx: DoctorContext) -> Outcome:
     kube = ctx.require_kube()
     profile = ctx.profile
-    try:
-        crd = kube.get_cluster_scoped(CRD, profile.crd_name)
-    except Forbidden:
-        # CRDs are not readable with these credentials: discovery still tells the era.
-        if _serves(ctx, profile):
-            return passed(
-                f"{profile.crd_name} served at {profile.version} (discovery; the CRD itself is "
-                f"not readable here): era {profile.era} ({profile.name})"
-            )
-        crd = None
+    # Asked first, so that an identity without it (the in-cluster Job's) is never refused.
+    readable, _ = kube.access_review("get", CRD.group, CRD.plural, name=profile.crd_name)
+    crd = kube.get_cluster_scoped(CRD, profile.crd_name) if readable else None
+    if not readable and _serves(ctx, profile):
+        # Discovery still tells the era.
+        return passed(
+            f"{profile.crd_name} served at {profile.version} (discovery; the CRD itself is "
+            f"not readable here): era {profile.era} ({profile.name})"
+        )
     if crd is None:
         others = [
             other.name

@@ -10,6 +10,11 @@ from collections.abc import Sequence
 from harness.doctor.model import PASS, Finding
 
 
+def _wrap(text: str, width: int) -> list[str]:
+    # Names stay whole (osac-computeinstance, a URL), so a line can be searched for them.
+    return textwrap.wrap(text, width, break_on_hyphens=False, break_long_words=False)
+
+
 def table(findings: Sequence[Finding]) -> str:
     width = max(60, min(shutil.get_terminal_size((120, 20)).columns, 160))
     id_width = max(len(f.id) for f in findings) if findings else 10
@@ -17,11 +22,11 @@ def table(findings: Sequence[Finding]) -> str:
     lines = [f"{'CHECK'.ljust(id_width)}  VERDICT  EVIDENCE"]
     for finding in findings:
         verdict = finding.verdict.upper() + ("" if finding.blocking else "*")
-        text = textwrap.wrap(finding.evidence, width - len(indent)) or [""]
+        text = _wrap(finding.evidence, width - len(indent)) or [""]
         lines.append(f"{finding.id.ljust(id_width)}  {verdict.ljust(7)}  {text[0]}")
         lines.extend(indent + line for line in text[1:])
         if finding.fix and finding.verdict != PASS:
-            fix = textwrap.wrap("fix: " + finding.fix, width - len(indent))
+            fix = _wrap("fix: " + finding.fix, width - len(indent))
             lines.extend(indent + line for line in fix)
     blocking = [f.id for f in findings if f.blocks]
     lines.append("")

@@ -19,6 +19,7 @@ from kubernetes import config as k8s_config
 from harness.commands.cli import main
 from harness.contract import embedded
 from harness.contract.profiles import OSAC
+from harness.doctor.checks import CHECKS
 from harness.reference.stack import StackOptions, launch
 from tests.environ import drop_harness_settings
 
@@ -170,7 +171,7 @@ def test_healthy_embedded_stack_passes_every_check(doctor):
     code, findings, _ = doctor()
     assert code == 0
     assert set(verdicts(findings).values()) == {"pass"}, findings
-    assert len(findings) == 13
+    assert len(findings) == len(CHECKS)
 
 
 def test_table_output_names_every_check_and_the_readiness(stack, doctor, capsys, monkeypatch):
@@ -237,6 +238,37 @@ def test_missing_permission_is_named_with_the_verb(doctor, custom):
     assert "watch virtualmachines.kubevirt.io in all namespaces" in finding["evidence"]
     assert "doctor-no-vm-watch" in finding["evidence"]
     assert "jobs/base/rbac" in finding["fix"]
+
+
+def test_missing_evidence_reads_warn_and_fail_when_required(doctor, custom):
+    rule = embedded.deny_rule("doctor-no-events", "list", "", "events", users=HARNESS_USER)
+    only = ("--only", "kube.api", "--only", "kube.evidence")
+    with access_rule(custom, rule):
+        code, findings, _ = doctor(*only)
+        assert code == 0
+        assert findings["kube.evidence"]["verdict"] == "warn"
+        assert "list events in all namespaces" in findings["kube.evidence"]["evidence"]
+        code, findings, _ = doctor(*only, "--require-evidence")
+    assert code == 20
+    assert findings["kube.evidence"]["verdict"] == "fail"
+    assert "jobs/base/rbac-evidence.yaml" in findings["kube.evidence"]["fix"]
+    code, findings, _ = doctor(*only, "--require-evidence")
+    assert code == 0, findings
+
+
+def test_a_read_the_doctor_is_refused_is_named_not_a_traceback(doctor, custom):
+    rule = embedded.deny_rule(
+        "doctor-no-kubevirt-list", "list", "kubevirt.io", "kubevirts", users=HARNESS_USER
+    )
+    with access_rule(custom, rule):
+        code, findings, _ = doctor("--only", "kube.api", "--only", "kubevirt.ready")
+    assert code == 20
+    finding = findings["kubevirt.ready"]
+    assert finding["verdict"] == "fail"
+    assert finding["evidence"].startswith("the API server refused a read this check needs")
+    assert "HTTP 403" in finding["evidence"] and "kubevirts" in finding["evidence"]
+    assert "Traceback" not in finding["evidence"] and "\n" not in finding["evidence"]
+    assert "grant the harness's identity" in finding["fix"]
 
 
 def test_wrong_profile_names_the_era_the_cluster_has(doctor):

@@ -7,6 +7,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -40,7 +41,7 @@ def test_run_keeps_the_exit_code_writes_done_and_exports_through_the_log(tmp_pat
         "JOB_COMPLETION_INDEX": "2",
     }
     # A bad option: the harness answers with its usage-error exit code, which the Job keeps.
-    run = _jobrun("run", "--", "--no-such-option", env=env)
+    run = _jobrun("run", "--no-doctor", "--", "--no-such-option", env=env)
     assert run.returncode == 4, run.stderr
     done = json.loads((results / "done.json").read_text())
     assert done["exitCode"] == 4 and done["exitName"] == "USAGE_ERROR"
@@ -53,6 +54,49 @@ def test_run_keeps_the_exit_code_writes_done_and_exports_through_the_log(tmp_pat
     assert unpacked.returncode == 0, unpacked.stderr
     assert (tmp_path / "out" / "results" / "junit.xml").read_text() == "<testsuites/>"
     assert json.loads((tmp_path / "out" / "results" / "done.json").read_text())["exitCode"] == 4
+
+
+def test_an_environment_the_doctor_finds_not_ready_runs_no_test(tmp_path):
+    """The doctor runs first: an unreachable API server ends the Job at once with exit 20, its
+    findings in doctor.json and a summary saying no test ran, carried out in the log."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed = sock.getsockname()[1]
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(
+        "apiVersion: v1\nkind: Config\ncurrent-context: c\n"
+        f"clusters: [{{name: c, cluster: {{server: 'http://127.0.0.1:{closed}'}}}}]\n"
+        "users: [{name: u, user: {token: t}}]\n"
+        "contexts: [{name: c, context: {cluster: c, user: u}}]\n"
+    )
+    results = tmp_path / "results"
+    env = {
+        "HARNESS_RESULTS_DIR": str(results),
+        "HARNESS_TARGET": "cluster",
+        "HARNESS_VIA": "cr",
+        "HARNESS_TENANT": "tenant-harness",
+        "KUBECONFIG": str(kubeconfig),
+    }
+    run = _jobrun("run", "--", "--workers", "2", "-k", "never-collected", env=env)
+    assert run.returncode == 20, run.stdout + run.stderr
+    assert "kube.api" in run.stdout and "environment NOT READY" in run.stdout
+    out = tmp_path / "out"
+    assert _jobrun("unpack", str(out), stdin=run.stdout).returncode == 0
+    doctor = json.loads((out / "results" / "doctor.json").read_text())
+    assert doctor["ready"] is False
+    summary = json.loads((out / "results" / "summary.json").read_text())
+    assert summary["exit_code"] == 20 and summary["counts"]["total"] == 0
+    assert "doctor" in summary["note"]
+    assert not (out / "results" / "junit.xml").exists(), "no test ran"
+
+
+def test_the_doctor_is_given_the_harness_settings_among_the_run_arguments():
+    args = ["--workers", "2", "--profile", "cloudkit", "-k", "x", "--via=cr", "--api-insecure"]
+    args += ["--restart-timeout", "10", "suites/test_a.py"]
+    assert jobrun.doctor_args(args) == [
+        *("--profile", "cloudkit", "--via=cr", "--api-insecure"),
+        *("--restart-timeout", "10"),
+    ]
 
 
 def test_unpack_of_several_shards_from_prefixed_logs_keeps_them_apart(tmp_path):

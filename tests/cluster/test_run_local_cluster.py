@@ -13,6 +13,7 @@ import pytest
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 
+from harness.doctor.checks import CHECKS
 from harness.reference.stack import StackOptions, launch
 from tests.environ import drop_harness_settings, without_harness_settings
 
@@ -59,7 +60,7 @@ def test_doctor_then_suites_against_a_running_stack(stack, tmp_path):
     assert "run-local: doctor:" in run.stderr
     assert "environment ready" in run.stdout
     doctor = json.loads((results / "doctor.json").read_text())
-    assert doctor["ready"] is True and len(doctor["checks"]) == 13
+    assert doctor["ready"] is True and len(doctor["checks"]) == len(CHECKS)
     assert "1 passed" in run.stdout
 
 

@@ -3,7 +3,10 @@ the hub namespace only, cluster-wide rules only for what spans the tenants' name
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+import yaml
 
 from harness.contract.profiles import PROFILES
 from harness.reference.controlplane.permissions import access_objects, service_account
@@ -49,3 +52,19 @@ def test_each_component_gets_its_account_and_only_its_profiles_resources(profile
         [subject] = binding["subjects"]
         assert subject["kind"] == "ServiceAccount"
         assert binding["roleRef"]["name"] == binding["metadata"]["name"]
+
+
+@pytest.mark.parametrize("profile", sorted(PROFILES))
+def test_no_role_shares_a_name_with_the_in_cluster_jobs_roles(profile):
+    """The Job's manifests (jobs/) are applied beside the reference stack: a shared name would
+    overwrite a component's role with the Job's rules."""
+    objects = access_objects(PROFILES[profile], USERS)
+    names = {o["metadata"]["name"] for o in objects if "Role" in o["kind"]}
+    jobs = Path(__file__).resolve().parents[2] / "jobs" / "base"
+    theirs = {
+        doc["metadata"]["name"]
+        for path in jobs.glob("rbac-*.yaml")
+        for doc in yaml.safe_load_all(path.read_text())
+        if doc
+    }
+    assert theirs and not names & theirs, names & theirs

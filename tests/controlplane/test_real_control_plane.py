@@ -95,6 +95,27 @@ def test_nodes_pods_tokens_and_access_reviews_work_with_kubectl(control_plane):
     assert denied.stdout.strip() == "no"
 
 
+@kubectl_missing
+def test_each_node_heartbeats_through_its_lease_as_a_kubelet_does(control_plane):
+    """The node lifecycle controller reads node health from the Lease in kube-node-lease; one
+    never renewed turns the node NotReady after its grace period, and with it every pod."""
+    (node,) = json.loads(kubectl(control_plane, "get", "nodes", "-o", "json").stdout)["items"]
+    name = node["metadata"]["name"]
+
+    def renewed() -> str | None:
+        leases = kubectl(control_plane, "-n", "kube-node-lease", "get", "leases", "-o", "json")
+        by_name = {item["metadata"]["name"]: item for item in json.loads(leases.stdout)["items"]}
+        return by_name.get(name, {}).get("spec", {}).get("renewTime")
+
+    first = renewed()
+    deadline = time.monotonic() + 60
+    while (first is None or renewed() == first) and time.monotonic() < deadline:
+        first = first or renewed()
+        time.sleep(1)
+    assert first is not None, f"no Lease {name} in kube-node-lease"
+    assert renewed() != first, f"the Lease of {name} is never renewed"
+
+
 def test_requests_without_credentials_are_refused(control_plane):
     context = ssl.create_default_context(cafile=str(control_plane["state"] / "pki" / "ca.crt"))
     request = urllib.request.Request(control_plane["url"] + "/api/v1/namespaces")

@@ -38,6 +38,8 @@ ADMIN_USER = "harness-admin"
 SERVICE_CIDR = "10.0.0.0/24"
 POD_CIDR = "10.64.0.0/16"
 KWOK_NODE_ANNOTATION = "kwok.x-k8s.io/node"
+# A kubelet's default node lease duration.
+NODE_LEASE_SECONDS = 40
 AUDIT_POLICY = {
     "apiVersion": "audit.k8s.io/v1",
     "kind": "Policy",
@@ -253,6 +255,10 @@ class RealControlPlane:
                 "--manage-nodes-with-annotation-selector", f"{KWOK_NODE_ANNOTATION}=fake",
                 "--cidr", POD_CIDR,
                 "--node-ip", host,
+                # Renew each node's Lease as a kubelet does: without it the node lifecycle
+                # controller marks the node NotReady after its grace period, and with it every
+                # pod (Deployments go unavailable).
+                "--node-lease-duration-seconds", str(NODE_LEASE_SECONDS),
                 "--server-address", f"{host}:{free_port(host)}",
             ],
         )  # fmt: skip

@@ -98,7 +98,8 @@ def access_objects(profile: Profile, users: dict[str, str]) -> list[dict[str, An
             }
         )
         subject = {"kind": "ServiceAccount", "name": name, "namespace": namespace}
-        role_name = f"osac-harness-{component}"
+        # Not `osac-harness-…`: those are the in-cluster Job's roles (jobs/), applied beside these.
+        role_name = f"osac-reference-{component}"
         component_grants = grants(profile)[component]
         for cluster_wide in (True, False):
             rules = _rules(g for g in component_grants if g.cluster_wide == cluster_wide)
