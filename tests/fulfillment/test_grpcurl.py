@@ -23,7 +23,6 @@ from tests.fulfillment.helpers import (
     kube_api,
     start_apiserver,
     start_fulfillment,
-    write_kubeconfig,
 )
 
 TEMPLATE = "osac.templates.ocp_virt_vm"
@@ -95,9 +94,8 @@ def served(request, tmp_path_factory, grpcurl_path):
     ca, cert, key = write_server_certificate(tmp / "tls", ["127.0.0.1", "localhost"])
     started: list[ComponentProcess] = []
     try:
-        apiserver, url = start_apiserver(tmp, profile)
+        apiserver, kubeconfig = start_apiserver(tmp, profile)
         started.append(apiserver)
-        kubeconfig = write_kubeconfig(tmp / "kubeconfig", url)
         fulfillment, address = start_fulfillment(
             tmp, profile, kubeconfig, "--tls-cert", str(cert), "--tls-key", str(key)
         )
