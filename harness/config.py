@@ -103,6 +103,13 @@ OPTIONS: tuple[Option, ...] = (
         "seconds to wait for a new instance to run (default: 60 embedded, 900 cluster)",
     ),
     Option(
+        "--operator-liveness-timeout",
+        "HARNESS_OPERATOR_LIVENESS_TIMEOUT",
+        "seconds within which a controller must touch a new instance's CR (a finalizer or "
+        "status) before the harness says no operator is reconciling; slow provisioning after "
+        "that keeps --provision-timeout (default: 15 embedded, 60 cluster)",
+    ),
+    Option(
         "--restart-timeout",
         "HARNESS_RESTART_TIMEOUT",
         "seconds to wait for a restart to complete (default: 60 embedded, 300 cluster)",
@@ -199,6 +206,7 @@ class Settings:
     admin_token: str | None
     api_tls: ApiTls
     provision_timeout: float
+    operator_liveness_timeout: float
     restart_timeout: float
     quiet_window: float
     state_dir: Path | None
@@ -416,6 +424,9 @@ def load_settings(flags: Mapping[str, Any], environ: Mapping[str, str] | None = 
         admin_token=values.get("--admin-token"),
         api_tls=tls,
         provision_timeout=_seconds(values, "--provision-timeout", 60.0 if embedded else 900.0),
+        operator_liveness_timeout=_seconds(
+            values, "--operator-liveness-timeout", 15.0 if embedded else 60.0
+        ),
         restart_timeout=_seconds(values, "--restart-timeout", 60.0 if embedded else 300.0),
         quiet_window=_seconds(values, "--quiet-window", 2.0 if embedded else 10.0),
         state_dir=Path(values["--state-dir"]).expanduser() if values.get("--state-dir") else None,

@@ -94,6 +94,7 @@ class ComputeInstanceUnderTest(InstanceHistory):
         self.undo_actions: list[Callable[[], None]] = []  # what cleanup restores first
         self.create_sent = False  # a create was sent, though its answer (the id) may be lost
         self._watching_vm = False
+        self._reconciled: Observation | None = None
         self._since = ""  # resourceVersion from just before the create; every watch starts there
 
     def __repr__(self) -> str:  # how steps in the report name their instance parameter
@@ -166,6 +167,7 @@ class ComputeInstanceUnderTest(InstanceHistory):
                 observation if phase is None or observation.status.get("phase") == phase else None
             )
 
+        self.wait_reconciling(timeout)
         wanted = (
             f"phase {phase} with a virtualMachineReference"
             if phase
@@ -216,6 +218,41 @@ class ComputeInstanceUnderTest(InstanceHistory):
             "phase Stopped, VM printableStatus Stopped and no VMI",
             self.describe,
         )
+
+    def wait_reconciling(self, timeout: float | None = None) -> Observation:
+        """The CR, touched by a controller (its finalizer or a status) within the operator
+        liveness bound: an operator adds its finalizer within seconds of a create, so its
+        absence is told apart from slow provisioning long before the provisioning timeout."""
+        __tracebackhide__ = True
+        limit = self.provision_timeout if timeout is None else timeout
+        if self._reconciled is not None:
+            return self._reconciled
+        if self.cr_name is None:
+            self.wait_cr(limit)
+        bound = min(self.context.settings.operator_liveness_timeout, limit)
+
+        def touched() -> Observation | None:
+            observation = self.timeline.latest(self.profile.kind)
+            if observation is None or not observation.exists:
+                return None
+            if observation.status or observation.metadata.get("finalizers"):
+                return observation
+            return None
+
+        with waiting("a controller to touch the ComputeInstance", bound):
+            observation = self.timeline.wait(touched, bound)
+        if not observation:
+            namespace = self.context.settings.namespace
+            raise WaitTimeout(
+                f"no operator is reconciling ComputeInstance {self.cr_name} (id {self.id}) in "
+                f"namespace {namespace}: nothing added a finalizer or wrote its status — waited "
+                f"{bound:.0f} s (--operator-liveness-timeout); check that the operator is "
+                f"running, watches namespace {namespace} and may update ComputeInstances "
+                f"there (`python -m harness doctor`), and read its log; last seen: "
+                f"{describe_instance(self.timeline.latest(self.profile.kind))}"
+            )
+        self._reconciled = observation
+        return observation
 
     def _seen_cr(self, observation: Observation) -> None:
         """Remember the CR's name; give it the run labels if the system under test dropped
