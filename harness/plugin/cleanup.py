@@ -100,6 +100,7 @@ class BackgroundCleanup:
     def __init__(self, workers: int = 4) -> None:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cleanup")
         self._pending: list[tuple[Any, Future[list[str]]]] = []
+        self._instances: list[ComputeInstanceUnderTest] = []
         self._lock = threading.Lock()
 
     def submit(
@@ -108,6 +109,7 @@ class BackgroundCleanup:
         future = self._pool.submit(finish_all, list(instances), timeout)
         with self._lock:
             self._pending.append((owner, future))
+            self._instances.extend(instances)
 
     def pending(self) -> int:
         with self._lock:
@@ -131,3 +133,12 @@ class BackgroundCleanup:
         ]
         self._pool.shutdown(wait=True)
         return verdicts
+
+    def abandon(self, reason: str) -> None:
+        """The environment died: end every wait at once (they would wait out their timeouts
+        on a dead API); what they would have found is not a verdict on the system under test."""
+        with self._lock:
+            instances, self._instances = self._instances, []
+        for instance in instances:
+            instance.timeline.record_failure(reason)
+        self.drain()

@@ -33,6 +33,8 @@ from harness.plugin.cleanup import (
     finish_cleanup,
 )
 from harness.plugin.configure import PRESTARTED_KEY, REPORTS_KEY, SETTINGS_KEY, begin_stack
+from harness.plugin.run_hooks import environment_failed, environment_has_failed
+from harness.plugin.stack_watch import StackWatch
 from harness.runner.ledger import RunLedger
 from harness.testkit.instance import ComputeInstanceUnderTest, HarnessContext
 from harness.testkit.steps import report_late_failure, step
@@ -100,6 +102,7 @@ def harness_context(
     starting when `harness.plugin.configure` began it at configure time)."""
     settings = harness_settings
     stack = None
+    watch: StackWatch | None = None
     if settings.embedded:
         from harness.reference.stack import StackError
 
@@ -112,6 +115,8 @@ def harness_context(
             )
         except (StackError, ConfigError) as error:
             _not_ready(request.session, f"the embedded stack did not start: {error}")
+        config = request.config
+        watch = StackWatch(stack, lambda message: environment_failed(config, message)).start()
     try:
         try:
             kube = KubeClient.from_settings(settings)
@@ -126,6 +131,8 @@ def harness_context(
             api.close()
         kube.close()
     finally:
+        if watch is not None:
+            watch.stop()
         if stack is not None:
             stack.stop()
 
@@ -190,11 +197,16 @@ def restart_timeout(harness_settings: Settings) -> float:
 
 
 @pytest.fixture(scope="session")
-def background_cleanup(run_ledger: RunLedger) -> Iterator[BackgroundCleanup]:
+def background_cleanup(
+    pytestconfig: pytest.Config, run_ledger: RunLedger
+) -> Iterator[BackgroundCleanup]:
     """Waits for passing tests' deletions while the next test runs (see harness/plugin/cleanup.py);
     drained before the run ledger's leak sweep, which is why it depends on the ledger."""
     cleanup = BackgroundCleanup()
     yield cleanup
+    if environment_has_failed(pytestconfig):
+        cleanup.abandon("the environment failed")
+        return
     report_late_leaks(cleanup.drain())
 
 
@@ -270,6 +282,11 @@ def compute_instance(
 
     yield make
 
+    if environment_has_failed(request.config):
+        # The objects went with the environment; a dead API would only be retried at length.
+        for instance in created:
+            instance.stop_watching()
+        return
     reports = request.node.stash.get(REPORTS_KEY, {})
     failed = any(report.failed for report in reports.values())
     evidence.diagnose_before_cleanup(request.node)

@@ -11,7 +11,9 @@ summary.json and environment.json.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import sys
 import time
 from collections.abc import Iterator
@@ -249,14 +251,46 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Any:
     started = time.monotonic()
+    interrupter = item.config.stash[STATE_KEY].interrupter
+    if interrupter is not None:
+        interrupter.in_test_setup = True
     try:
         return (yield)
     finally:
+        if interrupter is not None:
+            interrupter.in_test_setup = False
         state = item.config.stash[STATE_KEY]
         if state.policy is not None and not any(
             name == NOT_RUN_PROPERTY for name, _ in item.user_properties
         ):
             state.policy.observe(time.monotonic() - started)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    interrupter = item.config.stash[STATE_KEY].interrupter
+    if interrupter is not None:
+        interrupter.in_test_setup = False  # cleanup runs to its end, as after any failure
+
+
+def environment_failed(config: pytest.Config, message: str) -> None:
+    """A component of the environment died under the run (from a watching thread): the run
+    stops, every worker too, and ends "environment not ready" (20) naming it."""
+    state = config.stash[STATE_KEY]
+    text = f"environment failed: {message}"
+    state.exits.append({"code": int(ExitCode.ENVIRONMENT_NOT_READY), "message": text})
+    if _is_worker(config):
+        # The controller passes SIGTERM on to the other workers; their stacks are healthy, but
+        # a run whose environment broke is not judged further.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(os.getppid(), signal.SIGTERM)
+    if state.interrupter is not None:
+        state.interrupter.environment_failed(text)
+
+
+def environment_has_failed(config: pytest.Config) -> bool:
+    state = config.stash.get(STATE_KEY, None)
+    return bool(state and state.interrupter and state.interrupter.environment_failure)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -293,6 +327,11 @@ def run_ledger(pytestconfig: pytest.Config, harness_context: HarnessContext) -> 
     state.found_environment = system_under_test(harness_context.kube, harness_context.settings)
     yield ledger
     settings = harness_context.settings
+    if environment_has_failed(pytestconfig):
+        # What there was to sweep went with the embedded stack, and a dead API cannot be swept.
+        if _is_worker(pytestconfig):
+            pytestconfig.workeroutput[_OUTPUT] = state.handover()  # type: ignore[attr-defined]
+        return
     grace = min(30.0, settings.provision_timeout)
     if state.deadline is not None:
         grace = max(1.0, min(grace, state.deadline.at - time.time() - 2.0))
@@ -365,7 +404,9 @@ def _finish(session: pytest.Session, state: RunState) -> None:
     tests = [record.as_json() for record in records]
     counts = state.outcomes.counts()
     pytest_code = int(session.exitstatus)
-    not_ready = [e for e in state.worker_exits if e["code"] == ExitCode.ENVIRONMENT_NOT_READY]
+    not_ready = [
+        e for e in state.worker_exits + state.exits if e["code"] == ExitCode.ENVIRONMENT_NOT_READY
+    ]
     if not_ready and pytest_code != ExitCode.ENVIRONMENT_NOT_READY:
         # A worker stopped with "environment not ready"; xdist reports that as its own crash.
         pytest_code = int(ExitCode.ENVIRONMENT_NOT_READY)

@@ -512,16 +512,16 @@ class EmbeddedStack:
     def dead_component(self) -> ComponentProcess | None:
         return next((c for c in self.components if c.poll() is not None), None)
 
-    def stop(self) -> None:
+    def stop(self, grace: float = 5.0) -> None:
         """The API server's clients all at once (each shuts down on its own), then the server."""
         clients = [c for c in reversed(self.components) if c.name != "apiserver"]
         for component in clients:
             component.terminate()
         for component in clients:
-            component.stop()
+            component.stop(grace)
         for component in self.components:
             if component.name == "apiserver":
-                component.stop()
+                component.stop(grace)
         if self.control_plane is not None:
             self.control_plane.stop()
         self._held.close()
@@ -540,6 +540,8 @@ def run_foreground(
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     stack = EmbeddedStack(options, log)
+    # A stack that lost a component is broken: its survivors need no orderly goodbye.
+    grace = 5.0
     try:
         env = stack.start()
         announce(
@@ -560,14 +562,16 @@ def run_foreground(
                     f"{dead.name} exited with code {dead.poll()}; stopping the stack. "
                     f"Last lines of {dead.log_path}:\n{dead.log_tail()}"
                 )
+                grace = 1.0
                 return 3
             gone = stack.control_plane.dead_process() if stack.control_plane else None
             if gone is not None:
                 log(f"{gone.failure()}; stopping the stack")
+                grace = 1.0
                 return 3
         return 0
     finally:
-        stack.stop()
+        stack.stop(grace)
 
 
 class BackgroundStack:
@@ -610,6 +614,20 @@ class BackgroundStack:
 
     def stop(self) -> None:
         self.process.stop(grace=15.0)
+
+    def poll(self) -> int | None:
+        """`harness up`'s exit code once it has ended (it ends when a component dies)."""
+        return self.process.poll()
+
+    def log_text(self) -> str:
+        try:
+            return self.process.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+
+    @property
+    def log_location(self) -> str:
+        return str(self.process.log_path)
 
 
 ToolBuildError = BuildError  # a Go tool (the control plane, grpcurl) could not be built

@@ -8,12 +8,12 @@ would leak. Here the first signal
 - in the xdist controller: is passed on as SIGTERM to its workers, which do the above, and the
   controller waits for them to finish and report.
 Later SIGTERMs are ignored (cleanup is under way); a second SIGINT is a person insisting and
-raises KeyboardInterrupt as pytest would. The deadline's hard stop goes through the same path.
+raises KeyboardInterrupt as pytest would. The deadline's hard stop goes through the same path,
+and so does an environment that died (its test is stopped in set-up too).
 """
 
 from __future__ import annotations
 
-import _thread
 import contextlib
 import logging
 import os
@@ -38,8 +38,10 @@ class Interrupter:
     def __init__(self, stop_session: Callable[[str], None], forwards_to_workers: bool) -> None:
         self.stop_session = stop_session
         self.forwards_to_workers = forwards_to_workers
-        self.reason: str | None = None  # SIGTERM, SIGINT or deadline
+        self.reason: str | None = None  # SIGTERM, SIGINT, deadline or environment
         self.in_test_body = False
+        self.in_test_setup = False
+        self.environment_failure: str | None = None
         self._pending_reason: str | None = None
         self._previous: dict[int, object] = {}
         self._timer: threading.Timer | None = None
@@ -66,11 +68,18 @@ class Interrupter:
 
         def fire() -> None:
             self._pending_reason = "deadline"
-            _thread.interrupt_main(signal.SIGTERM)
+            _signal_main_thread()
 
         self._timer = threading.Timer(max(delay, 0.0), fire)
         self._timer.daemon = True
         self._timer.start()
+
+    def environment_failed(self, message: str) -> None:
+        """A component the run depends on died: stop now, and stop the test being set up too
+        (its wait would only end at its timeout); its objects went with the environment."""
+        self.environment_failure = message
+        self._pending_reason = "environment"
+        _signal_main_thread()
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
         name = self._pending_reason or signal.Signals(signum).name
@@ -86,11 +95,21 @@ class Interrupter:
                     os.kill(pid, signal.SIGTERM)
             return
         self.stop_session(name)
+        if name == "environment" and (self.in_test_body or self.in_test_setup):
+            raise RunInterrupted(f"not judged: {self.environment_failure}")
         if self.in_test_body:
             raise RunInterrupted(
                 f"interrupted by {name}: the run was asked to stop; this test's objects are "
                 "cleaned up and the results written"
             )
+
+
+def _signal_main_thread() -> None:
+    """SIGTERM to the main thread itself: a real signal ends a wait it is blocked in (a lock's
+    timed acquire), where `_thread.interrupt_main` would be noticed only when the wait ends."""
+    main = threading.main_thread().ident
+    assert main is not None
+    signal.pthread_kill(main, signal.SIGTERM)
 
 
 def child_pids(parent: int) -> list[int]:
