@@ -29,6 +29,7 @@ from harness.contract.wire import WireModules, load_wire
 log = logging.getLogger("harness.clients.fulfillment_api")
 
 CALL_TIMEOUT = 20.0
+PROBE_TIMEOUT = 5.0
 
 
 class ApiError(RuntimeError):
@@ -181,10 +182,15 @@ class FulfillmentClient:
         return [("authorization", f"Bearer {self._token}")] if self._token else []
 
     def _call(
-        self, method: str, stub_method: Callable[..., Any], request: Any, idempotent: bool
+        self,
+        method: str,
+        stub_method: Callable[..., Any],
+        request: Any,
+        idempotent: bool,
+        timeout: float = CALL_TIMEOUT,
     ) -> Any:
         def attempt() -> Any:
-            return stub_method(request, metadata=self._metadata(), timeout=CALL_TIMEOUT)
+            return stub_method(request, metadata=self._metadata(), timeout=timeout)
 
         started = time.time()
         code = "OK"
@@ -203,14 +209,17 @@ class FulfillmentClient:
 
     # --- public API -----------------------------------------------------------------------
 
-    def check_usable(self) -> None:
-        """List with limit 1: proves reachability, TLS and the token, or says which failed."""
+    def check_usable(self, retry: bool = True) -> None:
+        """List with limit 1: proves reachability, TLS and the token, or says which failed.
+        `retry=False` asks once and briefly (a watchdog's question: is it there now? It must
+        be answered before the tests' own calls time out)."""
         try:
             self._call(
                 "List",
                 self.public.List,
                 self.wire.service.ComputeInstancesListRequest(limit=1),
-                idempotent=True,
+                idempotent=retry,
+                timeout=CALL_TIMEOUT if retry else PROBE_TIMEOUT,
             )
         except ApiError as error:
             if error.code == "UNAVAILABLE":

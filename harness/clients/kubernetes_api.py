@@ -107,14 +107,15 @@ class KubeClient:
 
     # --- server ---------------------------------------------------------------------------
 
-    def check_reachable(self) -> str:
-        """Return the server's gitVersion, or raise KubeError saying why it cannot be used."""
+    def check_reachable(self, retry: bool = True) -> str:
+        """Return the server's gitVersion, or raise KubeError saying why it cannot be used.
+        `retry=False` asks once (a watchdog's question: is it there now?)."""
+
+        def ask() -> Any:
+            return k8s.VersionApi(self.api_client).get_code(_request_timeout=10 if retry else 5)
+
         try:
-            info = retry_transient(
-                lambda: k8s.VersionApi(self.api_client).get_code(_request_timeout=10),
-                "GET /version",
-                attempts=3,
-            )
+            info = retry_transient(ask, "GET /version", attempts=3) if retry else ask()
         except ApiException as error:
             if error.status in (401, 403):
                 raise KubeError(

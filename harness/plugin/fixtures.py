@@ -33,6 +33,7 @@ from harness.plugin.cleanup import (
     finish_cleanup,
 )
 from harness.plugin.configure import PRESTARTED_KEY, REPORTS_KEY, SETTINGS_KEY, begin_stack
+from harness.plugin.reachability_watch import ReachabilityWatch
 from harness.plugin.run_hooks import environment_failed, environment_has_failed
 from harness.plugin.stack_watch import StackWatch
 from harness.runner.ledger import RunLedger
@@ -102,7 +103,7 @@ def harness_context(
     starting when `harness.plugin.configure` began it at configure time)."""
     settings = harness_settings
     stack = None
-    watch: StackWatch | None = None
+    watch: StackWatch | ReachabilityWatch | None = None
     if settings.embedded:
         from harness.reference.stack import StackError
 
@@ -124,9 +125,20 @@ def harness_context(
             _preflight(settings, kube, api)
         except (KubeError, ApiUnusable) as error:
             _not_ready(request.session, str(error))
+        if not settings.embedded:
+            probes: list[Callable[[], object]] = [lambda: kube.check_reachable(retry=False)]
+            if api is not None:
+                probes.append(lambda: api.check_usable(retry=False))
+            config = request.config
+            watch = ReachabilityWatch(
+                probes, lambda message: environment_failed(config, message)
+            ).start()
         yield HarnessContext(
             settings=settings, kube=kube, api=api, driver=_driver(settings, kube, api)
         )
+        if watch is not None:
+            watch.stop()
+            watch = None
         if api is not None:
             api.close()
         kube.close()

@@ -253,24 +253,17 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
     started = time.monotonic()
     interrupter = item.config.stash[STATE_KEY].interrupter
     if interrupter is not None:
-        interrupter.in_test_setup = True
+        interrupter.in_test = True
     try:
         return (yield)
     finally:
         if interrupter is not None:
-            interrupter.in_test_setup = False
+            interrupter.in_test = False
         state = item.config.stash[STATE_KEY]
         if state.policy is not None and not any(
             name == NOT_RUN_PROPERTY for name, _ in item.user_properties
         ):
             state.policy.observe(time.monotonic() - started)
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
-    interrupter = item.config.stash[STATE_KEY].interrupter
-    if interrupter is not None:
-        interrupter.in_test_setup = False  # cleanup runs to its end, as after any failure
 
 
 def environment_failed(config: pytest.Config, message: str) -> None:
@@ -329,6 +322,11 @@ def run_ledger(pytestconfig: pytest.Config, harness_context: HarnessContext) -> 
     settings = harness_context.settings
     if environment_has_failed(pytestconfig):
         # What there was to sweep went with the embedded stack, and a dead API cannot be swept.
+        if not settings.embedded:
+            state.sweep_errors.append(
+                f"{state.worker}: not swept, the environment failed: instances of run "
+                f"{state.run_id} may remain in namespace {settings.namespace}"
+            )
         if _is_worker(pytestconfig):
             pytestconfig.workeroutput[_OUTPUT] = state.handover()  # type: ignore[attr-defined]
         return

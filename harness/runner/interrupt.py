@@ -40,7 +40,7 @@ class Interrupter:
         self.forwards_to_workers = forwards_to_workers
         self.reason: str | None = None  # SIGTERM, SIGINT, deadline or environment
         self.in_test_body = False
-        self.in_test_setup = False
+        self.in_test = False  # set-up, body or tear-down of a test
         self.environment_failure: str | None = None
         self._pending_reason: str | None = None
         self._previous: dict[int, object] = {}
@@ -75,8 +75,8 @@ class Interrupter:
         self._timer.start()
 
     def environment_failed(self, message: str) -> None:
-        """A component the run depends on died: stop now, and stop the test being set up too
-        (its wait would only end at its timeout); its objects went with the environment."""
+        """A component the run depends on died: stop now, whatever the test is doing (its set-up
+        or cleanup would only wait on the dead component until its timeout)."""
         self.environment_failure = message
         self._pending_reason = "environment"
         _signal_main_thread()
@@ -95,7 +95,7 @@ class Interrupter:
                     os.kill(pid, signal.SIGTERM)
             return
         self.stop_session(name)
-        if name == "environment" and (self.in_test_body or self.in_test_setup):
+        if name == "environment" and self.in_test:
             raise RunInterrupted(f"not judged: {self.environment_failure}")
         if self.in_test_body:
             raise RunInterrupted(
