@@ -18,6 +18,7 @@ from typing import Any, NoReturn
 
 from harness.contract.profiles import DEFAULT_PROFILE, PROFILES
 from harness.exitcodes import ExitCode
+from harness.filewrites import reason
 
 
 class UsageError(Exception):
@@ -230,9 +231,6 @@ def _err(message: str) -> None:
 def cmd_up(args: argparse.Namespace) -> int:
     from harness.reference.stack import StackError, StackInputError, StackOptions, run_foreground
 
-    for path in args.crd:
-        if not path.is_file():
-            raise UsageError(f"harness up: --crd {path}: no such file")
     options = StackOptions(
         state_dir=args.state_dir,
         profile=args.profile,
@@ -373,11 +371,19 @@ def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argpa
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
+    command = "harness"
     try:
         args = _parse(parser, argv)
+        command = f"harness {args.command}"
         return int(COMMANDS[args.command](args))
     except UsageError as error:
         _err(str(error))
         return ExitCode.USAGE_ERROR
     except KeyboardInterrupt:
         return ExitCode.INTERRUPTED
+    except OSError as error:
+        # What the machine refused (a full or read-only disk, a file the harness needs): the
+        # environment's doing, in one line. A path the user named is checked before this.
+        where = f"{error.filename}: " if error.filename else ""
+        _err(f"{command}: environment not ready: {where}{reason(error)}")
+        return ExitCode.ENVIRONMENT_NOT_READY
