@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+from harness.commands import argtypes
 from harness.contract.profiles import DEFAULT_PROFILE, PROFILES
 from harness.exitcodes import ExitCode
 from harness.filewrites import reason
@@ -30,18 +31,8 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message}")
 
 
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must not be negative: {text!r}")
-    return value
-
-
 def _port(text: str) -> int:
-    if not text.isdigit() or not 0 <= int(text) < 65536:
+    if not (text.isascii() and text.isdigit()) or not 0 <= int(text) < 65536:
         raise argparse.ArgumentTypeError(f"not a TCP port: {text!r}")
     return int(text)
 
@@ -75,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     up.add_argument(
         "--state-dir",
-        type=Path,
+        type=argtypes.directory,
         default=Path(".harness"),
         help="where to write kubeconfig, env, logs (default: .harness)",
     )
@@ -123,19 +114,19 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--api-port", type=_port, default=0, help="fulfillment port (0: any free)")
     up.add_argument(
         "--boot-delay",
-        type=_seconds,
+        type=argtypes.seconds,
         default=0.3,
         help="seconds a VMI takes from Pending to Running",
     )
     up.add_argument(
         "--shutdown-delay",
-        type=_seconds,
+        type=argtypes.seconds,
         default=0.2,
         help="seconds a deleted VMI takes to shut down",
     )
     up.add_argument(
         "--provision-delay",
-        type=_seconds,
+        type=argtypes.seconds,
         default=0.2,
         help="seconds the reference provisioner takes to create a VM",
     )
@@ -166,7 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     report.add_argument(
         "--results-dir",
-        type=Path,
+        type=argtypes.directory,
         default=None,
         help="the results directory (default: $HARNESS_RESULTS_DIR or ./results)",
     )
@@ -202,8 +193,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="combine the results layouts of a sharded run into one",
         description="Combine shards' results directories into one layout with one verdict.",
     )
-    merge.add_argument("out", type=Path, metavar="OUT_DIR", help="the merged results directory")
-    merge.add_argument("shards", type=Path, nargs="+", metavar="SHARD_DIR")
+    merge.add_argument(
+        "out", type=argtypes.directory, metavar="OUT_DIR", help="the merged results directory"
+    )
+    merge.add_argument("shards", type=argtypes.directory, nargs="+", metavar="SHARD_DIR")
 
     commands.add_parser(
         "build-control-plane",
@@ -327,10 +320,16 @@ def cmd_merge(args: argparse.Namespace) -> int:
 
 
 def cmd_build_control_plane(args: argparse.Namespace) -> int:
-    from harness.reference.stack import ControlPlaneBuildError, build_control_plane
+    from harness.reference.stack import (
+        ControlPlaneBuildError,
+        ToolCacheError,
+        build_control_plane,
+    )
 
     try:
         _err(f"harness build-control-plane: ready in {build_control_plane(_err)}")
+    except ToolCacheError as error:
+        raise UsageError(f"harness build-control-plane: {error}") from None
     except ControlPlaneBuildError as error:
         _err(f"harness build-control-plane: error: {error}")
         return ExitCode.ENVIRONMENT_NOT_READY
@@ -338,10 +337,12 @@ def cmd_build_control_plane(args: argparse.Namespace) -> int:
 
 
 def cmd_build_grpcurl(args: argparse.Namespace) -> int:
-    from harness.reference.stack import ToolBuildError, build_grpcurl
+    from harness.reference.stack import ToolBuildError, ToolCacheError, build_grpcurl
 
     try:
         _err(f"harness build-grpcurl: ready: {build_grpcurl(_err)}")
+    except ToolCacheError as error:
+        raise UsageError(f"harness build-grpcurl: {error}") from None
     except ToolBuildError as error:
         _err(f"harness build-grpcurl: error: {error}")
         return ExitCode.ENVIRONMENT_NOT_READY

@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
 
+from harness.commands import argtypes
 from harness.exitcodes import ExitCode
 from harness.filewrites import is_disk_trouble, reason
 from harness.ownership import PARENT_ENV, DirectoryBusy, hold
@@ -37,6 +38,7 @@ from harness.runner.shard import ShardError, parse_shard
 from harness.runner.summary import build_summary, read_summary, write_json, write_summary
 
 REPO_SUITES = Path(__file__).resolve().parents[2] / "suites"
+WORKERS_ENV = "HARNESS_WORKERS"
 # pytest's own code for arguments it refuses (pytest.ExitCode.USAGE_ERROR; not imported here).
 pytest_usage_error = 4
 
@@ -48,7 +50,7 @@ class RunUsageError(ValueError):
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--results-dir",
-        type=Path,
+        type=argtypes.directory,
         default=None,
         help="where to write the results layout (default: $HARNESS_RESULTS_DIR or ./results); "
         "must be new, empty, or an earlier harness results layout (which is replaced)",
@@ -71,7 +73,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="keep failing tests' objects (others are deleted) and print how to remove them",
     )
     parser.add_argument(
-        "--workers", metavar="N", default="1", help="pytest-xdist worker processes (default 1)"
+        "--workers",
+        metavar="N",
+        default=None,
+        help=f"pytest-xdist worker processes (default 1) [env {WORKERS_ENV}]",
     )
 
 
@@ -144,9 +149,13 @@ def validate(args: argparse.Namespace) -> None:
             parse_deadline_seconds(args.deadline)
     except (ShardError, DeadlineError) as error:
         raise RunUsageError(str(error)) from None
-    if not str(args.workers).isdigit() or int(args.workers) < 1:
-        raise RunUsageError(f"--workers must be a whole number of at least 1, got {args.workers!r}")
-    args.workers = int(args.workers)
+    workers, named = args.workers, "--workers"
+    if workers is None:
+        workers, named = os.environ.get(WORKERS_ENV) or "1", WORKERS_ENV
+    text = str(workers)
+    if not (text.isascii() and text.isdigit()) or int(text) < 1:
+        raise RunUsageError(f"{named} must be a whole number of at least 1, got {workers!r}")
+    args.workers = int(text)
 
 
 def results_root(args: argparse.Namespace) -> tuple[Path, str]:
@@ -161,8 +170,6 @@ def results_root(args: argparse.Namespace) -> tuple[Path, str]:
 def run(args: argparse.Namespace, extra: Sequence[str], err: Callable[[str], None]) -> int:
     validate(args)
     root, named_by = results_root(args)
-    if not str(root).strip():
-        raise RunUsageError(f"{named_by} is empty; name a directory")
     command = build_pytest_command(args, extra, root)
     try:
         check_results_dir(root)

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from harness.config import Settings
+from harness.config import ConfigError, Settings, parse_switch
 from harness.evidence.redaction import Redactor, kubeconfig_secrets
 from harness.exitcodes import ExitCode
 from harness.filewrites import reason
@@ -50,6 +50,7 @@ if TYPE_CHECKING:
 
 _OUTPUT = "harness_runner"  # key of what a worker hands over in config.workeroutput
 _INPUT = "harness_runner"  # key of what the controller passes on in config.workerinput
+KEEP_ENV = "HARNESS_KEEP_ON_FAILURE"
 
 
 @dataclass
@@ -165,11 +166,11 @@ def pytest_configure(config: pytest.Config) -> None:
     try:
         shard = resolve_shard(config.getoption("harness_shard"), os.environ)
         deadline = resolve_deadline(config.getoption("harness_deadline"), environ, time.time())
-    except (ShardError, DeadlineError) as error:
+        keep = config.getoption("harness_keep_on_failure") or parse_switch(
+            os.environ.get(KEEP_ENV, ""), KEEP_ENV
+        )
+    except (ShardError, DeadlineError, ConfigError) as error:
         raise pytest.UsageError(str(error)) from None
-    keep = config.getoption("harness_keep_on_failure") or os.environ.get(
-        "HARNESS_KEEP_ON_FAILURE", ""
-    ).lower() in ("1", "true", "yes", "on")
     run_id = handed.get("run_id") or os.environ.get(RUN_ID_ENV) or new_run_id()
     state = RunState(run_id, worker_id(), shard, deadline, bool(keep))
     config.stash[STATE_KEY] = state

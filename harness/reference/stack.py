@@ -29,6 +29,7 @@ from harness.filewrites import is_disk_trouble, reason, write_atomic
 from harness.ownership import DirectoryBusy, hold
 from harness.reference.controlplane.binaries import BuildError, ensure_built
 from harness.reference.forking import can_fork, preload
+from harness.reference.gobuild import CacheDirError
 from harness.reference.grpcurl import ensure_grpcurl
 from harness.reference.installation import environment_objects, operator_user
 from harness.reference.process import ComponentError, ComponentProcess
@@ -682,6 +683,7 @@ class BackgroundStack:
 
 
 ToolBuildError = BuildError  # a Go tool (the control plane, grpcurl) could not be built
+ToolCacheError = CacheDirError  # the cache directory a variable names cannot be one
 ControlPlaneBuildError = ToolBuildError
 
 
