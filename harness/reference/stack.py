@@ -12,7 +12,6 @@ import base64
 import contextlib
 import json
 import secrets
-import shlex
 import signal
 import socket
 import threading
@@ -28,6 +27,7 @@ from harness.contract.profiles import DEFAULT_PROFILE, Profile, get_profile
 from harness.filewrites import is_disk_trouble, reason, write_atomic
 from harness.ownership import DirectoryBusy, hold
 from harness.reference.controlplane.binaries import BuildError, ensure_built
+from harness.reference.envfile import EnvFileError, format_env, read_env
 from harness.reference.forking import can_fork, preload
 from harness.reference.gobuild import CacheDirError
 from harness.reference.grpcurl import ensure_grpcurl
@@ -378,10 +378,7 @@ class EmbeddedStack:
             "HARNESS_ADMIN_TOKEN": admin_token,
             "HARNESS_API_CA": str(ca),
         }
-        _write_private(
-            state / "env",
-            "".join(f"{name}={shlex.quote(value)}\n" for name, value in self.env.items()),
-        )
+        _write_private(state / "env", format_env(self.env))
         (state / "stack.json").write_text(
             json.dumps(
                 {
@@ -662,7 +659,11 @@ class BackgroundStack:
         except ComponentError as error:
             self.process.stop()
             raise StackError(str(error)) from None
-        return read_env(self.options.state_dir / "env")
+        try:
+            return read_env(self.options.state_dir / "env")
+        except EnvFileError as error:
+            self.process.stop()
+            raise StackError(str(error)) from None
 
     def stop(self) -> None:
         self.process.stop(grace=15.0)
@@ -701,13 +702,3 @@ def build_grpcurl(log: Callable[[str], None]) -> Path:
 
 def launch(options: StackOptions) -> BackgroundStack:
     return BackgroundStack(options)
-
-
-def read_env(path: Path) -> dict[str, str]:
-    env: dict[str, str] = {}
-    for line in path.read_text().splitlines():
-        name, _, raw = line.partition("=")
-        if name:
-            parts = shlex.split(raw)
-            env[name] = parts[0] if parts else ""
-    return env

@@ -4,9 +4,24 @@ from __future__ import annotations
 
 import grpc
 
+# A status message travels as a header (grpc-message), and clients refuse headers over 16 KiB
+# (grpc's hard limit): a message quoting a huge id must stay a NOT_FOUND, not become the
+# client's RESOURCE_EXHAUSTED. Percent-encoded, one character is at most 12 bytes.
+MAX_MESSAGE = 1000
+
+
+def bounded(message: str) -> str:
+    """`message`, its middle cut when it is too long to travel as a status message."""
+    if len(message) <= MAX_MESSAGE:
+        return message
+    cut = len(message) - MAX_MESSAGE + 40
+    half = (MAX_MESSAGE - 40) // 2
+    return f"{message[:half]}…[{cut} characters cut]…{message[-half:]}"
+
 
 class RpcFailure(Exception):
     def __init__(self, code: grpc.StatusCode, message: str) -> None:
+        message = bounded(message)
         super().__init__(message)
         self.code = code
         self.message = message
