@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
@@ -216,6 +217,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def one_line(message: str) -> str:
+    """`message` with whatever would break it into lines (a user's value may hold line
+    separators or control characters) shown escaped."""
+    return "".join(
+        char.encode("unicode_escape").decode("ascii")
+        if len(f"a{char}b".splitlines()) > 1 or unicodedata.category(char) == "Cc"
+        else char
+        for char in message
+    )
+
+
 def _err(message: str) -> None:
     sys.stderr.write(message.rstrip() + "\n")
     sys.stderr.flush()
@@ -378,7 +390,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         command = f"harness {args.command}"
         return int(COMMANDS[args.command](args))
     except UsageError as error:
-        _err(str(error))
+        _err(one_line(str(error)))
         return ExitCode.USAGE_ERROR
     except KeyboardInterrupt:
         return ExitCode.INTERRUPTED

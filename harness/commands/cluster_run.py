@@ -39,7 +39,7 @@ class _Parser(argparse.ArgumentParser):
 def _duration(text: str) -> int:
     units = {"s": 1, "m": 60, "h": 3600}
     number, unit = (text[:-1], text[-1]) if text and text[-1] in units else (text, "s")
-    if not number.isdigit() or int(number) * units[unit] < TOKEN_SECONDS_MIN:
+    if not (number.isascii() and number.isdigit()) or int(number) * units[unit] < TOKEN_SECONDS_MIN:
         raise argparse.ArgumentTypeError(
             f"expected a duration of at least 10m like 1h, got {text!r}"
         )

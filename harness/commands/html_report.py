@@ -60,7 +60,7 @@ def find_toolchain() -> Toolchain:
     except (OSError, subprocess.SubprocessError) as error:
         raise ReportError(f"cannot run {node} ({error}); {NODE_HELP}") from None
     major = version.lstrip("v").split(".")[0]
-    if not major.isdigit() or int(major) < MIN_NODE:
+    if not (major.isascii() and major.isdigit()) or int(major) < MIN_NODE:
         raise ReportError(f"Node.js {version} is too old for Allure Report 3; {NODE_HELP}")
     return Toolchain(node, npm, version)
 

@@ -31,8 +31,8 @@ def format_env(values: Mapping[str, str]) -> str:
 
 def parse_env(text: str, where: str = "env file") -> dict[str, str]:
     env: dict[str, str] = {}
-    for number, line in enumerate(text.splitlines(), 1):
-        stripped = line.strip()
+    for number, line in enumerate(text.split("\n"), 1):  # lines as the shell sees them
+        stripped = line.strip(" \t\r")
         if not stripped or stripped.startswith("#"):
             continue
         if stripped.startswith("export "):
