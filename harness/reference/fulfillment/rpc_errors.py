@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import grpc
 
-# A status message travels as a header (grpc-message), and clients refuse headers over 16 KiB
-# (grpc's hard limit): a message quoting a huge id must stay a NOT_FOUND, not become the
-# client's RESOURCE_EXHAUSTED. Percent-encoded, one character is at most 12 bytes.
-MAX_MESSAGE = 1000
+# A status message travels as a header (grpc-message, percent-encoded: up to 3 bytes for each
+# byte of UTF-8), and clients refuse headers over 16 KiB (grpc's hard limit): a message quoting
+# a huge id must stay a NOT_FOUND, not become the client's RESOURCE_EXHAUSTED.
+MAX_MESSAGE_BYTES = 1000
 
 
 def bounded(message: str) -> str:
     """`message`, its middle cut when it is too long to travel as a status message."""
-    if len(message) <= MAX_MESSAGE:
+    data = message.encode("utf-8")
+    if len(data) <= MAX_MESSAGE_BYTES:
         return message
-    cut = len(message) - MAX_MESSAGE + 40
-    half = (MAX_MESSAGE - 40) // 2
-    return f"{message[:half]}…[{cut} characters cut]…{message[-half:]}"
+    half = (MAX_MESSAGE_BYTES - 40) // 2
+    head = data[:half].decode("utf-8", "ignore")
+    tail = data[-half:].decode("utf-8", "ignore")
+    return f"{head}…[{len(data) - 2 * half} bytes cut]…{tail}"
 
 
 class RpcFailure(Exception):
