@@ -23,4 +23,6 @@ if [ "$target" = cluster ]; then
 fi
 # The embedded stack: the suites through `python -m harness run`, which leaves the results layout
 # (junit.xml, summary.json, timeline/, diagnostics/ of failing tests, metrics.json) in ./results.
-exec python -m harness run --workers "${HARNESS_WORKERS:-2}" "$@"
+# HARNESS_WORKERS, not --workers: a bad value is then named as the variable the user set.
+export HARNESS_WORKERS="${HARNESS_WORKERS:-2}"
+exec python -m harness run "$@"

@@ -3,12 +3,15 @@
 Every option has a command-line flag (pytest plugin) and an environment variable. The variable
 names are the ones `python -m harness up` writes into `<state-dir>/env`, so
 `set -a; . .harness/env; set +a; pytest suites --target cluster` needs no other flags.
-A bad value raises `ConfigError` with one line that names the flag, the variable and the fix.
+A bad value raises `ConfigError` with one line that names what the user set (the flag, or the
+variable when the value came from the environment) and the fix.
 """
 
 from __future__ import annotations
 
+import math
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -147,6 +150,8 @@ OPTIONS: tuple[Option, ...] = (
     ),
 )
 
+# A wait longer than this (about 11 days) is a typo, and beyond what some timers accept.
+LONGEST_WAIT = 1e6
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -187,7 +192,11 @@ def detect_in_cluster(environ: Mapping[str, str]) -> InCluster | None:
     if not host or not port or not token_file.is_file():
         return None
     namespace_file = directory / "namespace"
-    namespace = namespace_file.read_text().strip() if namespace_file.is_file() else None
+    namespace = (
+        namespace_file.read_bytes().decode("utf-8", "replace").strip()
+        if namespace_file.is_file()
+        else None
+    )
     return InCluster(host, port, token_file, directory / "ca.crt", namespace or None)
 
 
@@ -241,9 +250,28 @@ def describe(option: Option) -> str:
     return f"{option.flag} (or {option.env})"
 
 
+class _Given(dict[str, Any]):
+    """The raw values by flag, and where each came from (`sources`)."""
+
+    def __init__(self, items: Mapping[str, Any], sources: dict[str, str]) -> None:
+        super().__init__(items)
+        self.sources = sources
+
+
+def _named(values: Mapping[str, Any], flag: str) -> str:
+    """What the user set for `flag`: the flag, or the variable its value came from."""
+    option = _option(flag)
+    source = getattr(values, "sources", {}).get(flag)
+    if source == f"${option.env}":
+        return option.env
+    if source == flag:
+        return flag
+    return describe(option)
+
+
 def _raw_values(
     flags: Mapping[str, Any], environ: Mapping[str, str]
-) -> tuple[dict[str, Any], dict[str, str]]:
+) -> tuple[_Given, dict[str, str]]:
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
     for option in OPTIONS:
@@ -259,7 +287,7 @@ def _raw_values(
         elif option.default is not None:
             values[option.flag] = option.default
             sources[option.flag] = "default"
-    return values, sources
+    return _Given(values, sources), sources
 
 
 def _option(flag: str) -> Option:
@@ -272,12 +300,17 @@ def _switch(values: Mapping[str, Any], flag: str) -> bool:
         return False
     if value is True:
         return True
-    text = str(value).strip().lower()
-    if text in _TRUE:
+    return parse_switch(str(value), _named(values, flag))
+
+
+def parse_switch(text: str, named: str) -> bool:
+    """A boolean variable's value: 1/true/yes/on or 0/false/no/off (any case), or empty for
+    false; anything else is refused, naming the variable."""
+    if text.strip().lower() in _TRUE:
         return True
-    if text in _FALSE:
+    if text.strip().lower() in _FALSE:
         return False
-    raise ConfigError(f"{describe(_option(flag))} must be true or false, got {value!r}")
+    raise ConfigError(f"{named} must be true or false (1/0, yes/no, on/off), got {text!r}")
 
 
 def _choice(values: Mapping[str, Any], flag: str) -> str:
@@ -285,7 +318,7 @@ def _choice(values: Mapping[str, Any], flag: str) -> str:
     value = str(values[flag])
     if option.choices and value not in option.choices:
         raise ConfigError(
-            f"{describe(option)} must be one of {', '.join(option.choices)}, got {value!r}"
+            f"{_named(values, flag)} must be one of {', '.join(option.choices)}, got {value!r}"
         )
     return value
 
@@ -298,10 +331,15 @@ def _seconds(values: Mapping[str, Any], flag: str, default: float) -> float:
         seconds = float(value)
     except (TypeError, ValueError):
         raise ConfigError(
-            f"{describe(_option(flag))} must be a number of seconds, got {value!r}"
+            f"{_named(values, flag)} must be a number of seconds, got {value!r}"
         ) from None
+    if not math.isfinite(seconds) or seconds > LONGEST_WAIT:
+        raise ConfigError(
+            f"{_named(values, flag)} must be a number of seconds up to {LONGEST_WAIT:g}, "
+            f"got {value!r}"
+        )
     if seconds <= 0:
-        raise ConfigError(f"{describe(_option(flag))} must be positive, got {value!r}")
+        raise ConfigError(f"{_named(values, flag)} must be positive, got {value!r}")
     return seconds
 
 
@@ -311,7 +349,7 @@ def _latency_limits(values: Mapping[str, Any]) -> dict[str, float]:
         limits[TOTAL] = _seconds(values, "--max-restart-seconds", 0.0)
     raw = values.get("--max-phase-seconds")
     items = raw if isinstance(raw, (list, tuple)) else str(raw or "").split(",")
-    where = describe(_option("--max-phase-seconds"))
+    where = _named(values, "--max-phase-seconds")
     for item in (str(i).strip() for i in items):
         if not item:
             continue
@@ -325,7 +363,7 @@ def _latency_limits(values: Mapping[str, Any]) -> dict[str, float]:
             limit = float(seconds)
         except ValueError:
             limit = -1.0
-        if not limit > 0:
+        if not 0 < limit <= LONGEST_WAIT:
             raise ConfigError(f"{where}: {phase} needs a positive number of seconds, got {item!r}")
         limits[phase] = limit
     return limits
@@ -336,8 +374,8 @@ def _readable_file(values: Mapping[str, Any], flag: str) -> Path | None:
     if value is None:
         return None
     path = Path(str(value)).expanduser()
-    if not path.is_file():
-        raise ConfigError(f"{describe(_option(flag))}: no readable file at {path}")
+    if not path.is_file() or not os.access(path, os.R_OK):
+        raise ConfigError(f"{_named(values, flag)}: no readable file at {path}")
     return path
 
 
@@ -346,12 +384,29 @@ def _token(values: Mapping[str, Any]) -> str | None:
     if token_file is not None:
         if values.get("--api-token") is not None:
             raise ConfigError("give either --api-token or --api-token-file, not both")
-        token = token_file.read_text().strip()
+        named = _named(values, "--api-token-file")
+        try:
+            token = token_file.read_bytes().decode("utf-8").strip()
+        except OSError as error:
+            raise ConfigError(f"{named}: cannot read {token_file}: {error.strerror}") from None
+        except UnicodeDecodeError:
+            raise ConfigError(f"{named}: {token_file} is not a token (not UTF-8 text)") from None
         if not token:
-            raise ConfigError(f"{describe(_option('--api-token-file'))}: {token_file} is empty")
-        return token
+            raise ConfigError(f"{named}: {token_file} is empty")
+        return _bearer(named, token, f"the token in {token_file}")
     token = values.get("--api-token")
-    return str(token).strip() if token else None
+    return _bearer(_named(values, "--api-token"), str(token).strip()) if token else None
+
+
+def _bearer(named: str, token: str, what: str = "the token") -> str:
+    """A token that can go into an `authorization: Bearer` header (printable ASCII, one word),
+    or one line saying it cannot, instead of a failure deep in the gRPC or HTTP library."""
+    if not (token.isascii() and token.isprintable()) or any(c.isspace() for c in token):
+        raise ConfigError(
+            f"{named}: {what} holds characters no bearer token has (spaces, control or "
+            "non-ASCII characters)"
+        )
+    return token
 
 
 CONNECTION_FLAGS = (
@@ -385,14 +440,17 @@ def load_settings(flags: Mapping[str, Any], environ: Mapping[str, str] | None = 
                 f"{', '.join(given)} applies to --target cluster; the embedded stack "
                 "brings its own connection"
             )
-        values = {flag: value for flag, value in values.items() if flag not in CONNECTION_FLAGS}
+        values = _Given(
+            {flag: value for flag, value in values.items() if flag not in CONNECTION_FLAGS}, sources
+        )
     kubeconfig = _readable_file(values, "--kubeconfig")
     # Inside a pod with no kubeconfig given, the pod's service account is the identity, for the
     # Kubernetes API and (unless a token is given) for the fulfillment API, which accepts it.
     in_cluster = None if embedded or kubeconfig else detect_in_cluster(environ)
     api_token = _token(values)
     if in_cluster is not None and api_token is None:
-        api_token = in_cluster.token_file.read_text().strip() or None
+        mounted = in_cluster.token_file.read_bytes().decode("utf-8", "replace").strip()
+        api_token = _bearer("the service account token", mounted) if mounted else None
         sources["--api-token"] = f"service account token {in_cluster.token_file}"
 
     tls = ApiTls(
@@ -408,7 +466,7 @@ def load_settings(flags: Mapping[str, Any], environ: Mapping[str, str] | None = 
     address = values.get("--api-address")
     if address is not None:
         address = str(address).strip()
-        _check_address(address)
+        _check_address(address, _named(values, "--api-address"))
 
     settings = Settings(
         target=target,
@@ -417,11 +475,15 @@ def load_settings(flags: Mapping[str, Any], environ: Mapping[str, str] | None = 
         control_plane=_choice(values, "--control-plane"),
         kubeconfig=kubeconfig,
         kube_context=values.get("--kube-context"),
-        namespace=str(values.get("--namespace") or profile.hub_namespace),
+        namespace=_namespace(values) or profile.hub_namespace,
         tenant=values.get("--tenant"),
         api_address=address,
         api_token=api_token,
-        admin_token=values.get("--admin-token"),
+        admin_token=(
+            _bearer(_named(values, "--admin-token"), str(values["--admin-token"]).strip())
+            if values.get("--admin-token")
+            else None
+        ),
         api_tls=tls,
         provision_timeout=_seconds(values, "--provision-timeout", 60.0 if embedded else 900.0),
         operator_liveness_timeout=_seconds(
@@ -429,10 +491,8 @@ def load_settings(flags: Mapping[str, Any], environ: Mapping[str, str] | None = 
         ),
         restart_timeout=_seconds(values, "--restart-timeout", 60.0 if embedded else 300.0),
         quiet_window=_seconds(values, "--quiet-window", 2.0 if embedded else 10.0),
-        state_dir=Path(values["--state-dir"]).expanduser() if values.get("--state-dir") else None,
-        results_dir=(
-            Path(values["--results-dir"]).expanduser() if values.get("--results-dir") else None
-        ),
+        state_dir=_directory(values, "--state-dir"),
+        results_dir=_directory(values, "--results-dir"),
         latency_limits=_latency_limits(values),
         sources=sources,
         in_cluster=in_cluster,
@@ -443,19 +503,49 @@ def load_settings(flags: Mapping[str, Any], environ: Mapping[str, str] | None = 
             and settings.control_plane != "embedded"
         ):
             raise ConfigError(
-                f"{describe(_option('--control-plane'))} applies to --target embedded: with "
+                "--control-plane applies to --target embedded: with "
                 "--target cluster the harness starts no stack"
             )
         _require_cluster_connection(settings)
     return settings
 
 
-def _check_address(address: str) -> None:
-    host, sep, port = address.rpartition(":")
-    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+
+
+def _namespace(values: Mapping[str, Any]) -> str | None:
+    value = values.get("--namespace")
+    if value is None:
+        return None
+    text = str(value)
+    if len(text) > 63 or not _DNS_LABEL.fullmatch(text):
         raise ConfigError(
-            f"{describe(_option('--api-address'))} must be host:port, got {address!r}"
+            f"{_named(values, '--namespace')} must be a Kubernetes namespace name (lower-case "
+            f"letters, digits and '-', at most 63), got {text!r}"
         )
+    return text
+
+
+def _directory(values: Mapping[str, Any], flag: str) -> Path | None:
+    """A directory the harness may create or use: not a file, nor inside one."""
+    value = values.get(flag)
+    if value is None:
+        return None
+    path = Path(str(value)).expanduser()
+    for place in (path, *path.parents):
+        if place.exists():
+            if not place.is_dir():
+                what = "is" if place == path else f"is inside {place}, which is"
+                raise ConfigError(f"{_named(values, flag)}: {path} {what} not a directory")
+            break
+    return path
+
+
+def _check_address(address: str, named: str) -> None:
+    host, sep, port = address.rpartition(":")
+    valid_port = port.isascii() and port.isdigit() and 0 < int(port) < 65536
+    if not sep or not host.strip() or not valid_port or not address.isprintable():
+        raise ConfigError(f"{named} must be host:port, got {address!r}")
 
 
 def _require_cluster_connection(settings: Settings) -> None:

@@ -68,8 +68,9 @@ def hold(directory: Path, command: str, what: str) -> Iterator[None]:
                 f"choose another {what}"
             ) from None
         owner = {"command": command, "pid": os.getpid(), "since": time.time()}
-        os.ftruncate(descriptor, 0)
-        os.write(descriptor, json.dumps(owner).encode())
+        with contextlib.suppress(OSError):  # the owner's name is a courtesy; the lock holds
+            os.ftruncate(descriptor, 0)
+            os.write(descriptor, json.dumps(owner).encode())
         previous = os.environ.get(HELD_ENV)
         os.environ[HELD_ENV] = os.pathsep.join([*_held(), key])
         try:

@@ -12,12 +12,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+from harness.commands import argtypes
 from harness.contract.profiles import DEFAULT_PROFILE, PROFILES
 from harness.exitcodes import ExitCode
+from harness.filewrites import reason
 
 
 class UsageError(Exception):
@@ -29,18 +32,8 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message}")
 
 
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must not be negative: {text!r}")
-    return value
-
-
 def _port(text: str) -> int:
-    if not text.isdigit() or not 0 <= int(text) < 65536:
+    if not (text.isascii() and text.isdigit()) or not 0 <= int(text) < 65536:
         raise argparse.ArgumentTypeError(f"not a TCP port: {text!r}")
     return int(text)
 
@@ -74,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     up.add_argument(
         "--state-dir",
-        type=Path,
+        type=argtypes.directory,
         default=Path(".harness"),
         help="where to write kubeconfig, env, logs (default: .harness)",
     )
@@ -122,19 +115,19 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--api-port", type=_port, default=0, help="fulfillment port (0: any free)")
     up.add_argument(
         "--boot-delay",
-        type=_seconds,
+        type=argtypes.seconds,
         default=0.3,
         help="seconds a VMI takes from Pending to Running",
     )
     up.add_argument(
         "--shutdown-delay",
-        type=_seconds,
+        type=argtypes.seconds,
         default=0.2,
         help="seconds a deleted VMI takes to shut down",
     )
     up.add_argument(
         "--provision-delay",
-        type=_seconds,
+        type=argtypes.seconds,
         default=0.2,
         help="seconds the reference provisioner takes to create a VM",
     )
@@ -165,7 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     report.add_argument(
         "--results-dir",
-        type=Path,
+        type=argtypes.directory,
         default=None,
         help="the results directory (default: $HARNESS_RESULTS_DIR or ./results)",
     )
@@ -201,8 +194,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="combine the results layouts of a sharded run into one",
         description="Combine shards' results directories into one layout with one verdict.",
     )
-    merge.add_argument("out", type=Path, metavar="OUT_DIR", help="the merged results directory")
-    merge.add_argument("shards", type=Path, nargs="+", metavar="SHARD_DIR")
+    merge.add_argument(
+        "out", type=argtypes.directory, metavar="OUT_DIR", help="the merged results directory"
+    )
+    merge.add_argument("shards", type=argtypes.directory, nargs="+", metavar="SHARD_DIR")
 
     commands.add_parser(
         "build-control-plane",
@@ -222,6 +217,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def one_line(message: str) -> str:
+    """`message` with whatever would break it into lines (a user's value may hold line
+    separators or control characters) shown escaped."""
+    return "".join(
+        char.encode("unicode_escape").decode("ascii")
+        if len(f"a{char}b".splitlines()) > 1 or unicodedata.category(char) == "Cc"
+        else char
+        for char in message
+    )
+
+
 def _err(message: str) -> None:
     sys.stderr.write(message.rstrip() + "\n")
     sys.stderr.flush()
@@ -230,9 +236,6 @@ def _err(message: str) -> None:
 def cmd_up(args: argparse.Namespace) -> int:
     from harness.reference.stack import StackError, StackInputError, StackOptions, run_foreground
 
-    for path in args.crd:
-        if not path.is_file():
-            raise UsageError(f"harness up: --crd {path}: no such file")
     options = StackOptions(
         state_dir=args.state_dir,
         profile=args.profile,
@@ -329,10 +332,16 @@ def cmd_merge(args: argparse.Namespace) -> int:
 
 
 def cmd_build_control_plane(args: argparse.Namespace) -> int:
-    from harness.reference.stack import ControlPlaneBuildError, build_control_plane
+    from harness.reference.stack import (
+        ControlPlaneBuildError,
+        ToolCacheError,
+        build_control_plane,
+    )
 
     try:
         _err(f"harness build-control-plane: ready in {build_control_plane(_err)}")
+    except ToolCacheError as error:
+        raise UsageError(f"harness build-control-plane: {error}") from None
     except ControlPlaneBuildError as error:
         _err(f"harness build-control-plane: error: {error}")
         return ExitCode.ENVIRONMENT_NOT_READY
@@ -340,10 +349,12 @@ def cmd_build_control_plane(args: argparse.Namespace) -> int:
 
 
 def cmd_build_grpcurl(args: argparse.Namespace) -> int:
-    from harness.reference.stack import ToolBuildError, build_grpcurl
+    from harness.reference.stack import ToolBuildError, ToolCacheError, build_grpcurl
 
     try:
         _err(f"harness build-grpcurl: ready: {build_grpcurl(_err)}")
+    except ToolCacheError as error:
+        raise UsageError(f"harness build-grpcurl: {error}") from None
     except ToolBuildError as error:
         _err(f"harness build-grpcurl: error: {error}")
         return ExitCode.ENVIRONMENT_NOT_READY
@@ -373,11 +384,19 @@ def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argpa
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
+    command = "harness"
     try:
         args = _parse(parser, argv)
+        command = f"harness {args.command}"
         return int(COMMANDS[args.command](args))
     except UsageError as error:
-        _err(str(error))
+        _err(one_line(str(error)))
         return ExitCode.USAGE_ERROR
     except KeyboardInterrupt:
         return ExitCode.INTERRUPTED
+    except OSError as error:
+        # What the machine refused (a full or read-only disk, a file the harness needs): the
+        # environment's doing, in one line. A path the user named is checked before this.
+        where = f"{error.filename}: " if error.filename else ""
+        _err(f"{command}: environment not ready: {where}{reason(error)}")
+        return ExitCode.ENVIRONMENT_NOT_READY

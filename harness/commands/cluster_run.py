@@ -39,7 +39,7 @@ class _Parser(argparse.ArgumentParser):
 def _duration(text: str) -> int:
     units = {"s": 1, "m": 60, "h": 3600}
     number, unit = (text[:-1], text[-1]) if text and text[-1] in units else (text, "s")
-    if not number.isdigit() or int(number) * units[unit] < TOKEN_SECONDS_MIN:
+    if not (number.isascii() and number.isdigit()) or int(number) * units[unit] < TOKEN_SECONDS_MIN:
         raise argparse.ArgumentTypeError(
             f"expected a duration of at least 10m like 1h, got {text!r}"
         )
@@ -129,11 +129,12 @@ def _child_env(args: argparse.Namespace, address: str, token: str | None) -> dic
 
 
 def _runner(rest: Sequence[str]) -> list[str]:
-    workers = os.environ.get("HARNESS_WORKERS") or "2"
-    chosen = any(
+    """`harness run`, on 2 workers unless the user chose (a flag, or HARNESS_WORKERS, which
+    `harness run` reads and names in its message if it is bad)."""
+    chosen = os.environ.get("HARNESS_WORKERS") or any(
         arg in ("-n", "--workers") or arg.startswith(("-n=", "--workers=")) for arg in rest
     )
-    return [sys.executable, "-m", "harness", "run", *([] if chosen else ["--workers", workers])]
+    return [sys.executable, "-m", "harness", "run", *([] if chosen else ["--workers", "2"])]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -114,6 +114,7 @@ def run_main(args: argparse.Namespace) -> int:
 def _write_report(root: Path, rendered: str) -> None:
     """The doctor starts the run's layout; `harness run` after it keeps doctor.json. A results
     directory it may not use is bad input (ConfigError), like any other."""
+    from harness.filewrites import is_disk_trouble
     from harness.ownership import DirectoryBusy, hold
     from harness.runner.resultsdir import (
         ResultsDirError,
@@ -132,4 +133,6 @@ def _write_report(root: Path, rendered: str) -> None:
     except (ResultsDirError, DirectoryBusy) as error:
         raise ConfigError(str(error)) from None
     except OSError as error:
+        if is_disk_trouble(error):
+            raise  # the disk's doing (full, read-only): exit 20, not bad input
         raise ConfigError(f"results dir {root}: {error.strerror}") from None

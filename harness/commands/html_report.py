@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness.filewrites import is_disk_trouble
 from harness.results import ResultsLayout
 
 ALLURE_PACKAGE = "allure@3"
@@ -22,6 +23,9 @@ NODE_HELP = (
     "Debian/Ubuntu `apt-get install nodejs npm`, elsewhere see https://nodejs.org"
 )
 MIN_NODE = 18
+
+
+ALLURE_HOME_ENV = "HARNESS_ALLURE_HOME"
 
 
 class ReportError(RuntimeError):
@@ -41,7 +45,7 @@ class Toolchain:
 
 def default_cache() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(os.environ.get("HARNESS_ALLURE_HOME") or Path(base) / "osac-harness" / "allure")
+    return Path(os.environ.get(ALLURE_HOME_ENV) or Path(base) / "osac-harness" / "allure")
 
 
 def find_toolchain() -> Toolchain:
@@ -56,7 +60,7 @@ def find_toolchain() -> Toolchain:
     except (OSError, subprocess.SubprocessError) as error:
         raise ReportError(f"cannot run {node} ({error}); {NODE_HELP}") from None
     major = version.lstrip("v").split(".")[0]
-    if not major.isdigit() or int(major) < MIN_NODE:
+    if not (major.isascii() and major.isdigit()) or int(major) < MIN_NODE:
         raise ReportError(f"Node.js {version} is too old for Allure Report 3; {NODE_HELP}")
     return Toolchain(node, npm, version)
 
@@ -66,7 +70,12 @@ def allure_cli(cache: Path, tools: Toolchain, say: Callable[[str], None]) -> Pat
     cli = cache / "node_modules" / ".bin" / "allure"
     if cli.is_file():
         return cli
-    cache.mkdir(parents=True, exist_ok=True)
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        if os.environ.get(ALLURE_HOME_ENV) and not is_disk_trouble(error):
+            raise BadInput(f"{ALLURE_HOME_ENV}: cannot use {cache}: {error.strerror}") from None
+        raise
     say(f"harness report: installing {ALLURE_PACKAGE} into {cache} (first use)")
     result = subprocess.run(
         [tools.npm, "install", "--prefix", str(cache), "--no-audit", "--no-fund", ALLURE_PACKAGE],

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from harness.exitcodes import ExitCode
+from harness.filewrites import reason, write_atomic
 from harness.results import ResultsLayout
 
 BEGIN = "----- BEGIN OSAC HARNESS RESULTS {name} -----"
@@ -44,11 +45,31 @@ class BadInput(Exception):
     pass
 
 
+_FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,200}")
+
+
 def archive_name(environ: dict[str, str] | os._Environ[str]) -> str:
     """`<job>-<index>` inside a Job (pod name without its random suffix), else `results`."""
     index = environ.get("JOB_COMPLETION_INDEX")
     base = environ.get("HARNESS_JOB_NAME") or "results"
-    return f"{base}-{index}" if index not in (None, "") else base
+    name = f"{base}-{index}" if index not in (None, "") else base
+    if not _FILE_NAME.fullmatch(name):
+        raise BadInput(
+            f"HARNESS_JOB_NAME/JOB_COMPLETION_INDEX make {name!r}, not a file name (letters, "
+            "digits, '.', '_', '-')"
+        )
+    return name
+
+
+def export_dir(environ: dict[str, str] | os._Environ[str]) -> Path | None:
+    """HARNESS_EXPORT_DIR: an existing directory (a mounted volume), checked before the run."""
+    value = environ.get("HARNESS_EXPORT_DIR")
+    if not value:
+        return None
+    path = Path(value)
+    if not path.is_dir():
+        raise BadInput(f"HARNESS_EXPORT_DIR={value}: not a directory (is the volume mounted?)")
+    return path
 
 
 def pack(root: Path) -> bytes:
@@ -154,6 +175,8 @@ def _not_ready(results: ResultsLayout, code: int, started: float) -> None:
 
 
 def run(harness_args: Sequence[str], doctor: bool = True) -> int:
+    name = archive_name(os.environ)
+    export = export_dir(os.environ)
     results = ResultsLayout(Path(os.environ.get("HARNESS_RESULTS_DIR") or "results"))
     results.root.mkdir(parents=True, exist_ok=True)
     started = time.time()
@@ -177,11 +200,15 @@ def run(harness_args: Sequence[str], doctor: bool = True) -> int:
         )
         + "\n"
     )
-    name = archive_name(os.environ)
     data = pack(results.root)
-    export_dir = os.environ.get("HARNESS_EXPORT_DIR")
-    if export_dir:
-        (Path(export_dir) / f"{name}.tar.gz").write_bytes(data)
+    if export is not None:
+        try:
+            write_atomic(export / f"{name}.tar.gz", data)
+        except OSError as error:  # the copy in the log below still carries the results
+            sys.stderr.write(
+                f"jobrun: HARNESS_EXPORT_DIR: cannot write {name}.tar.gz: {reason(error)}; "
+                "the results are in this log only\n"
+            )
     sys.stdout.flush()
     sys.stdout.write("".join(line + "\n" for line in armoured(name, data)))
     sys.stdout.flush()

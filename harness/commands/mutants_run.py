@@ -31,6 +31,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness.commands import argtypes
 from harness.commands.kill_matrix import (
     REFERENCE,
     MutantInfo,
@@ -103,40 +104,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "those (the fast run CI uses)",
     )
     parser.add_argument(
-        "--jobs", type=_positive_int, default=os.cpu_count() or 1, help="stacks run at once"
+        "--jobs", type=argtypes.positive_int, default=os.cpu_count() or 1, help="stacks run at once"
     )
     parser.add_argument(
         "--workers",
-        type=_positive_int,
+        type=argtypes.positive_int,
         default=1,
         help="pytest-xdist workers per run (-n); 1: no xdist",
     )
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the matrix as JSON")
     parser.add_argument(
         "--state-dir",
-        type=Path,
+        type=argtypes.directory,
         default=Path(".harness/mutants"),
         help="one sub-directory per run: the stack's files and logs, pytest's output and report",
     )
-    parser.add_argument("--restart-timeout", type=_positive_float, default=20.0)
-    parser.add_argument("--provision-timeout", type=_positive_float, default=20.0)
-    parser.add_argument("--quiet-window", type=_positive_float, default=2.0)
-
-
-def _positive_int(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
-    return int(text)
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
-    return value
+    parser.add_argument("--restart-timeout", type=argtypes.positive_seconds, default=20.0)
+    parser.add_argument("--provision-timeout", type=argtypes.positive_seconds, default=20.0)
+    parser.add_argument("--quiet-window", type=argtypes.positive_seconds, default=2.0)
 
 
 def load_gallery() -> list[MutantInfo]:

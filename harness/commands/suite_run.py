@@ -9,6 +9,7 @@ without writing summary.json (it crashed, or refused its arguments), this comman
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import subprocess
@@ -18,7 +19,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
 
+from harness.commands import argtypes
 from harness.exitcodes import ExitCode
+from harness.filewrites import is_disk_trouble, reason
 from harness.ownership import PARENT_ENV, DirectoryBusy, hold
 from harness.results import ResultsLayout
 from harness.runner.deadline import DeadlineError, parse_deadline_seconds
@@ -32,9 +35,10 @@ from harness.runner.resultsdir import (
     restore_previous,
 )
 from harness.runner.shard import ShardError, parse_shard
-from harness.runner.summary import build_summary, read_summary, write_json
+from harness.runner.summary import build_summary, read_summary, write_json, write_summary
 
 REPO_SUITES = Path(__file__).resolve().parents[2] / "suites"
+WORKERS_ENV = "HARNESS_WORKERS"
 # pytest's own code for arguments it refuses (pytest.ExitCode.USAGE_ERROR; not imported here).
 pytest_usage_error = 4
 
@@ -46,7 +50,7 @@ class RunUsageError(ValueError):
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--results-dir",
-        type=Path,
+        type=argtypes.directory,
         default=None,
         help="where to write the results layout (default: $HARNESS_RESULTS_DIR or ./results); "
         "must be new, empty, or an earlier harness results layout (which is replaced)",
@@ -69,7 +73,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="keep failing tests' objects (others are deleted) and print how to remove them",
     )
     parser.add_argument(
-        "--workers", metavar="N", default="1", help="pytest-xdist worker processes (default 1)"
+        "--workers",
+        metavar="N",
+        default=None,
+        help=f"pytest-xdist worker processes (default 1) [env {WORKERS_ENV}]",
     )
 
 
@@ -142,28 +149,43 @@ def validate(args: argparse.Namespace) -> None:
             parse_deadline_seconds(args.deadline)
     except (ShardError, DeadlineError) as error:
         raise RunUsageError(str(error)) from None
-    if not str(args.workers).isdigit() or int(args.workers) < 1:
-        raise RunUsageError(f"--workers must be a whole number of at least 1, got {args.workers!r}")
-    args.workers = int(args.workers)
+    workers, named = args.workers, "--workers"
+    if workers is None:
+        workers, named = os.environ.get(WORKERS_ENV) or "1", WORKERS_ENV
+    text = str(workers)
+    if not (text.isascii() and text.isdigit()) or int(text) < 1:
+        raise RunUsageError(f"{named} must be a whole number of at least 1, got {workers!r}")
+    args.workers = int(text)
+
+
+def results_root(args: argparse.Namespace) -> tuple[Path, str]:
+    """The results directory and what named it (the flag, the variable or the default)."""
+    if args.results_dir is not None:
+        return args.results_dir, "--results-dir"
+    if os.environ.get("HARNESS_RESULTS_DIR"):
+        return Path(os.environ["HARNESS_RESULTS_DIR"]), "HARNESS_RESULTS_DIR"
+    return Path("results"), "the default results dir"
 
 
 def run(args: argparse.Namespace, extra: Sequence[str], err: Callable[[str], None]) -> int:
     validate(args)
-    root = args.results_dir or Path(os.environ.get("HARNESS_RESULTS_DIR") or "results")
+    root, named_by = results_root(args)
     command = build_pytest_command(args, extra, root)
     try:
         check_results_dir(root)
         root.mkdir(parents=True, exist_ok=True)
     except ResultsDirError as error:
-        raise RunUsageError(str(error)) from None
+        raise RunUsageError(f"{named_by}: {error}") from None
     except OSError as error:
-        raise RunUsageError(f"cannot create results dir {root}: {error.strerror}") from None
+        if is_disk_trouble(error):
+            raise  # the disk's doing, not the name's: exit 20
+        raise RunUsageError(f"{named_by}: cannot create {root}: {reason(error)}") from None
     try:
         with hold(root, "harness run", "results dir"):
             try:
                 layout = prepare_results_dir(root)
             except ResultsDirError as error:
-                raise RunUsageError(str(error)) from None
+                raise RunUsageError(f"{named_by}: {error}") from None
             run_id = os.environ.get(RUN_ID_ENV) or new_run_id()
             started = time.time()
             # PARENT_ENV: pytest dies with this command, however it ends (the plugin asks).
@@ -209,11 +231,13 @@ def _conclude(
     if not layout.environment.is_file():
         environment = base_environment(None)
         environment["run_id"] = run_id
-        write_json(layout.environment, environment)
+        with contextlib.suppress(OSError):  # the summary matters more, and says why
+            write_json(layout.environment, environment)
     try:
         summary = read_summary(layout.summary)
     except ValueError:
-        exit_code = ExitCode.USAGE_ERROR if code == ExitCode.USAGE_ERROR else ExitCode.HARNESS_ERROR
+        kept = (ExitCode.USAGE_ERROR, ExitCode.ENVIRONMENT_NOT_READY)
+        exit_code = ExitCode(code) if code in kept else ExitCode.HARNESS_ERROR
         summary = build_summary(
             run_id=run_id,
             tests=[],
@@ -223,7 +247,7 @@ def _conclude(
             finished=time.time(),
         )
         summary["note"] = f"pytest ended with code {code} before writing a summary"
-        write_json(layout.summary, summary)
+        write_summary(layout.summary, summary)
         err(f"harness run: pytest ended with code {code} and no summary; see its output above")
         return int(exit_code)
     counts = summary["counts"]

@@ -222,7 +222,7 @@ def _rate(_key: str, value: str, spec: str) -> None:
 
 
 def _whole_seconds(key: str, value: str, spec: str) -> None:
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit()):
         raise FaultSpecError(f"fault {spec!r}: {key} must be whole seconds, got {value!r}")
 
 

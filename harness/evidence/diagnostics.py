@@ -13,7 +13,8 @@ diagnostics/<test>/
 ```
 
 Every file goes through the redactor, and the folder stops growing at `cap` bytes: the
-file that crosses it is cut with a marker, later files are listed as skipped.
+file that crosses it is cut with a marker, later files are listed as skipped. A file the disk
+refuses is left out whole and listed as refused (the run reports it: exit 20).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from harness.config import Settings
 from harness.evidence import logs
 from harness.evidence.redaction import Redactor
 from harness.evidence.timeline_export import jsonl, records, table
+from harness.filewrites import write_atomic
 
 if TYPE_CHECKING:  # the xdist controller imports this module and needs no client library
     from harness.clients.kubernetes_api import KubeClient
@@ -51,6 +53,7 @@ class CappedFolder:
         self.used = 0
         self.written: list[str] = []
         self.skipped: list[str] = []
+        self.refused: list[tuple[Path, OSError]] = []
 
     def write(self, relative: str, text: str) -> None:
         text = self.redactor.text(text)
@@ -63,8 +66,12 @@ class CappedFolder:
             marker = TRUNCATED.format(cap=self.cap).encode()
             data = data[: max(0, left - len(marker))] + marker
         path = self.root / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(path, data)
+        except OSError as error:
+            self.refused.append((path, error))
+            return
         self.used += len(data)
         self.written.append(relative)
 

@@ -93,6 +93,8 @@ def pytest_configure_node(node: Any) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     _die_with_the_run(config)
+    if _is_xdist_controller(config):
+        check_selection(config)
     flags = {option.flag: config.getoption(option.dest) for option in OPTIONS}
     try:
         settings = load_settings(flags)
@@ -107,6 +109,28 @@ def pytest_configure(config: pytest.Config) -> None:
     from harness.plugin import evidence_hooks as evidence
 
     evidence.register(config, settings)
+
+
+def check_selection(config: pytest.Config) -> None:
+    """-k and -m, parsed as pytest parses them, before any xdist worker starts: a worker that
+    refuses one crashes, and xdist reports an INTERNALERROR instead of the usage error."""
+    import _pytest.mark
+    from _pytest.mark.expression import Expression
+
+    validate_markers = getattr(_pytest.mark, "_validate_marker_names", None)
+    for option, flag in (("keyword", "-k"), ("markexpr", "-m")):
+        text = getattr(config.option, option, "") or ""
+        if not text:
+            continue
+        try:
+            expression = Expression.compile(text)
+        except SyntaxError as error:
+            raise pytest.UsageError(
+                f"Wrong expression passed to '{flag}': {error.text}: at column {error.offset}: "
+                f"{error.msg}"
+            ) from None
+        if flag == "-m" and validate_markers is not None:
+            validate_markers(expression, config)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -25,6 +25,7 @@ from harness.evidence.logs import stack_dir
 from harness.evidence.redaction import Redactor, kubeconfig_secrets, token_file_secrets
 from harness.evidence.timeline_export import jsonl, records, table
 from harness.exitcodes import ExitCode
+from harness.filewrites import reason, write_atomic
 from harness.results import ResultsLayout
 from harness.testkit import progress, steps
 
@@ -110,8 +111,11 @@ class EvidencePlugin:
                 rows = [{"instance": i.id, **row} for i in instances for row in records(i.timeline)]
                 rows.sort(key=lambda row: (row["time"], row["seq"]))
                 path = self.layout.timeline_file(item.nodeid)
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_text(jsonl(redactor.object(rows)))
+                try:
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    write_atomic(path, jsonl(redactor.object(rows)))
+                except OSError as error:
+                    self._lose(path, error)
         samples = [
             {"test": item.nodeid, **sample.as_dict()}
             for instance in instances
@@ -169,9 +173,22 @@ class EvidencePlugin:
         root = self.layout.diagnostics_for(item.nodeid)
         folder = CappedFolder(root, redactor_for(settings))
         started = item.stash.get(STARTED_KEY, time.time())
-        collect(folder, item.nodeid, failure, instances, settings, started)
         item.stash[DIAGNOSED_KEY] = root
+        try:
+            collect(folder, item.nodeid, failure, instances, settings, started)
+        finally:
+            for path, error in folder.refused:
+                self._lose(path, error)
         return root
+
+    def _lose(self, path: Path, error: OSError) -> None:
+        """A file the disk refused: the run's verdict says so (exit 20), the run goes on."""
+        from harness.plugin.run_hooks import STATE_KEY
+
+        log.warning("the disk refused %s: %s", path, reason(error))
+        state = self.config.stash.get(STATE_KEY, None)
+        if state is not None:
+            state.lose(path, error, self.layout.root if self.layout else None)
 
     # --- per run (where reports arrive: the xdist controller, or the only process) --------
 
@@ -192,7 +209,10 @@ class EvidencePlugin:
         try:
             document = metrics.document(self.samples, limits)
             if self.layout is not None:
-                self._write_metrics(document)
+                try:
+                    self._write_metrics(document)
+                except OSError as error:
+                    self._lose(self.layout.metrics, error)
             if self.allure:
                 steps.attach_to_run("restart latency (run)", metrics.dumps(document), steps.JSON)
                 steps.attach_to_run(
@@ -204,8 +224,11 @@ class EvidencePlugin:
     def _write_metrics(self, document: dict[str, Any]) -> None:
         assert self.layout is not None
         self.layout.root.mkdir(parents=True, exist_ok=True)
-        self.layout.metrics.write_text(metrics.dumps(document))
-        self.layout.latency_chart.write_bytes(chart.run_chart(document["phases"]))
+        write_atomic(self.layout.metrics, metrics.dumps(document))
+        try:
+            write_atomic(self.layout.latency_chart, chart.run_chart(document["phases"]))
+        except OSError as error:
+            self._lose(self.layout.latency_chart, error)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.worker:

@@ -18,13 +18,16 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from harness.config import Settings
+from harness.config import ConfigError, Settings, parse_switch
 from harness.evidence.redaction import Redactor, kubeconfig_secrets
 from harness.exitcodes import ExitCode
+from harness.filewrites import reason
+from harness.plugin import write_guards
 from harness.results import ResultsLayout
 from harness.runner.deadline import (
     Deadline,
@@ -39,7 +42,7 @@ from harness.runner.labels import RUN_ID_ENV, new_run_id, worker_id
 from harness.runner.ledger import RunLedger
 from harness.runner.outcomes import INTERRUPTED_PROPERTY, NOT_RUN_PROPERTY, RunOutcomes
 from harness.runner.shard import Shard, ShardError, resolve_shard
-from harness.runner.summary import build_summary, iso, write_json
+from harness.runner.summary import build_summary, iso, write_json, write_summary
 from harness.runner.verdict import RunFacts, decide
 
 if TYPE_CHECKING:
@@ -47,6 +50,7 @@ if TYPE_CHECKING:
 
 _OUTPUT = "harness_runner"  # key of what a worker hands over in config.workeroutput
 _INPUT = "harness_runner"  # key of what the controller passes on in config.workerinput
+KEEP_ENV = "HARNESS_KEEP_ON_FAILURE"
 
 
 @dataclass
@@ -73,6 +77,13 @@ class RunState:
     # so two sessions in one process (pytester's in-process runs) never see each other's.
     reports: list[pytest.TestReport] = field(default_factory=list)
     exits: list[dict[str, Any]] = field(default_factory=list)
+    # Files of the results layout the disk refused ({"path", "reason"}), this process's and,
+    # on the xdist controller, its workers'.
+    lost: list[dict[str, str]] = field(default_factory=list)
+
+    def lose(self, path: Path, error: OSError, root: Path | None) -> None:
+        shown = path.relative_to(root) if root and path.is_relative_to(root) else path
+        self.lost.append({"path": str(shown), "reason": reason(error)})
 
     def handover(self) -> dict[str, Any]:
         reason = self.interrupter.reason if self.interrupter else None
@@ -84,6 +95,7 @@ class RunState:
             "interrupted_by": reason,
             "deadline_skips": self.deadline_skips,
             "exit": self.exits[-1] if self.exits else None,
+            "lost": self.lost,
         }
 
     def take_over(self, handed: dict[str, Any]) -> None:
@@ -92,6 +104,7 @@ class RunState:
         self.sweep_errors += handed.get("sweep_errors") or []
         self.found_environment = self.found_environment or handed.get("environment") or {}
         self.deadline_skips += int(handed.get("deadline_skips") or 0)
+        self.lost += handed.get("lost") or []
         if handed.get("interrupted_by"):
             self.interrupted_by.add(str(handed["interrupted_by"]))
         if handed.get("exit"):
@@ -153,15 +166,23 @@ def pytest_configure(config: pytest.Config) -> None:
     try:
         shard = resolve_shard(config.getoption("harness_shard"), os.environ)
         deadline = resolve_deadline(config.getoption("harness_deadline"), environ, time.time())
-    except (ShardError, DeadlineError) as error:
+        keep = config.getoption("harness_keep_on_failure") or parse_switch(
+            os.environ.get(KEEP_ENV, ""), KEEP_ENV
+        )
+    except (ShardError, DeadlineError, ConfigError) as error:
         raise pytest.UsageError(str(error)) from None
-    keep = config.getoption("harness_keep_on_failure") or os.environ.get(
-        "HARNESS_KEEP_ON_FAILURE", ""
-    ).lower() in ("1", "true", "yes", "on")
     run_id = handed.get("run_id") or os.environ.get(RUN_ID_ENV) or new_run_id()
     state = RunState(run_id, worker_id(), shard, deadline, bool(keep))
     config.stash[STATE_KEY] = state
     config.pluginmanager.register(_SessionReports(state), "harness-runner-reports")
+    settings = _settings(config)
+    root = settings.results_dir if settings else None
+
+    def lose(path: Path, error: OSError) -> None:
+        state.lose(path, error, root)
+
+    write_guards.guard_junit(config, lose)
+    write_guards.guard_allure(config, lose)
     if config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.register(_XdistController(config), "harness-runner-xdist")
 
@@ -186,6 +207,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     state = config.stash.get(STATE_KEY, None)
     if state is not None and state.interrupter is not None:
         state.interrupter.uninstall()
+    write_guards.unguard_allure(config)
 
 
 def pytest_collection_modifyitems(
@@ -376,8 +398,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> Any:
     config = session.config
     state = config.stash[STATE_KEY]
     if _is_worker(config):
-        if _OUTPUT not in config.workeroutput:  # type: ignore[attr-defined]
-            config.workeroutput[_OUTPUT] = state.handover()  # type: ignore[attr-defined]
+        handed = config.workeroutput.setdefault(_OUTPUT, state.handover())  # type: ignore[attr-defined]
+        handed["lost"] = state.lost  # also what the disk refused after the sweep's handover
         return result
     _finish(session, state)
     return result
@@ -411,6 +433,16 @@ def _finish(session: pytest.Session, state: RunState) -> None:
         session.exitstatus = pytest_code
         sys.stderr.write(f"{not_ready[0]['message']}\n")
     message = (not_ready or state.worker_exits or state.exits or [{}])[0].get("message")
+    settings = _settings(config)
+    results_dir = settings.results_dir if settings else None
+    layout = ResultsLayout(results_dir) if results_dir is not None else None
+    redactor = _redactor(settings)
+    if layout is not None:
+        # Before the verdict, which a refused write changes.
+        environment = base_environment(settings)
+        environment.update(state.found_environment)
+        environment["run_id"] = state.run_id
+        _write_or_lose(state, layout, layout.environment, redactor.object(environment))
     facts = RunFacts(
         pytest_exit_code=pytest_code,
         counts=counts,
@@ -418,17 +450,19 @@ def _finish(session: pytest.Session, state: RunState) -> None:
         interrupted=bool(signals),
         deadline_reached=deadline_reached,
         collection_errors=state.collection_errors,
+        results_lost=bool(state.lost),
     )
     code = decide(facts)
-    settings = _settings(config)
-    results_dir = settings.results_dir if settings else None
-    if results_dir is not None or state.leaks or deadline_reached:
+    if layout is not None or state.leaks or deadline_reached or state.lost:
         session.exitstatus = code
     state.exit_code = int(code)
-    if results_dir is None:
+    if state.lost and not not_ready:
+        message = lost_message(state.lost, results_dir)
+        sys.stderr.write(f"{message}\n")
+    if layout is None:
         return
-    layout = ResultsLayout(results_dir)
-    finished = time.time()
+    if state.lost:
+        write_guards.remove_partial_files(layout)
     deadline = None
     if state.deadline is not None:
         deadline = {
@@ -444,7 +478,7 @@ def _finish(session: pytest.Session, state: RunState) -> None:
         exit_code=code,
         pytest_exit_code=pytest_code,
         started=state.started,
-        finished=finished,
+        finished=time.time(),
         shard=state.shard.as_json() if state.shard else None,
         deadline=deadline,
         interrupted_by=signals[0] if signals else None,
@@ -453,12 +487,32 @@ def _finish(session: pytest.Session, state: RunState) -> None:
     )
     summary["sweep_errors"] = state.sweep_errors
     summary["message"] = message
-    redactor = _redactor(settings)
-    write_json(layout.summary, redactor.object(summary))
-    environment = base_environment(settings)
-    environment.update(state.found_environment)
-    environment["run_id"] = state.run_id
-    write_json(layout.environment, redactor.object(environment))
+    summary["lost"] = state.lost
+    try:
+        write_summary(layout.summary, redactor.object(summary))
+    except OSError as error:  # not even the smallest summary fits: the exit code still says it
+        state.lose(layout.summary, error, layout.root)
+        state.exit_code = session.exitstatus = int(ExitCode.ENVIRONMENT_NOT_READY)
+        sys.stderr.write(f"{lost_message(state.lost[-1:], layout.root)}\n")
+
+
+def _write_or_lose(state: RunState, layout: ResultsLayout, path: Path, data: Any) -> None:
+    try:
+        write_json(path, data)
+    except OSError as error:
+        state.lose(path, error, layout.root)
+
+
+def lost_message(lost: list[dict[str, str]], root: Path | None) -> str:
+    """The one line for results the disk refused."""
+    reasons = sorted({item["reason"] for item in lost})
+    where = f" of the results in {root}" if root else ""
+    first = lost[0]["path"]
+    more = f" and {len(lost) - 1} more" if len(lost) > 1 else ""
+    return (
+        f"environment not ready: the disk refused {first}{more}{where} ({', '.join(reasons)}); "
+        "free space or choose another --results-dir"
+    )
 
 
 def _redactor(settings: Settings | None) -> Redactor:

@@ -23,8 +23,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness.filewrites import is_disk_trouble
+
 TOOLS_ROOT = Path(__file__).resolve().parents[2] / "tools"
 GO_FLAGS = "-mod=readonly -trimpath"
+
+
+class CacheDirError(RuntimeError):
+    """The cache directory the user's variable names cannot be one: bad input."""
 
 
 class BuildError(RuntimeError):
@@ -159,6 +165,14 @@ def ensure_built(tool: GoTool, log: Callable[[str], None] = lambda _: None) -> B
     entry = root / key
     if (entry / "manifest.json").is_file():
         return Build(entry)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        if os.environ.get(tool.cache_env) and not is_disk_trouble(error):
+            raise CacheDirError(
+                f"{tool.cache_env}: cannot use {root} as a directory: {error.strerror}"
+            ) from None
+        raise BuildError(f"cannot create the build cache {root}: {error.strerror}") from None
     with _locked(root):
         if (entry / "manifest.json").is_file():
             return Build(entry)

@@ -11,9 +11,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
-import os
 import secrets
-import shlex
 import signal
 import socket
 import threading
@@ -26,9 +24,12 @@ from typing import Any
 import yaml
 
 from harness.contract.profiles import DEFAULT_PROFILE, Profile, get_profile
+from harness.filewrites import is_disk_trouble, reason, write_atomic
 from harness.ownership import DirectoryBusy, hold
 from harness.reference.controlplane.binaries import BuildError, ensure_built
+from harness.reference.envfile import EnvFileError, format_env, read_env
 from harness.reference.forking import can_fork, preload
+from harness.reference.gobuild import CacheDirError
 from harness.reference.grpcurl import ensure_grpcurl
 from harness.reference.installation import environment_objects, operator_user
 from harness.reference.process import ComponentError, ComponentProcess
@@ -181,12 +182,50 @@ def _key(obj: dict[str, Any]) -> tuple[str, str, str]:
     return obj["kind"], metadata.get("namespace", ""), metadata["name"]
 
 
+def check_crd_file(path: Path) -> None:
+    """`--crd PATH`: YAML text whose every document is a CustomResourceDefinition, or one line
+    saying what it is instead (before anything starts)."""
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise StackInputError(f"--crd {path}: no such file") from None
+    except IsADirectoryError:
+        raise StackInputError(f"--crd {path}: is a directory, not a file") from None
+    except OSError as error:
+        raise StackInputError(f"--crd {path}: cannot read it: {reason(error)}") from None
+    except UnicodeDecodeError:
+        raise StackInputError(f"--crd {path}: not a YAML file (not UTF-8 text)") from None
+    try:
+        documents = [d for d in yaml.safe_load_all(text) if d is not None]
+    except (yaml.YAMLError, ValueError, RecursionError) as error:
+        first = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise StackInputError(f"--crd {path}: not valid YAML: {first}") from None
+    if not documents:
+        raise StackInputError(f"--crd {path}: holds no document")
+    for index, document in enumerate(documents, 1):
+        kind = document.get("kind") if isinstance(document, dict) else None
+        if kind != "CustomResourceDefinition":
+            raise StackInputError(
+                f"--crd {path}: document {index} is not a CustomResourceDefinition"
+                + (f" (kind {kind})" if isinstance(kind, str) else "")
+            )
+
+
+def check_host(host: str) -> None:
+    """`--host`: an address of this machine the stack can listen on."""
+    if not host.strip():
+        raise StackInputError("--host is empty; give an address of this machine, e.g. 127.0.0.1")
+    try:
+        with socket.create_server((host, 0)):
+            pass
+    except OSError as error:
+        why = reason(error).split(" (while attempting", 1)[0]
+        raise StackInputError(f"--host {host}: cannot listen there: {why}") from None
+
+
 def _write_private(path: Path, text: str) -> None:
     """Owner-only, and atomic: a component waiting for the file never reads half of it."""
-    partial = path.with_name(f".{path.name}.partial")
-    partial.write_text(text)
-    partial.chmod(0o600)
-    os.replace(partial, path)
+    write_atomic(path, text, mode=0o600)
 
 
 class EmbeddedStack:
@@ -218,12 +257,23 @@ class EmbeddedStack:
         return process
 
     def start(self) -> dict[str, str]:
+        options = self.options
+        for path in options.extra_crds:
+            check_crd_file(path)
+        check_host(options.host)
+        try:
+            return self._start()
+        except OSError as error:
+            if not is_disk_trouble(error):
+                raise
+            where = error.filename or self.state_dir
+            raise StackError(f"cannot write {where}: {reason(error)}") from None
+
+    def _start(self) -> dict[str, str]:
         from harness.reference.crds import crd_paths, environment_crd_paths
         from harness.reference.tls import write_server_certificate
 
         options, profile, state = self.options, self.profile, self.state_dir
-        for missing in [p for p in options.extra_crds if not p.is_file()]:
-            raise StackInputError(f"--crd {missing}: no such file")
         try:
             state.mkdir(parents=True, exist_ok=True)
             # Before anything is written: a second stack must not overwrite a running one's
@@ -233,7 +283,9 @@ class EmbeddedStack:
         except DirectoryBusy as error:
             raise StackInputError(str(error)) from None
         except OSError as error:
-            raise StackInputError(f"state dir {state}: {error.strerror}") from None
+            if is_disk_trouble(error):  # the disk's doing, not the name's
+                raise StackError(f"state dir {state}: {reason(error)}") from None
+            raise StackInputError(f"--state-dir {state}: {reason(error)}") from None
         identities = _identities(profile)
         verbose = ["-v"] if options.verbose else []
 
@@ -326,10 +378,7 @@ class EmbeddedStack:
             "HARNESS_ADMIN_TOKEN": admin_token,
             "HARNESS_API_CA": str(ca),
         }
-        _write_private(
-            state / "env",
-            "".join(f"{name}={shlex.quote(value)}\n" for name, value in self.env.items()),
-        )
+        _write_private(state / "env", format_env(self.env))
         (state / "stack.json").write_text(
             json.dumps(
                 {
@@ -610,7 +659,11 @@ class BackgroundStack:
         except ComponentError as error:
             self.process.stop()
             raise StackError(str(error)) from None
-        return read_env(self.options.state_dir / "env")
+        try:
+            return read_env(self.options.state_dir / "env")
+        except EnvFileError as error:
+            self.process.stop()
+            raise StackError(str(error)) from None
 
     def stop(self) -> None:
         self.process.stop(grace=15.0)
@@ -631,6 +684,7 @@ class BackgroundStack:
 
 
 ToolBuildError = BuildError  # a Go tool (the control plane, grpcurl) could not be built
+ToolCacheError = CacheDirError  # the cache directory a variable names cannot be one
 ControlPlaneBuildError = ToolBuildError
 
 
@@ -648,13 +702,3 @@ def build_grpcurl(log: Callable[[str], None]) -> Path:
 
 def launch(options: StackOptions) -> BackgroundStack:
     return BackgroundStack(options)
-
-
-def read_env(path: Path) -> dict[str, str]:
-    env: dict[str, str] = {}
-    for line in path.read_text().splitlines():
-        name, _, raw = line.partition("=")
-        if name:
-            parts = shlex.split(raw)
-            env[name] = parts[0] if parts else ""
-    return env

@@ -13,12 +13,17 @@ restart timeout (a restart test waits at most that long for its restart).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 # An absolute deadline (epoch seconds) the xdist controller passes on to its workers (as if
 # in their environment), so all processes of one run share one deadline.
 DEADLINE_AT_ENV = "HARNESS_DEADLINE_AT"
+
+
+# Beyond any run (and beyond what the clock's functions take); an absolute deadline is larger.
+_LONGEST = 1e10
 
 
 class DeadlineError(ValueError):
@@ -30,6 +35,10 @@ def _seconds(text: str, source: str) -> float:
         value = float(text)
     except ValueError:
         raise DeadlineError(f"{source} must be a number of seconds, got {text!r}") from None
+    if not math.isfinite(value) or value > _LONGEST:
+        raise DeadlineError(
+            f"{source} must be a number of seconds up to {_LONGEST:g}, got {text!r}"
+        )
     if value <= 0:
         raise DeadlineError(f"{source} must be more than 0 seconds, got {text!r}")
     return value
@@ -70,7 +79,8 @@ def resolve_deadline(flag: str | None, environ: Mapping[str, str], now: float) -
     HARNESS_JOB_DEADLINE less its margin."""
     if environ.get(DEADLINE_AT_ENV):
         at = _seconds(environ[DEADLINE_AT_ENV], DEADLINE_AT_ENV)
-        total = float(environ.get(DEADLINE_AT_ENV + "_TOTAL") or max(at - now, 1.0))
+        given = environ.get(DEADLINE_AT_ENV + "_TOTAL")
+        total = _seconds(given, DEADLINE_AT_ENV + "_TOTAL") if given else max(at - now, 1.0)
         return Deadline(at, total, environ.get(DEADLINE_AT_ENV + "_SOURCE") or DEADLINE_AT_ENV)
     if flag:
         seconds = _seconds(flag, "--deadline")

@@ -17,6 +17,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from harness.filewrites import is_disk_trouble
 from harness.ownership import LOCK_NAME
 from harness.results import ResultsLayout
 
@@ -43,6 +44,8 @@ def prepare_results_dir(root: Path, preflight: bool = False) -> ResultsLayout:
         root.mkdir(parents=True, exist_ok=True)
         layout.marker.write_text(PREFLIGHT_MARK if preflight else RUN_MARK)
     except OSError as error:
+        if is_disk_trouble(error):
+            raise  # the disk's doing (full, read-only), not the directory's: exit 20
         raise ResultsDirError(f"cannot write results dir {root}: {error.strerror}") from None
     return layout
 

@@ -37,9 +37,14 @@ def shard_of(nodeid: str, count: int) -> int:
     return int.from_bytes(digest[:8], "big") % count
 
 
+def _whole(text: str) -> bool:
+    """Digits int() takes and a person means (not "²", not "٣")."""
+    return text.isascii() and text.isdigit()
+
+
 def parse_shard(text: str, source: str = "--shard") -> Shard:
     index_text, sep, count_text = text.strip().partition("/")
-    if not sep or not index_text.isdigit() or not count_text.isdigit():
+    if not sep or not _whole(index_text) or not _whole(count_text):
         raise ShardError(f"{source} must be INDEX/COUNT (e.g. 0/3), got {text!r}")
     return _checked(int(index_text), int(count_text), source)
 
@@ -67,7 +72,7 @@ def resolve_shard(flag: str | None, environ: Mapping[str, str]) -> Shard | None:
             "HARNESS_SHARD_COUNT is set but JOB_COMPLETION_INDEX is not "
             "(an Indexed Job sets it; elsewhere use --shard INDEX/COUNT)"
         )
-    if not count_text.isdigit() or not index_text.isdigit():
+    if not _whole(count_text) or not _whole(index_text):
         raise ShardError(
             f"JOB_COMPLETION_INDEX={index_text!r} and HARNESS_SHARD_COUNT={count_text!r} "
             "must be whole numbers"

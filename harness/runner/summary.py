@@ -13,18 +13,20 @@
  "sweep_errors": [...], "message": "environment not ready: …" | null}
 ```
 A merge adds "shards" (each shard's index, count, run id, verdict, exit code), "problems" (a
-missing shard, a test in two shards: exit 3) and "notes" (what could not be merged).
+missing shard, a test in two shards: exit 3) and "notes" (what could not be merged). A run that
+could not write all its results adds "lost" ([{"path", "reason"}]); when the disk has no room
+for the whole summary, a smaller one is written (`write_summary`), marked "abridged".
 """
 
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from harness.filewrites import write_atomic
 from harness.runner.outcomes import count
 from harness.runner.verdict import verdict_of
 
@@ -72,9 +74,48 @@ def build_summary(
 def write_json(path: Path, data: Mapping[str, Any]) -> None:
     """Write atomically: a reader never sees half a file, even if the run is killed."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n")
-    os.replace(temporary, path)
+    write_atomic(path, json.dumps(data, indent=2, sort_keys=False) + "\n")
+
+
+# What an abridged summary keeps of each test, and of the lost files.
+_ABRIDGED_TEST_KEYS = ("nodeid", "outcome")
+_ABRIDGED_LOST = 3
+
+
+def abridged(summary: Mapping[str, Any], keep_tests: bool) -> dict[str, Any]:
+    """The summary without what a pipeline can do without: reasons and durations of tests (or
+    the tests themselves), the details of leaks and kept objects, most lost files."""
+    smaller = dict(summary)
+    tests = summary.get("tests") or []
+    smaller["tests"] = (
+        [{key: test[key] for key in _ABRIDGED_TEST_KEYS if key in test} for test in tests]
+        if keep_tests
+        else []
+    )
+    for name in ("leaks", "kept", "sweep_errors"):
+        if summary.get(name):
+            smaller[name] = summary[name][:1]
+    if summary.get("lost"):
+        smaller["lost"] = summary["lost"][:_ABRIDGED_LOST]
+    smaller["abridged"] = "the disk had no room for the whole summary: " + (
+        "reasons and durations left out" if keep_tests else f"{len(tests)} tests left out"
+    )
+    return smaller
+
+
+def write_summary(path: Path, summary: Mapping[str, Any]) -> bool:
+    """Write summary.json, smaller and smaller while the disk refuses it: True for the whole
+    summary, False for an abridged one; OSError when not even the smallest fits."""
+    try:
+        write_json(path, summary)
+        return True
+    except OSError:
+        pass
+    try:
+        write_atomic(path, json.dumps(abridged(summary, keep_tests=True)) + "\n")
+    except OSError:
+        write_atomic(path, json.dumps(abridged(summary, keep_tests=False)) + "\n")
+    return False
 
 
 class SummaryError(ValueError):

@@ -1,10 +1,10 @@
 """One verdict and one exit code for a run, from everything it saw.
 
 When several outcomes apply, the first in this order wins (docs/results.md, "Exit codes"):
-usage error 4, environment not ready 20, harness error 3 (also: the suites did not collect),
-tests failed 1, leaked objects 21,
-interrupted 2, deadline reached 22, no tests 5, passed 0. A contract break is the most important
-news; a leak outranks an interruption because it leaves work for a person.
+usage error 4, environment not ready 20 (also: the disk refused some of the results), harness
+error 3 (also: the suites did not collect), tests failed 1, leaked objects 21, interrupted 2,
+deadline reached 22, no tests 5, passed 0. A contract break is the most important news; a leak
+outranks an interruption because it leaves work for a person.
 """
 
 from __future__ import annotations
@@ -35,13 +35,14 @@ class RunFacts:
     interrupted: bool = False  # by a signal (SIGTERM/SIGINT)
     deadline_reached: bool = False  # tests not started, or one stopped, for the deadline
     collection_errors: int = 0
+    results_lost: bool = False  # the disk refused some of the results (full, read-only)
 
 
 def decide(facts: RunFacts) -> ExitCode:
     code = facts.pytest_exit_code
     if code == ExitCode.USAGE_ERROR:
         return ExitCode.USAGE_ERROR
-    if code == ExitCode.ENVIRONMENT_NOT_READY:
+    if code == ExitCode.ENVIRONMENT_NOT_READY or facts.results_lost:
         return ExitCode.ENVIRONMENT_NOT_READY
     if code == ExitCode.HARNESS_ERROR or code not in VERDICTS or facts.collection_errors:
         return ExitCode.HARNESS_ERROR

@@ -811,3 +811,13 @@ def test_a_namespace_name_is_a_dns_label(api_client, name, message):
     )
     assert answer.status == 422
     assert ("FieldValueInvalid", "metadata.name", message) in _causes(answer)
+
+
+@pytest.mark.parametrize(
+    ("method", "content_type"),
+    [("PUT", "application/json"), ("PATCH", "application/merge-patch+json")],
+)
+def test_an_update_or_patch_of_a_collection_is_405(api_client, namespace, method, content_type):
+    answer = send(api_client, method, _configmaps(namespace), "{}", content_type)
+    assert (answer.status, answer.reason) == (405, "MethodNotAllowed"), answer
+    assert answer.message == "the server does not allow this method on the requested resource"

@@ -63,9 +63,9 @@ def test_token_file_is_read_and_stripped(tmp_path):
         (
             {"--target": "moon"},
             {},
-            "--target (or HARNESS_TARGET) must be one of embedded, cluster, got 'moon'",
+            "--target must be one of embedded, cluster, got 'moon'",
         ),
-        ({}, {"HARNESS_PROFILE": "era-z"}, "--profile (or HARNESS_PROFILE) must be one of"),
+        ({}, {"HARNESS_PROFILE": "era-z"}, "HARNESS_PROFILE must be one of"),
         ({"--restart-timeout": "soon"}, {}, "must be a number of seconds, got 'soon'"),
         ({"--provision-timeout": "-1"}, {}, "must be positive"),
         ({"--api-address": "h:1"}, {}, "--api-address applies to --target cluster"),
@@ -77,7 +77,7 @@ def test_token_file_is_read_and_stripped(tmp_path):
         (
             {"--target": "cluster"},
             {"HARNESS_API_PLAINTEXT": "maybe"},
-            "must be true or false, got 'maybe'",
+            "must be true or false (1/0, yes/no, on/off), got 'maybe'",
         ),
     ],
 )

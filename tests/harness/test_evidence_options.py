@@ -42,7 +42,7 @@ def test_a_bad_limit_on_the_command_line_is_a_usage_error(pytester):
     assert len(lines) == 1, result.errlines
     pytest.LineMatcher(lines).fnmatch_lines(
         [
-            "ERROR: --max-phase-seconds (or HARNESS_MAX_PHASE_SECONDS) takes PHASE=SECONDS with "
+            "ERROR: --max-phase-seconds takes PHASE=SECONDS with "
             "PHASE one of in_progress, *, total, got 'boot=3'"
         ],
         consecutive=True,

@@ -104,13 +104,15 @@ def load_yaml_documents(path: Path) -> list[dict[str, Any]]:
     import yaml
 
     try:
-        text = path.read_text()
+        text = path.read_bytes().decode("utf-8")
     except OSError as error:
         raise InputError(f"cannot read {path}: {error.strerror or error}") from None
+    except UnicodeDecodeError:
+        raise InputError(f"{path} is not YAML (not UTF-8 text)") from None
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
         documents = [doc for doc in yaml.load_all(text, Loader=loader) if doc is not None]
-    except yaml.YAMLError as error:
+    except (yaml.YAMLError, ValueError, RecursionError) as error:
         first_line = str(error).replace("\n", " ")
         raise InputError(f"{path} is not valid YAML: {first_line}") from None
     for index, document in enumerate(documents):

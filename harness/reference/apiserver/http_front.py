@@ -293,8 +293,15 @@ class HttpFront:
             body = verbs.render(resource, entry)
             return _json(status, body if tables is None else tables.object(body))
 
+        if target.name is None and verb in ("get", "update", "patch", "delete"):
+            # PUT, PATCH on a collection (a GET or DELETE there is a list or deletecollection):
+            # kube-apiserver has no such route.
+            raise method_not_allowed(
+                "the server does not allow this method on the requested resource"
+            )
+
         if verb == "get":
-            assert target.name is not None
+            assert target.name is not None  # refused above
             return answer(200, verbs.get(resource, namespace, target.name))
         if verb == "list":
             await self._catch_up(query.get("resourceVersion", ""))
@@ -335,7 +342,7 @@ class HttpFront:
     async def _catch_up(self, requested: str) -> None:
         """A list at a resourceVersion the store has not reached waits a little for it, as
         kube-apiserver waits for its cache (then 504)."""
-        if not requested.isdigit():
+        if not (requested.isascii() and requested.isdigit()):
             return
         deadline = time.monotonic() + RESOURCE_VERSION_WAIT
         while int(requested) > self.store.revision and time.monotonic() < deadline:

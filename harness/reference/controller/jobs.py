@@ -61,7 +61,7 @@ def next_job_id(jobs: list[Job] | None, prefix: str) -> str:
     highest = 0
     for job in jobs or []:
         job_id = str(job.get("jobID") or "")
-        if job_id.startswith(prefix) and job_id[len(prefix) :].isdigit():
+        if job_id.startswith(prefix) and job_id[len(prefix) :].isdecimal():
             highest = max(highest, int(job_id[len(prefix) :]))
     return f"{prefix}{highest + 1}"
 

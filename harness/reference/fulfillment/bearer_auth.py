@@ -77,13 +77,13 @@ class Authenticator:
 
 
 def _abort_handler(handler: grpc.RpcMethodHandler, denied: Denied) -> grpc.RpcMethodHandler:
+    """Refuses the call without decoding its request: garbage from a caller who has not
+    authenticated is UNAUTHENTICATED, never a decoding error."""
+
     def abort(_request: Any, context: grpc.ServicerContext) -> Any:
         context.abort(denied.code, denied.message)
 
-    kwargs = {
-        "request_deserializer": handler.request_deserializer,
-        "response_serializer": handler.response_serializer,
-    }
+    kwargs = {"request_deserializer": None, "response_serializer": handler.response_serializer}
     if handler.unary_unary:
         return grpc.unary_unary_rpc_method_handler(abort, **kwargs)
     if handler.unary_stream:

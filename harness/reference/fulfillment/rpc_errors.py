@@ -4,9 +4,26 @@ from __future__ import annotations
 
 import grpc
 
+# A status message travels as a header (grpc-message, percent-encoded: up to 3 bytes for each
+# byte of UTF-8), and clients refuse headers over 16 KiB (grpc's hard limit): a message quoting
+# a huge id must stay a NOT_FOUND, not become the client's RESOURCE_EXHAUSTED.
+MAX_MESSAGE_BYTES = 1000
+
+
+def bounded(message: str) -> str:
+    """`message`, its middle cut when it is too long to travel as a status message."""
+    data = message.encode("utf-8")
+    if len(data) <= MAX_MESSAGE_BYTES:
+        return message
+    half = (MAX_MESSAGE_BYTES - 40) // 2
+    head = data[:half].decode("utf-8", "ignore")
+    tail = data[-half:].decode("utf-8", "ignore")
+    return f"{head}…[{len(data) - 2 * half} bytes cut]…{tail}"
+
 
 class RpcFailure(Exception):
     def __init__(self, code: grpc.StatusCode, message: str) -> None:
+        message = bounded(message)
         super().__init__(message)
         self.code = code
         self.message = message

@@ -24,7 +24,12 @@ from harness.reference.fulfillment.bearer_auth import current_identity
 from harness.reference.fulfillment.filters import compile_filter
 from harness.reference.fulfillment.instance_store import InstanceStore
 from harness.reference.fulfillment.record import RecordMapper
-from harness.reference.fulfillment.rpc_errors import RpcFailure, invalid_argument, not_found
+from harness.reference.fulfillment.rpc_errors import (
+    RpcFailure,
+    bounded,
+    invalid_argument,
+    not_found,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +50,7 @@ def _rpc(method: Method) -> Method:
             context.abort(failure.code, failure.message)
         except Exception as error:
             logger.exception("%s failed unexpectedly", method.__name__)
-            context.abort(grpc.StatusCode.INTERNAL, f"{method.__name__} failed: {error}")
+            context.abort(grpc.StatusCode.INTERNAL, bounded(f"{method.__name__} failed: {error}"))
 
     return run  # type: ignore[return-value]
 

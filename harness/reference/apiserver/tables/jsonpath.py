@@ -171,7 +171,7 @@ class _Parser:
                 self._quote(current, char)
             elif char == ".":
                 self._field(current)
-            elif char in "+-" or char.isdigit():
+            elif char in "+-0123456789":
                 self._backup()
                 self._number(current)
             elif char == "_" or char.isalnum():
@@ -207,7 +207,7 @@ class _Parser:
             self._next()
         while True:
             char = self._next()
-            if char != "." and not char.isdigit():
+            if char not in ".0123456789":
                 self._backup()
                 break
         value = self._consume()
