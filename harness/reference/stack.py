@@ -131,7 +131,7 @@ class StackOptions:
 class Identity:
     name: str
     user: str
-    token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    token: str = field(default_factory=lambda: secrets.token_hex(24))
 
 
 def _identities(profile: Profile) -> dict[str, Identity]:
@@ -326,7 +326,8 @@ class EmbeddedStack:
             authority = ""
             apiserver = self._start_embedded(crds)
         ca, cert, key = write_server_certificate(state / "tls", [options.host, "localhost"])
-        user_token, admin_token = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
+        # Hex, never a leading "-": a token passed as `--api-token X` would read as a flag.
+        user_token, admin_token = secrets.token_hex(24), secrets.token_hex(24)
         _write_private(
             state / "api-tokens.json",
             json.dumps(

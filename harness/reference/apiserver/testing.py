@@ -114,7 +114,7 @@ def start_apiserver(
     for path in seeds:
         args += ["--seed", str(path)]
     if tokens is None:
-        token = token or secrets.token_urlsafe(24)
+        token = token or secrets.token_hex(24)
         tokens = write_admin_tokens(state_dir / "tokens.json", token)
     args += ["--tokens", str(tokens)]
     if request_log is not None:

@@ -134,7 +134,7 @@ class RealControlPlane:
         self.state = options.state_dir.resolve()
         self.processes: list[Process] = []
         self.url = ""
-        self.admin_token = secrets.token_urlsafe(24)
+        self.admin_token = secrets.token_hex(24)
         self.tokens: dict[str, tuple[str, list[str]]] = {}  # token -> (user, groups)
 
     @property
@@ -149,7 +149,7 @@ class RealControlPlane:
         self, user: str, groups: list[str] | None = None, token: str | None = None
     ) -> str:
         """A static bearer token for `user` (call before `start()`); returns it."""
-        token = token or secrets.token_urlsafe(24)
+        token = token or secrets.token_hex(24)
         self.tokens[token] = (user, list(groups or []))
         return token
 

@@ -40,7 +40,7 @@ def issue(tokens: Tokens, namespace: str, name: str, body: Any, now: str) -> dic
             f"may not specify a duration less than {MIN_SECONDS} seconds",
         )
         raise invalid(KIND, GROUP, name, [cause])
-    token = secrets.token_urlsafe(32)
+    token = secrets.token_hex(32)
     tokens.add(token, f"{SERVICE_ACCOUNT_PREFIX}{namespace}:{name}")
     expires = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + seconds))
     return {
