@@ -97,6 +97,8 @@ def images(ctx: DoctorContext) -> Outcome:
             "; ".join(mismatched + personal),
             "deploy the expected release's image (kubectl set image … or the chart's image "
             "values), or correct --expected-release/--expected-image",
+            # Asked for a release, the run would test another build: not ready.
+            blocking=True,
         )
     if personal:
         return warned(

@@ -335,7 +335,10 @@ def test_personal_registry_image_warns_and_an_unexpected_release_fails(doctor, c
             "--expected-release",
             "912735a",
         )
+        # Another build than the release asked for: the run would not test it, so it blocks.
+        assert code == 20
         assert findings["operator.images"]["verdict"] == "fail"
+        assert findings["operator.images"]["blocking"] is True
         assert (
             "'restart-fix', expected release '912735a'" in findings["operator.images"]["evidence"]
         )
