@@ -9,6 +9,7 @@ from harness.clients.resources import (
     UNAUTHENTICATED,
     UNREACHABLE,
     UNTRUSTED,
+    Forbidden,
     KubeError,
 )
 from harness.contract.profiles import (
@@ -23,6 +24,7 @@ from harness.doctor.access import (
     HUB,
     OPERATOR,
     Access,
+    doctor_access,
     evidence_access,
     required_access,
 )
@@ -68,7 +70,18 @@ def namespaces(ctx: DoctorContext) -> Outcome:
     or watch in a missing namespace answers an empty list, so nothing else would notice."""
     kube = ctx.require_kube()
     hub = ctx.settings.namespace
-    if kube.read_namespace(hub) is not None:
+    try:
+        found = kube.read_namespace(hub)
+    except Forbidden as error:
+        # The server's words name the namespace read as if namespaced; the grant is a
+        # ClusterRole's (jobs/base/rbac-doctor.yaml).
+        read = next(a for a in doctor_access() if a.resource == "namespaces").describe({})
+        return failed(
+            f"cannot tell whether hub namespace {hub} exists: our identity may not {read} "
+            f"({error})",
+            f"grant the harness's identity {read} (jobs/base/rbac-doctor.yaml)",
+        )
+    if found is not None:
         return passed(f"hub namespace {hub} exists")
     default = ctx.profile.hub_namespace
     evidence = f"hub namespace {hub} (--namespace, HARNESS_NAMESPACE) does not exist"

@@ -557,6 +557,19 @@ def test_a_hub_namespace_that_does_not_exist_is_named_with_the_one_that_does(doc
     }
 
 
+def test_an_identity_that_may_not_read_namespaces_is_told_which_grant(doctor, custom):
+    rule = embedded.deny_rule("doctor-no-ns-get", "get", "", "namespaces", users=HARNESS_USER)
+    with access_rule(custom, rule):
+        code, findings, _ = doctor("--only", "kube.namespaces")
+    assert code == 20
+    finding = findings["kube.namespaces"]
+    assert finding["evidence"].startswith(
+        f"cannot tell whether hub namespace {OSAC.hub_namespace} exists: our identity may not "
+        "get namespaces in all namespaces (HTTP 403"
+    )
+    assert "jobs/base/rbac-doctor.yaml" in finding["fix"]
+
+
 def test_only_runs_what_a_check_needs_too(doctor):
     code, findings, _ = doctor("--only", "kube.access")
     assert code == 0
