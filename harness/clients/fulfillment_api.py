@@ -298,6 +298,12 @@ class FulfillmentClient:
             if not response.items or len(items) >= response.total:
                 return items
 
+    def list_first(self, limit: int) -> tuple[list[ApiInstance], int]:
+        """The first `limit` instances the token sees, and how many it sees in all."""
+        request = self.wire.service.ComputeInstancesListRequest(limit=limit)
+        response = self._call("List", self.public.List, request, idempotent=True)
+        return [self._view(item) for item in response.items], int(response.total)
+
     def delete(self, instance_id: str) -> None:
         request = self.wire.service.ComputeInstancesDeleteRequest(id=instance_id)
         self._call("Delete", self.public.Delete, request, idempotent=True)

@@ -25,7 +25,11 @@ from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 
 from harness.clients.resources import (
+    FORBIDDEN,
     POD,
+    UNAUTHENTICATED,
+    UNREACHABLE,
+    UNTRUSTED,
     Forbidden,
     Gone,
     KubeError,
@@ -117,18 +121,32 @@ class KubeClient:
         try:
             info = retry_transient(ask, "GET /version", attempts=3) if retry else ask()
         except ApiException as error:
-            if error.status in (401, 403):
+            if error.status == 401:
                 raise KubeError(
-                    f"the Kubernetes API at {self.description} rejected our credentials "
-                    f"(HTTP {error.status})"
+                    f"the Kubernetes API at {self.description} does not accept our credentials "
+                    f"(HTTP 401 {_status_message(error)})",
+                    UNAUTHENTICATED,
+                ) from None
+            if error.status == 403:
+                raise KubeError(
+                    f"the Kubernetes API at {self.description} refused our credentials "
+                    f"(HTTP 403 {_status_message(error)})",
+                    FORBIDDEN,
                 ) from None
             raise KubeError(
                 f"the Kubernetes API at {self.description} answered HTTP {error.status} "
                 f"to GET /version"
             ) from None
         except (urllib3.exceptions.HTTPError, OSError) as error:
+            reason = _reason(error)
+            if "CERTIFICATE_VERIFY_FAILED" in reason:
+                raise KubeError(
+                    f"the Kubernetes API at {self.description} presents a certificate we do "
+                    f"not trust: {reason}",
+                    UNTRUSTED,
+                ) from None
             raise KubeError(
-                f"the Kubernetes API at {self.description} is unreachable: {_reason(error)}"
+                f"the Kubernetes API at {self.description} is unreachable: {reason}", UNREACHABLE
             ) from None
         return str(info.git_version)
 
@@ -193,6 +211,21 @@ class KubeClient:
             )
         status = review.get("status") or {}
         return bool(status.get("allowed")), str(status.get("reason") or "")
+
+    def read_namespace(self, name: str) -> dict[str, Any] | None:
+        """The Namespace `name`, or None when it does not exist."""
+        try:
+            found = retry_transient(
+                lambda: self.core.read_namespace(name, _request_timeout=15),
+                f"GET namespaces {name}",
+            )
+        except ApiException as error:
+            if error.status == 404:
+                return None
+            if error.status == 403:
+                raise Forbidden(api_error_summary(error)) from None
+            raise
+        return dict(self.api_client.sanitize_for_serialization(found))
 
     def get_cluster_scoped(self, resource: Resource, name: str) -> dict[str, Any] | None:
         try:
@@ -596,6 +629,15 @@ def _reason(error: BaseException) -> str:
         if marker in text:
             return marker.lower()
     return text.splitlines()[0][:200]
+
+
+def _status_message(error: ApiException) -> str:
+    """The message of a Kubernetes Status body (`Unauthorized`), else the HTTP reason."""
+    try:
+        body = json.loads(error.body or "{}")
+    except ValueError:
+        body = {}
+    return str((body.get("message") if isinstance(body, dict) else None) or error.reason or "")
 
 
 def api_error_summary(error: ApiException) -> str:

@@ -24,7 +24,20 @@ from harness.contract.profiles import (
 
 
 class KubeError(RuntimeError):
-    """The Kubernetes API cannot be used; the message is one line saying why."""
+    """The Kubernetes API cannot be used; the message is one line saying why, `cause` the kind
+    of failure when a caller can act on it: UNREACHABLE, UNTRUSTED (TLS: the server's
+    certificate is not signed by the CA we trust), UNAUTHENTICATED (HTTP 401: the credentials
+    are not accepted), FORBIDDEN (HTTP 403), or "" (anything else)."""
+
+    def __init__(self, message: str, cause: str = "") -> None:
+        super().__init__(message)
+        self.cause = cause
+
+
+UNREACHABLE = "unreachable"
+UNTRUSTED = "untrusted"
+UNAUTHENTICATED = "unauthenticated"
+FORBIDDEN = "forbidden"
 
 
 class Forbidden(KubeError):

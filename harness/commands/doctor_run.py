@@ -12,7 +12,7 @@ from harness.clients.kubernetes_api import KubeClient
 from harness.clients.resources import KubeError
 from harness.config import OPTIONS, ConfigError, Settings, load_settings
 from harness.doctor.arguments import add_arguments
-from harness.doctor.checks import CHECKS
+from harness.doctor.checks import CHECKS, selected
 from harness.doctor.context import DoctorContext, DoctorOptions
 from harness.doctor.execution import run_checks
 from harness.doctor.model import VERDICTS
@@ -59,7 +59,7 @@ def _diagnose(
         ctx.kube = KubeClient.from_settings(settings)
     except KubeError as error:
         ctx.cache["kube_error"] = str(error)
-    checks = [c for c in CHECKS if not args.only or c.id in args.only]
+    checks = selected(args.only)
     try:
         findings = run_checks(ctx, checks)
     finally:

@@ -1,11 +1,12 @@
 """The Kubernetes permissions the harness uses — the rules jobs/ grants, measured from the real
 API server's audit log of the Job's runs (tests/controlplane/test_job_on_real.py).
 
-Two kinds: the suites' own (a run cannot work without them), and the evidence a run gathers
+Three kinds: the suites' own (a run cannot work without them), the evidence a run gathers
 (each test's virt-launcher pod, a failing test's events and operator log, the operator's
 Deployment and images for environment.json), without which a run still works but says what it
-could not read. The doctor's own reads are not listed: it is refused them by name when it makes
-them.
+could not read, and the doctor's own reads. The doctor asks for the first two with
+SelfSubjectAccessReview; its own reads it simply makes, and a refusal names the permission.
+jobs/base/rbac-*.yaml grant exactly these (tests/cluster/test_jobs.py).
 """
 
 from __future__ import annotations
@@ -61,5 +62,18 @@ def evidence_access() -> list[Access]:
             Access("get", "", "pods", OPERATOR),
             Access("get", "", "pods/log", OPERATOR),
             Access("get", "apps", "deployments", OPERATOR),
+        ]
+    )
+
+
+def doctor_access() -> list[Access]:
+    """The doctor's own reads: the namespaces the suites use, KubeVirt's readiness, whether the
+    operator may delete VMIs, and the fulfillment API's admin subjects."""
+    return sorted(
+        [
+            Access("get", "", "namespaces", CLUSTER),
+            Access("list", KUBEVIRT_GROUP, "kubevirts", CLUSTER),
+            Access("create", "authorization.k8s.io", "subjectaccessreviews", CLUSTER),
+            Access("list", "authorino.kuadrant.io", "authconfigs", CLUSTER),
         ]
     )

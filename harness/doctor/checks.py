@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from harness.doctor import agreement_checks as agreement
 from harness.doctor import fulfillment_checks as fulfillment
 from harness.doctor import kubernetes_checks as kubernetes
 from harness.doctor import operator_checks as operator
@@ -12,10 +13,16 @@ CHECKS: tuple[Check, ...] = (
         "kube.api", "Kubernetes API reachable and credentials accepted", kubernetes.api_reachable
     ),
     Check(
-        "kube.access",
-        "our identity may do what the suites do",
-        kubernetes.access,
+        "kube.namespaces",
+        "the hub namespace the suites use exists",
+        kubernetes.namespaces,
         needs=("kube.api",),
+    ),
+    Check(
+        "kube.access",
+        "our identity may do what the suites do, in their namespaces",
+        kubernetes.access,
+        needs=("kube.namespaces",),
     ),
     Check(
         "kube.evidence",
@@ -86,4 +93,24 @@ CHECKS: tuple[Check, ...] = (
         fulfillment.private_methods,
         needs=("api.reachable",),
     ),
+    Check(
+        "api.agreement",
+        "the fulfillment API's instances are the cluster's CRs (namespace, era)",
+        agreement.api_agrees,
+        needs=("api.reachable", "kube.namespaces", "crd.computeinstance"),
+    ),
 )
+
+
+def selected(only: list[str]) -> list[Check]:
+    """The checks named in `only` and those they need, in order; every check when `only` is
+    empty."""
+    by_id = {check.id: check for check in CHECKS}
+    wanted: set[str] = set()
+    pending = list(only)
+    while pending:
+        name = pending.pop()
+        if name not in wanted:
+            wanted.add(name)
+            pending.extend(by_id[name].needs)
+    return [check for check in CHECKS if not only or check.id in wanted]

@@ -43,8 +43,9 @@ def run_checks(ctx: DoctorContext, checks: Iterable[Check]) -> list[Finding]:
                 blocking=check.blocking,
             )
             continue
+        blocking = check.blocking if outcome.blocking is None else outcome.blocking
         findings[check.id] = Finding(
-            check.id, outcome.verdict, outcome.evidence, outcome.fix, check.blocking
+            check.id, outcome.verdict, outcome.evidence, outcome.fix, blocking
         )
     return list(findings.values())
 

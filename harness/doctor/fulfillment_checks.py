@@ -37,6 +37,8 @@ def reachable(ctx: DoctorContext) -> Outcome:
             fix = "use the --profile of the API's era"
         elif "CERTIFICATE_VERIFY_FAILED" in text or "certificate" in text.lower():
             fix = "trust the API's CA with --api-ca, or skip verification with --api-insecure"
+        elif "unreachable" not in text:
+            fix = "the API answered with an error: read the fulfillment API's log"
         else:
             fix = (
                 "check --api-address and the port-forward (kubectl port-forward "

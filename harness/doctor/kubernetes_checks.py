@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.clients.resources import KubeError
+from harness.clients.resources import (
+    FORBIDDEN,
+    UNAUTHENTICATED,
+    UNREACHABLE,
+    UNTRUSTED,
+    Forbidden,
+    KubeError,
+)
 from harness.contract.profiles import (
     KUBEVIRT_GROUP,
     KUBEVIRT_VERSION,
@@ -17,6 +24,7 @@ from harness.doctor.access import (
     HUB,
     OPERATOR,
     Access,
+    doctor_access,
     evidence_access,
     required_access,
 )
@@ -27,6 +35,19 @@ KUBECONFIG_FIX = (
     "check the kubeconfig and context (--kubeconfig, --kube-context), that the cluster is up, "
     "and that the credentials are current (oc login / a fresh token)"
 )
+# What to do, by the kind of failure (`KubeError.cause`).
+FIXES = {
+    UNREACHABLE: "nothing answers at that address: check the server in the kubeconfig and "
+    "context (--kubeconfig, --kube-context), that the cluster is up and that a VPN or "
+    "port-forward it needs is running",
+    UNTRUSTED: "the kubeconfig's certificate-authority does not sign the server's certificate: "
+    "take the kubeconfig from this cluster again (or fix its certificate-authority-data)",
+    UNAUTHENTICATED: "the token or client certificate is expired, revoked (its ServiceAccount "
+    "deleted) or from another cluster: log in again (oc login) or mint a fresh token "
+    "(kubectl create token <service-account>) and put it in the kubeconfig",
+    FORBIDDEN: "the server knows who we are but refuses us even the version: check the "
+    "identity in the kubeconfig",
+}
 
 
 def api_reachable(ctx: DoctorContext) -> Outcome:
@@ -36,12 +57,43 @@ def api_reachable(ctx: DoctorContext) -> Outcome:
     try:
         version = kube.check_reachable()
     except KubeError as error:
-        return failed(str(error), KUBECONFIG_FIX)
+        return failed(str(error), FIXES.get(error.cause, KUBECONFIG_FIX))
     try:
         who = f"authenticated as {kube.whoami()}"
     except Exception:  # SelfSubjectReview is served from Kubernetes 1.28 on
         who = "identity not shown (no SelfSubjectReview before Kubernetes 1.28)"
     return passed(f"{kube.description}: Kubernetes {version}, {who}")
+
+
+def namespaces(ctx: DoctorContext) -> Outcome:
+    """The hub namespace the suites create, watch and sweep ComputeInstances in exists: a list
+    or watch in a missing namespace answers an empty list, so nothing else would notice."""
+    kube = ctx.require_kube()
+    hub = ctx.settings.namespace
+    try:
+        found = kube.read_namespace(hub)
+    except Forbidden as error:
+        # The server's words name the namespace read as if namespaced; the grant is a
+        # ClusterRole's (jobs/base/rbac-doctor.yaml).
+        read = next(a for a in doctor_access() if a.resource == "namespaces").describe({})
+        return failed(
+            f"cannot tell whether hub namespace {hub} exists: our identity may not {read} "
+            f"({error})",
+            f"grant the harness's identity {read} (jobs/base/rbac-doctor.yaml)",
+        )
+    if found is not None:
+        return passed(f"hub namespace {hub} exists")
+    default = ctx.profile.hub_namespace
+    evidence = f"hub namespace {hub} (--namespace, HARNESS_NAMESPACE) does not exist"
+    fix = "pass --namespace (HARNESS_NAMESPACE) naming the namespace of the ComputeInstance CRs"
+    if default != hub and kube.read_namespace(default) is not None:
+        evidence += f"; profile {ctx.profile.name}'s hub namespace {default} does"
+        fix = f"pass --namespace {default} (HARNESS_NAMESPACE), or the namespace of the CRs"
+    return failed(
+        f"{evidence}: the suites would watch an empty namespace and fail with no "
+        "ComputeInstance seen",
+        fix + " the fulfillment API creates",
+    )
 
 
 def _denied(ctx: DoctorContext, rules: list[Access]) -> list[str]:

@@ -36,10 +36,14 @@ class Finding:
 class Outcome:
     """What a check function returns before the runner stamps its id and blocking flag."""
 
-    def __init__(self, verdict: str, evidence: str, fix: str = "") -> None:
+    def __init__(
+        self, verdict: str, evidence: str, fix: str = "", blocking: bool | None = None
+    ) -> None:
         self.verdict = verdict
         self.evidence = evidence
         self.fix = fix
+        # None: as the check says; True or False: this outcome decides.
+        self.blocking = blocking
 
 
 def passed(evidence: str) -> Outcome:
@@ -50,8 +54,8 @@ def warned(evidence: str, fix: str) -> Outcome:
     return Outcome(WARN, evidence, fix)
 
 
-def failed(evidence: str, fix: str) -> Outcome:
-    return Outcome(FAIL, evidence, fix)
+def failed(evidence: str, fix: str, blocking: bool | None = None) -> Outcome:
+    return Outcome(FAIL, evidence, fix, blocking)
 
 
 def skipped(evidence: str) -> Outcome:

@@ -20,8 +20,10 @@ SUBJECT = re.compile(r"system:serviceaccount:[a-z0-9][a-z0-9.-]*:[a-z0-9][a-z0-9
 
 
 def _missing(ctx: DoctorContext) -> Outcome:
+    absent = ctx.require_kube().read_namespace(ctx.operator_namespace) is None
     return failed(
-        f"no Deployment {ctx.operator_namespace}/{ctx.operator_name}",
+        f"no Deployment {ctx.operator_namespace}/{ctx.operator_name}"
+        + (f" (namespace {ctx.operator_namespace} does not exist)" if absent else ""),
         f"install the operator, or name its Deployment with --operator-namespace and "
         f"--operator-deployment (profile {ctx.profile.name} expects "
         f"{ctx.profile.operator_deployment} in {ctx.profile.operator_namespace})",
@@ -95,6 +97,8 @@ def images(ctx: DoctorContext) -> Outcome:
             "; ".join(mismatched + personal),
             "deploy the expected release's image (kubectl set image … or the chart's image "
             "values), or correct --expected-release/--expected-image",
+            # Asked for a release, the run would test another build: not ready.
+            blocking=True,
         )
     if personal:
         return warned(
@@ -243,8 +247,10 @@ def vmi_delete(ctx: DoctorContext) -> Outcome:
     where = f"in {namespace}" if namespace else "in all namespaces"
     if not allowed:
         return failed(
-            f"{user} may not delete {VMI_PLURAL}.{KUBEVIRT_GROUP} {where} ({reason}): every "
-            "restart would end in RestartFailed/VMIDeletionFailed",
+            f"{user} may not delete {VMI_PLURAL}.{KUBEVIRT_GROUP} {where}"
+            # kube-apiserver's RBAC gives no reason for a plain denial.
+            + (f" ({reason})" if reason else "")
+            + ": every restart would end in RestartFailed/VMIDeletionFailed",
             f"grant delete on {VMI_PLURAL} (kubevirt.io) to {user} in the operator's ClusterRole "
             "(the generated role lacked it until osac-operator 86d726b)",
         )

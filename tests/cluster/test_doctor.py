@@ -8,11 +8,10 @@ from __future__ import annotations
 import contextlib
 import copy
 import json
-import socket
-import threading
+from pathlib import Path
 
 import pytest
-from aiohttp import web
+import yaml
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 
@@ -21,6 +20,7 @@ from harness.contract import embedded
 from harness.contract.profiles import OSAC
 from harness.doctor.checks import CHECKS
 from harness.reference.stack import StackOptions, launch
+from tests.endpoints import answering, closed_port
 from tests.environ import drop_harness_settings
 
 OPERATOR_NS, OPERATOR = OSAC.operator_namespace, OSAC.operator_deployment
@@ -119,45 +119,6 @@ def access_rule(custom, body):
         custom.delete_cluster_custom_object(
             embedded.GROUP, embedded.VERSION, embedded.ACCESS_RULE_PLURAL, body["metadata"]["name"]
         )
-
-
-def closed_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@contextlib.contextmanager
-def answering(status):
-    """A loopback HTTP endpoint that answers every request with `status` (a wrong webhook)."""
-    import asyncio
-
-    ready = threading.Event()
-    holder = {}
-
-    async def handle(_request):
-        return web.Response(status=status, text="nope")
-
-    async def serve():
-        runner = web.ServerRunner(web.Server(handle))
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        holder["port"] = runner.addresses[0][1]
-        holder["stop"] = asyncio.Event()
-        ready.set()
-        await holder["stop"].wait()
-        await runner.cleanup()
-
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_until_complete, args=(serve(),), daemon=True)
-    thread.start()
-    ready.wait(10)
-    try:
-        yield f"http://127.0.0.1:{holder['port']}"
-    finally:
-        loop.call_soon_threadsafe(holder["stop"].set)
-        thread.join(10)
 
 
 def verdicts(findings):
@@ -374,7 +335,10 @@ def test_personal_registry_image_warns_and_an_unexpected_release_fails(doctor, c
             "--expected-release",
             "912735a",
         )
+        # Another build than the release asked for: the run would not test it, so it blocks.
+        assert code == 20
         assert findings["operator.images"]["verdict"] == "fail"
+        assert findings["operator.images"]["blocking"] is True
         assert (
             "'restart-fix', expected release '912735a'" in findings["operator.images"]["evidence"]
         )
@@ -568,3 +532,106 @@ def test_unreadable_crds_fall_back_to_discovery(doctor, custom):
         )
         assert code == 20
         assert findings["crd.computeinstance"]["fix"].startswith("run with --profile osac")
+
+
+# --- what the suites assume ---------------------------------------------------------------
+
+
+def test_a_hub_namespace_that_does_not_exist_is_named_with_the_one_that_does(doctor):
+    code, findings, _ = doctor("--namespace", "no-such-hub")
+    assert code == 20
+    finding = findings["kube.namespaces"]
+    assert finding["verdict"] == "fail"
+    assert finding["evidence"].startswith(
+        "hub namespace no-such-hub (--namespace, HARNESS_NAMESPACE) does not exist; profile "
+        f"osac's hub namespace {OSAC.hub_namespace} does"
+    )
+    assert f"pass --namespace {OSAC.hub_namespace}" in finding["fix"]
+    # What asks about that namespace waits for it; the rest still passes.
+    assert findings["kube.access"]["evidence"] == "needs kube.namespaces"
+    assert findings["api.agreement"]["evidence"] == "needs kube.namespaces"
+    assert {c for c, v in verdicts(findings).items() if v != "pass"} == {
+        "kube.namespaces",
+        "kube.access",
+        "api.agreement",
+    }
+
+
+def test_an_identity_that_may_not_read_namespaces_is_told_which_grant(doctor, custom):
+    rule = embedded.deny_rule("doctor-no-ns-get", "get", "", "namespaces", users=HARNESS_USER)
+    with access_rule(custom, rule):
+        code, findings, _ = doctor("--only", "kube.namespaces")
+    assert code == 20
+    finding = findings["kube.namespaces"]
+    assert finding["evidence"].startswith(
+        f"cannot tell whether hub namespace {OSAC.hub_namespace} exists: our identity may not "
+        "get namespaces in all namespaces (HTTP 403"
+    )
+    assert "jobs/base/rbac-doctor.yaml" in finding["fix"]
+
+
+def test_only_runs_what_a_check_needs_too(doctor):
+    code, findings, _ = doctor("--only", "kube.access")
+    assert code == 0
+    assert list(findings) == ["kube.api", "kube.namespaces", "kube.access"]
+
+
+def test_a_token_the_server_does_not_accept_is_named_with_its_fix(doctor, stack, tmp_path):
+    config = yaml.safe_load(Path(stack["KUBECONFIG"]).read_text())
+    config["users"][0]["user"]["token"] = "revoked"
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(json.dumps(config))
+    code, findings, _ = doctor("--kubeconfig", str(kubeconfig), "--only", "kube.api")
+    assert code == 20
+    finding = findings["kube.api"]
+    assert "does not accept our credentials (HTTP 401" in finding["evidence"]
+    assert "mint a fresh token" in finding["fix"]
+
+
+@contextlib.contextmanager
+def api_instance(custom):
+    """One instance created through the fulfillment API (settings from the environment), and
+    deleted again, its CR gone."""
+    from harness.clients.fulfillment_api import FulfillmentClient, InstanceSpec
+    from harness.config import load_settings
+    from tests.controlplane.pod_on_host import wait_for
+
+    client = FulfillmentClient(load_settings({}))
+    instance = client.create(InstanceSpec())
+    try:
+        yield instance.id
+    finally:
+        client.delete(instance.id)
+        client.close()
+
+        def gone():
+            listed = custom.list_namespaced_custom_object(
+                OSAC.group, OSAC.version, OSAC.hub_namespace, OSAC.plural,
+                label_selector=f"{OSAC.uuid_label}={instance.id}",
+            )  # fmt: skip
+            return not listed["items"]
+
+        wait_for(f"the CR of instance {instance.id} gone", gone)
+
+
+def test_the_api_and_the_cluster_agree_on_where_instances_are(doctor, custom):
+    code, findings, _ = doctor("--only", "api.agreement")
+    assert code == 0 and "lists no instance" in findings["api.agreement"]["evidence"]
+    with api_instance(custom) as instance_id:
+        code, findings, _ = doctor("--only", "api.agreement")
+        assert code == 0
+        assert findings["api.agreement"]["evidence"] == (
+            f"the 1 instances the fulfillment API lists are {OSAC.crd_name} CRs in "
+            f"{OSAC.hub_namespace}"
+        )
+        # An existing namespace, but not the one the API's CRs are in.
+        code, findings, _ = doctor("--only", "api.agreement", "--namespace", "tenant-harness")
+    assert code == 20
+    finding = findings["api.agreement"]
+    assert finding["verdict"] == "fail"
+    assert finding["evidence"] == (
+        f"1 of the 1 instances the fulfillment API lists (e.g. {instance_id}) have no "
+        f"{OSAC.crd_name} CR in tenant-harness; their CRs are {OSAC.crd_name} in "
+        f"{OSAC.hub_namespace}"
+    )
+    assert finding["fix"].startswith(f"run with --namespace {OSAC.hub_namespace}")

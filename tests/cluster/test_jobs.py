@@ -93,6 +93,45 @@ def test_rbac_never_touches_secrets_or_wildcards(overlay):
             assert "*" not in rule["resources"] + rule["verbs"] + rule["apiGroups"]
 
 
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_rbac_grants_exactly_what_the_doctor_asks_for(overlay):
+    """harness/doctor/access.py is the one list of what the harness does; the Roles of jobs/
+    grant that (the suites', the evidence's, the doctor's own reads), in the namespaces it says,
+    and nothing else. What the runs really use is measured in test_job_rbac_on_real.py."""
+    from harness.contract.profiles import get_profile
+    from harness.doctor.access import (
+        CLUSTER,
+        HUB,
+        OPERATOR,
+        doctor_access,
+        evidence_access,
+        required_access,
+    )
+
+    objects = render(overlay)
+    (job,) = by_kind(objects, "Job")
+    env = job_env(job)
+    profile = get_profile(env.get("HARNESS_PROFILE") or "osac")
+    places = {CLUSTER: "*", HUB: profile.hub_namespace, OPERATOR: profile.operator_namespace}
+    wanted = {
+        (a.verb, a.group, a.resource, places[a.scope])
+        for a in (
+            *required_access(profile, env.get("HARNESS_VIA") or "api"),
+            *evidence_access(),
+            *doctor_access(),
+        )
+    }
+    granted = {
+        (verb, group, resource, role["metadata"].get("namespace", "*"))
+        for role in by_kind(objects, "Role") + by_kind(objects, "ClusterRole")
+        for rule in role["rules"]
+        for verb in rule["verbs"]
+        for group in rule["apiGroups"]
+        for resource in rule["resources"]
+    }
+    assert granted == wanted, (sorted(granted - wanted), sorted(wanted - granted))
+
+
 def test_the_indexed_job_pods_partition_the_suite(pytester):
     """Each pod of the sharded overlay (its env plus the JOB_COMPLETION_INDEX Kubernetes sets)
     selects its shard; together the pods run every test once. The suite's test ids are

@@ -27,7 +27,7 @@ from typing import Any
 import pytest
 
 from harness.contract.profiles import KUBEVIRT_GROUP, OSAC, VMI_PLURAL
-from harness.doctor.access import evidence_access, required_access
+from harness.doctor.access import doctor_access, evidence_access, required_access
 from tests.controlplane.job_on_real import (
     ACCOUNT,
     PACE,
@@ -49,13 +49,8 @@ ALWAYS_ALLOWED = {
     ("create", "authentication.k8s.io", "selfsubjectreviews"),
     ("create", "authorization.k8s.io", "selfsubjectaccessreviews"),
 }
-# What the doctor reads for its own checks (KubeVirt's readiness, the operator's VMI delete, the
-# fulfillment API's admins): jobs/base/rbac-doctor.yaml.
-DOCTOR_READS = {
-    ("list", KUBEVIRT_GROUP, "kubevirts"),
-    ("create", "authorization.k8s.io", "subjectaccessreviews"),
-    ("list", "authorino.kuadrant.io", "authconfigs"),
-}
+# What the doctor reads for its own checks: jobs/base/rbac-doctor.yaml.
+DOCTOR_READS = {(a.verb, a.group, a.resource) for a in doctor_access()}
 # A test made to fail once its VM and VMI exist, so its diagnostics read what they read.
 FAILING = (
     *("-k", "test_restart_now_replaces_the_vmi_and_records_the_request"),
