@@ -134,6 +134,14 @@ OPERATOR_ENVS: tuple[OperatorEnv, ...] = (
         fulfillment_address="OSAC_FULFILLMENT_SERVER_ADDRESS",
     ),
 )
+# Values of the operator's `<PREFIX>PROVISIONING_PROVIDER` (contract §9.3); unset means EDA.
+PROVIDER_EDA = "eda"
+PROVIDER_AAP = "aap"
+PROVISIONING_PROVIDERS = (PROVIDER_EDA, PROVIDER_AAP)
+# How the reference stack's jobs may read in `status.jobs`: as one of those providers records
+# them, or `reference`, the harness's own ids and states.
+REFERENCE_PROVIDER = "reference"
+PROVIDER_STYLES = (REFERENCE_PROVIDER, *PROVISIONING_PROVIDERS)
 # Names from before ComputeInstance was called that; no release of either profile reads them.
 OBSOLETE_VM_ENV_PREFIX = "CLOUDKIT_VM_"
 

@@ -268,6 +268,10 @@ class Reconciler:
             return DONE
         status = work.status
         latest = jobs.find_latest(status.get("jobs"), jobs.TYPE_PROVISION)
+        if not self.rules.new_job_per_config_version:
+            if latest is None or not latest.get("jobID"):
+                return self._trigger_provision_job(work)
+            return self._poll_provision_job(work, latest)
         if latest is not None and latest.get("jobID") and not jobs.is_terminal(latest.get("state")):
             return self._poll_provision_job(work, latest)
         if status.get("desiredConfigVersion") == status.get("reconciledConfigVersion"):
@@ -318,9 +322,10 @@ class Reconciler:
                 work.status["reconciledConfigVersion"] = result.reconciled_version
             return DONE
         logger.info("provision job %s ended %s", job_id, result.state)
-        # A failed first provisioning (no VM yet) fails the instance; later failures leave
-        # the phase to the VM's printableStatus.
-        if not work.status.get("virtualMachineReference"):
+        # Profile B: a failed first provisioning (no VM yet) fails the instance; later failures
+        # leave the phase to the VM's printableStatus.
+        first = not work.status.get("virtualMachineReference")
+        if first or not self.rules.failed_job_fails_only_first_provision:
             work.status["phase"] = self.profile.phases.failed
         return DONE
 
