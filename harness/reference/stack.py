@@ -653,6 +653,10 @@ class BackgroundStack:
             options.control_plane,
             "--fault-seed",
             str(options.fault_seed),
+            "--provider",
+            options.provider,
+            "--provision-delay",
+            str(options.provision_delay),
         ]
         for spec in options.faults:
             args += ["--fault", spec]
