@@ -142,7 +142,7 @@ PROVISIONING_PROVIDERS = (PROVIDER_EDA, PROVIDER_AAP)
 # them, or `reference`, the harness's own ids and states.
 REFERENCE_PROVIDER = "reference"
 PROVIDER_STYLES = (REFERENCE_PROVIDER, *PROVISIONING_PROVIDERS)
-# Names from before ComputeInstance was called that; no release of either profile reads them.
+# Names from before ComputeInstance was called that; no release of any profile reads them.
 OBSOLETE_VM_ENV_PREFIX = "CLOUDKIT_VM_"
 
 

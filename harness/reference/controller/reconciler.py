@@ -10,9 +10,9 @@ Deliberate differences from the operator:
 - reads go to the API server, not an informer cache, so the operator's stale-cache re-check
   before triggering a job is implied;
 - `spec.subnetRef` is not resolved to a Subnet CR (the embedded stack has no Subnet CRD);
-- profile A looks the tenant up like profile B (annotation → Tenant in the tenant namespace)
+- profiles A and A2 look the tenant up like profile B (annotation → Tenant in the tenant namespace)
   instead of creating its own Tenant object, since the stack seeds a ready Tenant and runs no
-  tenant controller; A still returns without requeue while the tenant is not ready, and builds
+  tenant controller; they still return without requeue while the tenant is not ready, and build
   the finalizer before initialising conditions as B does;
 - of two jobs with equal (whole-second) timestamps the later list entry is the latest
   (`jobs.find_latest`); Go keeps the earlier and could trigger a duplicate job;
