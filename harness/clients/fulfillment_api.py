@@ -19,12 +19,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 import grpc
-from google.protobuf import field_mask_pb2, timestamp_pb2
+from google.protobuf import timestamp_pb2
+from google.protobuf.message import Message
 
 from harness.clients.retries import note_retry, retry_transient
 from harness.config import Settings
 from harness.contract.profiles import CREATE_ATTEMPT_LABEL, Profile
 from harness.contract.wire import WireModules, load_wire
+from harness.contract.wire.pools import copy_into
 
 log = logging.getLogger("harness.clients.fulfillment_api")
 
@@ -257,7 +259,7 @@ class FulfillmentClient:
     ) -> ApiInstance:
         message = self._spec_message(spec)
         if restart_requested_at is not None:
-            message.restart_requested_at.CopyFrom(timestamp_from_rfc3339(restart_requested_at))
+            copy_into(message.restart_requested_at, timestamp_from_rfc3339(restart_requested_at))
         instance = self.wire.types.ComputeInstance(spec=message)
         instance.metadata.labels.update(labels or {})
         # A label only this attempt carries makes Create safe to retry: before a retry, the
@@ -311,12 +313,11 @@ class FulfillmentClient:
     def request_restart(self, instance_id: str, at: datetime, template: str) -> ApiInstance:
         """Update `restart_requested_at` the way every peer suite does: the template is sent
         along and the mask names only the restart field (contract §15.2)."""
-        spec = self.wire.types.ComputeInstanceSpec(
-            template=template, restart_requested_at=timestamp_from_rfc3339(at)
-        )
+        spec = self.wire.types.ComputeInstanceSpec(template=template)
+        copy_into(spec.restart_requested_at, timestamp_from_rfc3339(at))
         request = self.wire.service.ComputeInstancesUpdateRequest(
             object=self.wire.types.ComputeInstance(id=instance_id, spec=spec),
-            update_mask=field_mask_pb2.FieldMask(paths=["spec.restart_requested_at"]),
+            update_mask={"paths": ["spec.restart_requested_at"]},
         )
         response = self._call("Update", self.public.Update, request, idempotent=True)
         return self._view(response.object)
@@ -331,13 +332,13 @@ class FulfillmentClient:
         target = spec
         for part in parents:
             target = getattr(target, part)
-        if isinstance(value, timestamp_pb2.Timestamp):
-            getattr(target, leaf).CopyFrom(value)
+        if isinstance(value, Message):
+            copy_into(getattr(target, leaf), value)
         else:
             setattr(target, leaf, value)
         request = self.wire.service.ComputeInstancesUpdateRequest(
             object=self.wire.types.ComputeInstance(id=instance_id, spec=spec),
-            update_mask=field_mask_pb2.FieldMask(paths=[f"spec.{api_path}"]),
+            update_mask={"paths": [f"spec.{api_path}"]},
         )
         response = self._call("Update", self.public.Update, request, idempotent=True)
         return self._view(response.object)

@@ -18,7 +18,12 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from harness.commands import argtypes
-from harness.contract.profiles import DEFAULT_PROFILE, PROFILES
+from harness.contract.profiles import (
+    DEFAULT_PROFILE,
+    PROFILES,
+    PROVIDER_STYLES,
+    REFERENCE_PROVIDER,
+)
 from harness.exitcodes import ExitCode
 from harness.filewrites import reason
 
@@ -130,6 +135,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=argtypes.seconds,
         default=0.2,
         help="seconds the reference provisioner takes to create a VM",
+    )
+    up.add_argument(
+        "--provider",
+        choices=PROVIDER_STYLES,
+        default=REFERENCE_PROVIDER,
+        help="how jobs read in status.jobs under a profile with jobs: the reference "
+        "provisioner's own (default), or as the operator's EDA or AAP provider records them",
     )
     up.add_argument(
         "--control-plane",
@@ -249,6 +261,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         boot_delay=args.boot_delay,
         shutdown_delay=args.shutdown_delay,
         provision_delay=args.provision_delay,
+        provider=args.provider,
         verbose=args.verbose,
         control_plane=args.control_plane,
     )

@@ -78,6 +78,9 @@ class GrpcNames:
     state_enum: str
     condition_type_enum: str
     condition_status_enum: str = "ConditionStatus"
+    # Descriptor pool of the generated stubs: "" is protobuf's default pool. An era whose
+    # package names another era also uses (with other enum names) needs a pool of its own.
+    descriptor_pool: str = ""
 
     @property
     def public_service(self) -> str:
@@ -131,7 +134,15 @@ OPERATOR_ENVS: tuple[OperatorEnv, ...] = (
         fulfillment_address="OSAC_FULFILLMENT_SERVER_ADDRESS",
     ),
 )
-# Names from before ComputeInstance was called that; no release of either profile reads them.
+# Values of the operator's `<PREFIX>PROVISIONING_PROVIDER` (contract §9.3); unset means EDA.
+PROVIDER_EDA = "eda"
+PROVIDER_AAP = "aap"
+PROVISIONING_PROVIDERS = (PROVIDER_EDA, PROVIDER_AAP)
+# How the reference stack's jobs may read in `status.jobs`: as one of those providers records
+# them, or `reference`, the harness's own ids and states.
+REFERENCE_PROVIDER = "reference"
+PROVIDER_STYLES = (REFERENCE_PROVIDER, *PROVISIONING_PROVIDERS)
+# Names from before ComputeInstance was called that; no release of any profile reads them.
 OBSOLETE_VM_ENV_PREFIX = "CLOUDKIT_VM_"
 
 
@@ -156,6 +167,9 @@ class Profile:
     hub_namespace: str
     # Whether the CR carries the explicit VM fields (cores, image, ...) of era B.
     explicit_spec_fields: bool
+    # Whether the operator runs provisioning as jobs recorded in `status.jobs` (contract §4,
+    # §9.3), rather than by calling the create and delete webhooks.
+    records_jobs: bool
     # How a VM that runs continuously is written in this era.
     vm_running_field: dict[str, object]
     vm_halted_field: dict[str, object]
@@ -308,6 +322,7 @@ OSAC = Profile(
     operator_namespace="osac-operator-system",
     hub_namespace="osac-computeinstance",
     explicit_spec_fields=True,
+    records_jobs=True,
     vm_running_field={"runStrategy": "Always"},
     vm_halted_field={"runStrategy": "Halted"},
 )
@@ -360,11 +375,73 @@ CLOUDKIT = Profile(
     operator_namespace="cloudkit-operator-system",
     hub_namespace="cloudkit-computeinstance",
     explicit_spec_fields=False,
+    records_jobs=False,
     vm_running_field={"running": True},
     vm_halted_field={"running": False},
 )
 
-PROFILES: dict[str, Profile] = {profile.name: profile for profile in (OSAC, CLOUDKIT)}
+# The cloudkit names with the phases and jobs of the operator of mid-February 2026: what the
+# OSAC Ansible suites at their main were written for (contract §1.1).
+CLOUDKIT_JOBS = Profile(
+    name="cloudkit-jobs",
+    era="A2",
+    description=(
+        "cloudkit.openshift.io with phases Starting/Running and status.jobs "
+        "(osac-operator 36ae96c, 2026-02-16)"
+    ),
+    group="cloudkit.openshift.io",
+    prefix="cloudkit.openshift.io/",
+    phases=Phases(
+        starting="Starting",
+        running="Running",
+        failed="Failed",
+        deleting="Deleting",
+        stopping=None,
+        stopped=None,
+        paused=None,
+        all=("Starting", "Running", "Failed", "Deleting"),
+    ),
+    conditions=ConditionTypes(
+        accepted="Accepted",
+        progressing="Progressing",
+        deleting="Deleting",
+    ),
+    grpc=GrpcNames(
+        public_package="fulfillment.v1",
+        private_package="private.v1",
+        public_module="cloudkit_jobs.fulfillment.v1",
+        private_module="cloudkit_jobs.private.v1",
+        state_enum="ComputeInstanceState",
+        condition_type_enum="ComputeInstanceConditionType",
+        descriptor_pool="cloudkit_jobs",
+    ),
+    state_by_phase={
+        "Starting": "COMPUTE_INSTANCE_STATE_STARTING",
+        "Running": "COMPUTE_INSTANCE_STATE_RUNNING",
+        "Failed": "COMPUTE_INSTANCE_STATE_FAILED",
+        "Deleting": "COMPUTE_INSTANCE_STATE_DELETING",
+    },
+    condition_type_by_name={
+        "Progressing": "COMPUTE_INSTANCE_CONDITION_TYPE_PROGRESSING",
+        "Accepted": "COMPUTE_INSTANCE_CONDITION_TYPE_PROGRESSING",
+        "Available": "COMPUTE_INSTANCE_CONDITION_TYPE_AVAILABLE",
+        "RestartInProgress": "COMPUTE_INSTANCE_CONDITION_TYPE_RESTART_IN_PROGRESS",
+        "RestartFailed": "COMPUTE_INSTANCE_CONDITION_TYPE_RESTART_FAILED",
+    },
+    env_prefix="CLOUDKIT_",
+    operator_env=OPERATOR_ENVS[1],
+    operator_deployment="cloudkit-operator-controller-manager",
+    operator_namespace="cloudkit-operator-system",
+    hub_namespace="cloudkit-computeinstance",
+    explicit_spec_fields=False,
+    records_jobs=True,
+    vm_running_field={"running": True},
+    vm_halted_field={"running": False},
+)
+
+PROFILES: dict[str, Profile] = {
+    profile.name: profile for profile in (OSAC, CLOUDKIT, CLOUDKIT_JOBS)
+}
 DEFAULT_PROFILE = OSAC.name
 
 

@@ -153,6 +153,28 @@ def _crd_era_hints(crd: dict[str, Any]) -> list[str]:
     return hints
 
 
+def _status_schema(crd: dict[str, Any]) -> dict[str, Any]:
+    versions = crd.get("spec", {}).get("versions") or []
+    schema = (versions[0].get("schema") or {}).get("openAPIV3Schema") if versions else None
+    return (((schema or {}).get("properties") or {}).get("status") or {}).get("properties") or {}
+
+
+def schema_profiles(crd: dict[str, Any]) -> list[str]:
+    """The profiles of the CRD's group whose schema it has: the same phases (as a set) and
+    `status.jobs` exactly when the profile records jobs. Profiles that share a group (cloudkit
+    and cloudkit-jobs) differ there and nowhere in their names."""
+    group = crd.get("spec", {}).get("group")
+    status = _status_schema(crd)
+    phases = set((status.get("phase") or {}).get("enum") or [])
+    return [
+        profile.name
+        for profile in PROFILES.values()
+        if profile.group == group
+        and phases == set(profile.phases.all)
+        and ("jobs" in status) == profile.records_jobs
+    ]
+
+
 def _serves(ctx: DoctorContext, profile: Any) -> bool:
     served = ctx.require_kube().served_resources(profile.group, profile.version) or set()
     return profile.plural in served
@@ -191,6 +213,17 @@ def computeinstance_crd(ctx: DoctorContext) -> Outcome:
         return failed(
             f"CRD {profile.crd_name} serves {served}, not {profile.version}",
             "install the operator release that matches the profile",
+        )
+    siblings = [other for other in PROFILES.values() if other.group == profile.group]
+    matching = schema_profiles(crd)
+    if len(siblings) > 1 and matching and profile.name not in matching:
+        status = _status_schema(crd)
+        phases = ", ".join((status.get("phase") or {}).get("enum") or [])
+        jobs = "with" if "jobs" in status else "without"
+        return failed(
+            f"CRD {profile.crd_name} has the schema of profile {matching[0]} (phases {phases}; "
+            f"{jobs} status.jobs), not of {profile.name}",
+            f"run with --profile {matching[0]} (HARNESS_PROFILE={matching[0]})",
         )
     hints = _crd_era_hints(crd)
     evidence = (

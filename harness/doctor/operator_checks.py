@@ -11,6 +11,8 @@ from harness.contract.profiles import (
     KUBEVIRT_GROUP,
     OBSOLETE_VM_ENV_PREFIX,
     OPERATOR_ENVS,
+    PROVIDER_AAP,
+    PROVIDER_EDA,
     VMI_PLURAL,
 )
 from harness.doctor.context import AUTHCONFIG, PROJECT_ORGS, PUBLIC_REGISTRIES, DoctorContext
@@ -187,8 +189,8 @@ def webhooks(ctx: DoctorContext) -> Outcome:
     unreadable = [name for name in dict.fromkeys(names) if name in env and env[name] is None]
     if not urls:
         provider_name = ctx.profile.operator_env.provider
-        provider = (env.get(provider_name) if provider_name else None) or "eda"
-        if ctx.profile.era == "B" and provider == "aap":
+        provider = (env.get(provider_name) if provider_name else None) or PROVIDER_EDA
+        if ctx.profile.records_jobs and provider == PROVIDER_AAP:
             return skipped(f"{provider_name}=aap: provisioning uses AAP, no webhooks")
         detail = f" ({', '.join(unreadable)} come from a Secret or ConfigMap)" if unreadable else ""
         return failed(

@@ -6,9 +6,10 @@ as plain objects that tell the truth about its own components:
 
 - the operator Deployment (profile's name and namespace) runs as the service account the
   reference controller really authenticates as, with that release's environment names set to
-  what the controller is really given (hub namespace, tenant namespace), its webhooks pointing
-  at the stack's reference webhook endpoint, and a ready status (it exists only when the stack
-  runs a controller; the stack stops if its controller dies);
+  what the controller is really given (hub namespace, tenant namespace, the provider when its
+  jobs read as EDA's or AAP's), its webhooks pointing at the stack's reference webhook
+  endpoint, and a ready status (it exists only when the stack runs a controller; the stack
+  stops if its controller dies);
 - KubeVirt `kubevirt` in namespace `kubevirt`: `Deployed`/`Available`, as the simulated KubeVirt
   serves once the stack is up;
 - AuthConfig `fulfillment-service` in the hub namespace: its admin subjects are the reference
@@ -23,7 +24,12 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from harness.contract.profiles import KUBEVIRT_GROUP, KUBEVIRT_VERSION, Profile
+from harness.contract.profiles import (
+    KUBEVIRT_GROUP,
+    KUBEVIRT_VERSION,
+    PROVISIONING_PROVIDERS,
+    Profile,
+)
 
 REFERENCE_OPERATOR_IMAGE = "localhost/osac-restart-harness/reference-operator:0.1.0"
 OPERATOR_SERVICE_ACCOUNT = "controller-manager"
@@ -36,13 +42,18 @@ def operator_user(profile: Profile) -> str:
     return f"system:serviceaccount:{profile.operator_namespace}:{OPERATOR_SERVICE_ACCOUNT}"
 
 
-def operator_deployment(profile: Profile, webhook_url: str) -> dict[str, Any]:
+def operator_deployment(
+    profile: Profile, webhook_url: str, provider: str | None = None
+) -> dict[str, Any]:
+    """`provider`: the value of the release's provider variable (`eda`, `aap`), if any."""
     names = profile.operator_env
     env = [
         {"name": names.namespace, "value": profile.hub_namespace},
         {"name": names.provision_webhook, "value": f"{webhook_url}/create-compute-instance"},
         {"name": names.deprovision_webhook, "value": f"{webhook_url}/delete-compute-instance"},
     ]
+    if provider in PROVISIONING_PROVIDERS and profile.records_jobs and names.provider:
+        env.append({"name": names.provider, "value": provider})
     if profile.era == "B":
         env.append({"name": profile.env("TENANT_NAMESPACE"), "value": profile.hub_namespace})
     labels = {"control-plane": "controller-manager"}
@@ -132,7 +143,11 @@ def auth_config(profile: Profile, admins: Sequence[str]) -> dict[str, Any]:
 
 
 def environment_objects(
-    profile: Profile, webhook_url: str, api_admins: Sequence[str], with_operator: bool
+    profile: Profile,
+    webhook_url: str,
+    api_admins: Sequence[str],
+    with_operator: bool,
+    provider: str | None = None,
 ) -> list[dict[str, Any]]:
     namespaces = [
         {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
@@ -152,7 +167,7 @@ def environment_objects(
                 },
             }
         )
-        objects.append(operator_deployment(profile, webhook_url))
+        objects.append(operator_deployment(profile, webhook_url, provider))
         admins.append(operator_user(profile))
     objects.append(auth_config(profile, admins))
     return objects

@@ -23,7 +23,7 @@ from typing import Any
 
 import yaml
 
-from harness.contract.profiles import DEFAULT_PROFILE, Profile, get_profile
+from harness.contract.profiles import DEFAULT_PROFILE, REFERENCE_PROVIDER, Profile, get_profile
 from harness.filewrites import is_disk_trouble, reason, write_atomic
 from harness.ownership import DirectoryBusy, hold
 from harness.reference.controlplane.binaries import BuildError, ensure_built
@@ -109,6 +109,12 @@ class StackOptions:
     provision_delay: float = 0.2
     """Seconds the reference provisioner takes before it creates or updates a VM. Default 0.2.
     `harness up --provision-delay`."""
+
+    provider: str = REFERENCE_PROVIDER
+    """How the reference controller's jobs read in `status.jobs` under a profile with jobs:
+    `reference` (the default: ids `ref-N`, the jobs' own states), or `eda` / `aap` (ids, states
+    and messages as that provider of the operator records them; the operator Deployment then
+    names it in `<PREFIX>PROVISIONING_PROVIDER`). `harness up --provider`."""
 
     verbose: bool = False
     """Debug logs from every component (in `<state_dir>/logs/`). Default off.
@@ -302,7 +308,11 @@ class EmbeddedStack:
         seeds = [
             *seed_objects(profile),
             *environment_objects(
-                profile, webhook_url, [admin_subject], with_operator=options.controller != "none"
+                profile,
+                webhook_url,
+                [admin_subject],
+                with_operator=options.controller != "none",
+                provider=options.provider,
             ),
         ]
         (state / "seed.yaml").write_text(yaml.safe_dump_all(seeds))
@@ -512,6 +522,8 @@ class EmbeddedStack:
                     profile.hub_namespace,
                     "--provision-delay",
                     str(options.provision_delay),
+                    "--provider",
+                    options.provider,
                     *(["--mutant", mutant] if mutant else []),
                     *verbose,
                 ],
@@ -641,6 +653,10 @@ class BackgroundStack:
             options.control_plane,
             "--fault-seed",
             str(options.fault_seed),
+            "--provider",
+            options.provider,
+            "--provision-delay",
+            str(options.provision_delay),
         ]
         for spec in options.faults:
             args += ["--fault", spec]

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from kubernetes import client as k8s
 
-from harness.contract.profiles import CLOUDKIT, OSAC, Profile
+from harness.contract.profiles import CLOUDKIT, CLOUDKIT_JOBS, OSAC, Profile
 from harness.contract.timestamps import format_rfc3339, now_utc, parse_rfc3339
 from harness.reference.component_client import Resource, translated_errors
 from harness.reference.stack import TENANT
@@ -27,12 +27,15 @@ pytestmark = [pytest.mark.slow]
 WAIT = 20.0
 
 
-def start_stack(workdir: Path, profile: Profile) -> Iterator[dict]:
+def start_stack(workdir: Path, profile: Profile, *controller_args: str) -> Iterator[dict]:
     with api_server(workdir, profile) as api:
         kubeconfig = str(api.kubeconfig)
         sim_args = ["--kubeconfig", kubeconfig]
         with component("kubevirt", "harness.reference.kubevirt", sim_args, workdir) as sim:
-            ctl_args = ["--kubeconfig", kubeconfig, "--profile", profile.name, "-v"]
+            ctl_args = [
+                *("--kubeconfig", kubeconfig, "--profile", profile.name, "-v"),
+                *controller_args,
+            ]
             with component("controller", "harness.reference.controller", ctl_args, workdir) as ctl:
                 api_client = api.client()
                 instances = Recorder(
@@ -63,6 +66,16 @@ def osac(tmp_path_factory) -> Iterator[dict]:
 @pytest.fixture(scope="module")
 def cloudkit(tmp_path_factory) -> Iterator[dict]:
     yield from start_stack(tmp_path_factory.mktemp("controller-cloudkit"), CLOUDKIT)
+
+
+@pytest.fixture(scope="module", params=["eda", "aap"])
+def cloudkit_jobs(request, tmp_path_factory) -> Iterator[dict]:
+    """Profile A2 with jobs read as the EDA or the AAP provider records them; provisioning takes
+    long enough that a delete can land while it runs."""
+    workdir = tmp_path_factory.mktemp(f"controller-a2-{request.param}")
+    args = ("--provider", request.param, "--provision-delay", "2")
+    for stack in start_stack(workdir, CLOUDKIT_JOBS, *args):
+        yield {**stack, "style": request.param}
 
 
 # helpers
@@ -131,12 +144,16 @@ def phase_is(value: str):
 
 
 def settled(profile: Profile):
-    """Running with configuration applied and no provision job in flight."""
+    """Running with configuration applied and no provision job in flight (an EDA job is never
+    seen to end)."""
 
     def check(obj) -> bool:
         if not phase_is(profile.phases.running)(obj):
             return False
         if profile.conditions.configuration_applied is None:
+            jobs = status(obj).get("jobs") or []
+            if jobs and jobs[-1]["state"] not in ("Succeeded", "Unknown"):
+                return False
             return (condition(obj, "Progressing") or {}).get("status") == "False"
         applied = condition(obj, profile.conditions.configuration_applied) or {}
         jobs = status(obj).get("jobs") or []
@@ -409,6 +426,80 @@ def test_profile_a_create_restart_delete(cloudkit):
     delete_ci(cloudkit, "ci-a")
     cloudkit["cis"].wait(profile.hub_namespace, "ci-a", lambda o: o is None, WAIT, "CR gone")
     cloudkit["vms"].wait(TENANT, "ci-a", lambda o: o is None, WAIT, "VM gone")
+
+
+# profile A2: jobs as the EDA or AAP provider records them (contract §4, §9.3, §9.5)
+
+EDA_POLLED = ("Unknown", "EDA provider does not support status polling")
+
+
+def jobs_of(obj) -> list[dict]:
+    return list(status(obj).get("jobs") or [])
+
+
+def test_profile_a2_jobs_read_as_the_provider_records_them(cloudkit_jobs):
+    stack, style = cloudkit_jobs, cloudkit_jobs["style"]
+    profile = CLOUDKIT_JOBS
+    obj = running_instance(stack, "ci-jobs")
+    (job,) = jobs_of(obj)
+    assert job["type"] == "provision"
+    parse_rfc3339(job["timestamp"])
+    if style == "eda":
+        assert job["jobID"] == "eda-webhook-1"
+        assert (job["state"], job["message"]) == EDA_POLLED
+        assert "blockDeletionOnFailure" not in job
+    else:
+        assert job["jobID"].isdigit()
+        assert (job["state"], job["message"]) == ("Succeeded", "successful")
+    # A restart changes the config version: the phase goes back to Starting and no new job
+    # starts (36ae96c polls the one it has).
+    request = next_second_request()
+    patch_spec(stack, "ci-jobs", {"restartRequestedAt": request})
+    obj = wait_ci(
+        stack, "ci-jobs", lambda o: status(o).get("lastRestartedAt") == request, "restart"
+    )
+    obj = wait_ci(stack, "ci-jobs", phase_is("Starting"), "Starting after the restart")
+    assert [j["jobID"] for j in jobs_of(obj)] == [job["jobID"]]
+    delete_ci(stack, "ci-jobs")
+    deleting = wait_ci(
+        stack,
+        "ci-jobs",
+        lambda o: o is None or any(j["type"] == "deprovision" for j in jobs_of(o)),
+        "a deprovision job",
+    )
+    assert deleting is not None, "the CR went before a deprovision job was recorded"
+    deprovision = jobs_of(deleting)[-1]
+    assert deprovision["type"] == "deprovision"
+    if style == "eda":
+        assert deprovision["jobID"] == "eda-webhook-2"
+        assert "blockDeletionOnFailure" not in deprovision
+    else:
+        assert int(deprovision["jobID"]) > int(job["jobID"])
+        assert deprovision["blockDeletionOnFailure"] is True
+    stack["cis"].wait(profile.hub_namespace, "ci-jobs", lambda o: o is None, WAIT, "CR gone")
+    stack["vms"].wait(TENANT, "ci-jobs", lambda o: o is None, WAIT, "VM gone")
+
+
+def test_profile_a2_delete_while_provisioning(cloudkit_jobs):
+    """AAP cancels the running provision job before it deprovisions; EDA leaves the provision
+    job as last polled (Unknown). Either way nothing is left."""
+    stack, style = cloudkit_jobs, cloudkit_jobs["style"]
+    create_ci(stack, "ci-early")
+    wait_ci(stack, "ci-early", lambda o: bool(jobs_of(o)), "a provision job")
+    delete_ci(stack, "ci-early")
+    states: list[tuple[str, str]] = []
+
+    def record(obj) -> bool:
+        if obj is not None:
+            states.extend((j["type"], j["state"]) for j in jobs_of(obj))
+        return obj is None
+
+    stack["cis"].wait(CLOUDKIT_JOBS.hub_namespace, "ci-early", record, WAIT, "CR gone")
+    if style == "aap":
+        assert ("provision", "Canceled") in states
+    else:
+        assert ("provision", "Canceled") not in states
+    assert stack["vms"].get(TENANT, "ci-early") is None
 
 
 def test_controller_bad_input_exits_2(tmp_path):

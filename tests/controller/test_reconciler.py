@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from harness.contract.profiles import CLOUDKIT, OSAC
+from harness.contract.profiles import CLOUDKIT, CLOUDKIT_JOBS, OSAC
 from harness.reference.component_client import ApiError, NotFoundError
 from harness.reference.controller.conditions import find_condition
 from harness.reference.controller.provider import (
@@ -387,3 +387,103 @@ def test_profile_a_delete_fires_deprovision_while_aap_finalizer_exists():
     ]
     reconciler.reconcile(CLOUDKIT.hub_namespace, "vm-1")
     assert (CLOUDKIT.hub_namespace, "vm-1") not in cluster.instances
+
+
+# profile A2 (cloudkit-jobs, 36ae96c): era A's reconciler, renamed phases, jobs in status
+
+
+def reconciled(cluster, profile):
+    obj = stored(cluster, profile)
+    obj["metadata"]["annotations"][profile.reconciled_config_version_annotation] = obj["status"][
+        "desiredConfigVersion"
+    ]
+
+
+def test_profile_a2_starts_with_era_a_conditions_and_a_provision_job():
+    cluster, _provider, reconciler = setup(profile=CLOUDKIT_JOBS, ci=instance(CLOUDKIT_JOBS))
+    outcome = reconciler.reconcile(CLOUDKIT_JOBS.hub_namespace, "vm-1")
+    obj = stored(cluster, CLOUDKIT_JOBS)
+    assert obj["status"]["phase"] == "Starting"
+    assert [c["type"] for c in obj["status"]["conditions"]] == [
+        "Accepted",
+        "Deleting",
+        "Progressing",
+        "Available",
+    ]
+    assert cond(obj, "Progressing")["status"] == "True"
+    assert cond(obj, "Progressing")["message"] == "Applying configuration"
+    (job,) = obj["status"]["jobs"]
+    assert (job["jobID"], job["type"], job["state"]) == ("ref-1", "provision", "Pending")
+    assert job["timestamp"] == "2026-03-01T10:00:00Z"
+    assert outcome.requeue_after == 30
+
+
+def test_profile_a2_runs_once_reconciled_and_keeps_polling_an_unfinished_job():
+    cluster, provider, reconciler = setup(profile=CLOUDKIT_JOBS, ci=instance(CLOUDKIT_JOBS))
+    hub = CLOUDKIT_JOBS.hub_namespace
+    reconciler.reconcile(hub, "vm-1")
+    reconciled(cluster, CLOUDKIT_JOBS)
+    provider.state = "Unknown"  # EDA answers every poll with Unknown
+    outcome = reconciler.reconcile(hub, "vm-1")
+    obj = stored(cluster, CLOUDKIT_JOBS)
+    assert obj["status"]["phase"] == "Running"
+    assert cond(obj, "Progressing")["status"] == "False"
+    assert obj["status"]["jobs"][0]["state"] == "Unknown"
+    assert outcome.requeue_after == 30
+
+
+def test_profile_a2_new_config_version_polls_the_old_job_instead_of_starting_one():
+    """36ae96c triggers a provision job only when there is none: a restart request changes the
+    config version, the phase goes back to Starting and stays there (no new job runs)."""
+    cluster, provider, reconciler = setup(profile=CLOUDKIT_JOBS, ci=instance(CLOUDKIT_JOBS))
+    hub = CLOUDKIT_JOBS.hub_namespace
+    reconciler.reconcile(hub, "vm-1")
+    reconciled(cluster, CLOUDKIT_JOBS)
+    provider.state = "Succeeded"
+    reconciler.reconcile(hub, "vm-1")
+    assert stored(cluster, CLOUDKIT_JOBS)["status"]["phase"] == "Running"
+    stored(cluster, CLOUDKIT_JOBS)["spec"]["restartRequestedAt"] = "2026-03-01T10:00:00Z"
+    reconciler.reconcile(hub, "vm-1")
+    obj = stored(cluster, CLOUDKIT_JOBS)
+    assert obj["status"]["phase"] == "Starting"
+    assert cond(obj, "Progressing")["status"] == "True"
+    assert [job["jobID"] for job in obj["status"]["jobs"]] == ["ref-1"]
+    assert provider.provisions == [TENANT_NS]
+    assert cluster.deleted == [(TENANT_NS, "vm-1")]  # the restart itself ran
+
+
+def test_profile_a2_failed_job_fails_the_instance_even_with_a_vm():
+    cluster, provider, reconciler = setup(profile=CLOUDKIT_JOBS, ci=instance(CLOUDKIT_JOBS))
+    hub = CLOUDKIT_JOBS.hub_namespace
+    reconciler.reconcile(hub, "vm-1")
+    provider.state = "Failed"
+    reconciler.reconcile(hub, "vm-1")
+    obj = stored(cluster, CLOUDKIT_JOBS)
+    assert obj["status"]["virtualMachineReference"]["kubeVirtVirtualMachineName"] == "vm-1"
+    assert obj["status"]["phase"] == "Failed"
+
+
+def test_profile_b_failed_job_leaves_the_phase_to_the_vm():
+    cluster, provider, reconciler = setup()
+    reconciler.reconcile(HUB, "vm-1")
+    provider.state = "Failed"
+    reconciler.reconcile(HUB, "vm-1")
+    assert stored(cluster)["status"]["phase"] == "Running"
+
+
+def test_profile_a2_delete_records_a_deprovision_job():
+    cluster, provider, reconciler = setup(profile=CLOUDKIT_JOBS, ci=instance(CLOUDKIT_JOBS))
+    hub = CLOUDKIT_JOBS.hub_namespace
+    p = CLOUDKIT_JOBS.prefix
+    deleting(cluster, CLOUDKIT_JOBS, finalizers=[p + "computeinstance", p + "computeinstance-aap"])
+    reconciler.reconcile(hub, "vm-1")
+    obj = stored(cluster, CLOUDKIT_JOBS)
+    assert obj["status"]["phase"] == "Deleting"
+    assert (obj["status"]["jobs"][-1]["type"], obj["status"]["jobs"][-1]["state"]) == (
+        "deprovision",
+        "Pending",
+    )
+    provider.state = "Succeeded"
+    cluster.instances[(hub, "vm-1")]["metadata"]["finalizers"] = [p + "computeinstance"]
+    reconciler.reconcile(hub, "vm-1")
+    assert (hub, "vm-1") not in cluster.instances

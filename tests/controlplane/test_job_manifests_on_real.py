@@ -18,7 +18,14 @@ pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(shutil.which("kubectl") is None, reason="no kubectl"),
 ]
-OVERLAYS = ["base", "overlays/via-cr", "overlays/pvc", "overlays/sharded", "overlays/cloudkit"]
+OVERLAYS = [
+    "base",
+    "overlays/via-cr",
+    "overlays/pvc",
+    "overlays/sharded",
+    "overlays/cloudkit",
+    "overlays/cloudkit-jobs",
+]
 # A volume for the pvc overlay's claim, as a cluster's provisioner would make one: the control
 # plane has no StorageClass, and an unbound claim keeps the pod from being scheduled.
 RESULTS_VOLUME = {

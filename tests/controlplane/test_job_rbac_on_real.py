@@ -11,7 +11,8 @@ environment with its downward-API fields resolved, its command (the doctor, then
   each verb, resource and namespace the rule granted.
 - The sharded overlay's pods, each with the JOB_COMPLETION_INDEX the Job controller gave it,
   partition the suites; `harness merge` of their results gives the unsharded run's verdicts.
-- The cloudkit overlay on a cloudkit-era stack: the doctor and a run pass, nothing denied.
+- The cloudkit and cloudkit-jobs overlays, each on a stack of its era: the doctor and a run
+  pass, nothing denied.
 """
 
 from __future__ import annotations
@@ -297,17 +298,19 @@ def test_the_sharded_job_merges_to_the_verdicts_of_one_unsharded_run(cluster, un
 # --- cloudkit -------------------------------------------------------------------------------
 
 
-def test_the_cloudkit_overlay_runs_on_a_cloudkit_stack_with_nothing_denied(tmp_path):
-    running = JobCluster(tmp_path / "stack", profile="cloudkit").start()
+@pytest.mark.parametrize("profile", ["cloudkit", "cloudkit-jobs"])
+def test_the_cloudkit_overlay_runs_on_a_cloudkit_stack_with_nothing_denied(profile, tmp_path):
+    overlay = f"overlays/{profile}"
+    running = JobCluster(tmp_path / "stack", profile=profile).start()
     try:
-        (pod,) = running.apply("overlays/cloudkit")
-        assert container_env(pod, pod["spec"]["containers"][0])["HARNESS_PROFILE"] == "cloudkit"
+        (pod,) = running.apply(overlay)
+        assert container_env(pod, pod["spec"]["containers"][0])["HARNESS_PROFILE"] == profile
         run = running.run_pod(pod, tmp_path / "run", *PACE, *SUBSET)
         assert run.code == 0, run.text[-5000:]
         assert "environment ready" in run.text
         calls, refused = used([run], running)
         assert not refused, refused
-        grants = granted(running.render("overlays/cloudkit"))
+        grants = granted(running.render(overlay))
         assert all(any(covers(g, c) for g in grants) for c in calls), sorted(calls)
         deleted = ("delete", KUBEVIRT_GROUP, VMI_PLURAL)
         assert any(c[:3] == deleted for c in calls), "the subset deletes a VMI by hand"

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from harness.contract.profiles import PROFILES
 from tests.environ import without_harness_settings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -17,7 +18,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    ("profile", "via"), [("osac", "api"), ("osac", "cr"), ("cloudkit", "api"), ("cloudkit", "cr")]
+    ("profile", "via"), [(profile, via) for profile in PROFILES for via in ("api", "cr")]
 )
 def test_every_suite_passes_on_the_real_control_plane(profile, via, tmp_path):
     results = tmp_path / "results"

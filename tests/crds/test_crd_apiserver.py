@@ -7,7 +7,6 @@ import pytest
 from kubernetes.client.exceptions import ApiException
 
 from harness.contract.profiles import (
-    CLOUDKIT,
     KUBEVIRT_GROUP,
     KUBEVIRT_VERSION,
     OSAC,
@@ -17,6 +16,7 @@ from harness.contract.profiles import (
     VMI_PLURAL,
     Profile,
 )
+from tests.eras import EVERY_PROFILE
 from tests.fulfillment.helpers import (
     TENANT,
     kube_api,
@@ -24,9 +24,7 @@ from tests.fulfillment.helpers import (
 )
 
 
-@pytest.fixture(
-    scope="module", params=[pytest.param(OSAC, id="osac"), pytest.param(CLOUDKIT, id="cloudkit")]
-)
+@pytest.fixture(scope="module", params=EVERY_PROFILE)
 def cluster(request, tmp_path_factory):
     profile: Profile = request.param
     tmp = tmp_path_factory.mktemp(f"crds-{profile.name}")

@@ -3,13 +3,16 @@
 Its scenario table is generated from the suites' docstrings (`tests/docs/scenarios.py`); these
 tests fail when the page's block is not what the generator makes now, when a suite test has no
 docstring or cites no contract clause, and when the hand-written parts of the page (the
-peer-parity table, the skips) name a test the suites do not have.
+peer-parity table, the skips) name a test the suites do not have, or a peer scenario row
+names no replay of it in tests/peers/ and does not say why.
 """
 
 from __future__ import annotations
 
+import ast
 import difflib
 import re
+from pathlib import Path
 
 import pytest
 
@@ -74,6 +77,15 @@ def _cells(line: str) -> list[str]:
 
 def peer_table_names(page: str) -> list[str]:
     """Every backticked name in the "covered here by" column of the peer-parity table."""
+    return [
+        name
+        for cell in peer_table_column(page, COVERED_COLUMN)
+        for name in BACKTICKED.findall(cell)
+    ]
+
+
+def peer_table_column(page: str, wanted: str) -> list[str]:
+    """The cells of one column of the peer-parity table, a row each."""
     heading = PEER_HEADING.search(page)
     assert heading, "docs/scenarios.md has no '## Peer parity' section"
     section = page[heading.end() :]
@@ -82,9 +94,9 @@ def peer_table_names(page: str) -> list[str]:
     rows = [line for line in section.splitlines() if line.startswith("|")]
     assert len(rows) > 2, "the peer-parity section has no table"
     header = [cell.lower() for cell in _cells(rows[0])]
-    assert COVERED_COLUMN in header, f"the peer-parity table has no {COVERED_COLUMN!r} column"
-    column = header.index(COVERED_COLUMN)
-    return [name for row in rows[2:] for name in BACKTICKED.findall(_cells(row)[column])]
+    assert wanted in header, f"the peer-parity table has no {wanted!r} column"
+    column = header.index(wanted)
+    return [_cells(row)[column] for row in rows[2:]]
 
 
 def known_names(scenarios: list[gen.Scenario]) -> set[str]:
@@ -106,6 +118,38 @@ def test_the_peer_parity_table_names_only_tests_that_exist(suite_scenarios, page
     )
 
 
+REPLAY_COLUMN = "replayed by"
+NOT_REPLAYED = "not replayed: "
+PEERS = Path(__file__).resolve().parents[1] / "peers"
+
+
+def replay_tests() -> set[str]:
+    """The test functions of tests/peers/test_*.py."""
+    return {
+        node.name
+        for path in PEERS.glob("test_*.py")
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.FunctionDef) and node.name.startswith("test_")
+    }
+
+
+def test_every_peer_row_names_its_replay_or_says_why_there_is_none(page):
+    replays = replay_tests()
+    assert replays, f"no replay tests in {PEERS}"
+    named: set[str] = set()
+    for cell in peer_table_column(page, REPLAY_COLUMN):
+        names = set(TEST_NAME.findall(cell))
+        if not names:
+            assert cell.startswith(NOT_REPLAYED) and len(cell) > len(NOT_REPLAYED) + 10, (
+                f"a peer-parity row names no replay and does not say why: {cell!r}"
+            )
+        assert names <= replays, (
+            f"the peer-parity table names replays that do not exist: {names - replays}"
+        )
+        named |= names
+    assert named == replays, f"replays the peer-parity table does not name: {replays - named}"
+
+
 PEER_COLUMN = "existing osac scenario"
 TEST_NAME = re.compile(r"`(test_\w+(?:::\w+)*)`")
 
@@ -123,7 +167,11 @@ def prose_names(page: str) -> list[str]:
             continue
         cells = _cells(line)
         header = header or [cell.lower() for cell in cells]
-        kept = [cell for name, cell in zip(header, cells, strict=False) if name != PEER_COLUMN]
+        kept = [
+            cell
+            for name, cell in zip(header, cells, strict=False)
+            if name not in (PEER_COLUMN, REPLAY_COLUMN)
+        ]
         names += TEST_NAME.findall(" ".join(kept))
     return names
 

@@ -10,12 +10,13 @@ from typing import Any
 
 import grpc
 import pytest
-from google.protobuf import field_mask_pb2, timestamp_pb2, wrappers_pb2
+from google.protobuf import wrappers_pb2
 from kubernetes import client as k8s
 
-from harness.contract.profiles import CLOUDKIT, OSAC, Profile
+from harness.contract.profiles import OSAC, Profile
 from harness.contract.wire import WireModules, load_wire
 from harness.reference.process import ComponentProcess
+from tests.eras import EVERY_PROFILE
 from tests.fulfillment.helpers import (
     ADMIN_TOKEN,
     TENANT,
@@ -32,7 +33,7 @@ REQUEST_SECONDS = 1_780_000_000
 REQUEST_TEXT = "2026-05-28T20:26:40Z"
 USER = bearer(USER_TOKEN)
 ADMIN = bearer(ADMIN_TOKEN)
-PROFILES = [pytest.param(OSAC, id="osac"), pytest.param(CLOUDKIT, id="cloudkit")]
+PROFILES = EVERY_PROFILE
 # Profile B only: explicit spec fields and their CEL immutability rules.
 only_b = pytest.mark.parametrize("env", [pytest.param(OSAC, id="osac")], indirect=True)
 
@@ -92,7 +93,7 @@ class Env:
             "object": self.wire.types.ComputeInstance(id=instance_id, spec=self.spec(**fields))
         }
         if paths is not None:
-            kwargs["update_mask"] = field_mask_pb2.FieldMask(paths=paths)
+            kwargs["update_mask"] = {"paths": paths}
         return self.wire.service.ComputeInstancesUpdateRequest(**kwargs)
 
     def restart(self, instance_id: str, seconds: int, nanos: int = 0) -> Any:
@@ -100,14 +101,12 @@ class Env:
         request = self.update_request(
             instance_id,
             ["spec.restart_requested_at"],
-            restart_requested_at=timestamp_pb2.Timestamp(seconds=seconds, nanos=nanos),
+            restart_requested_at={"seconds": seconds, "nanos": nanos},
         )
         return self.public.Update(request, metadata=USER, timeout=10).object
 
 
-@pytest.fixture(
-    scope="module", params=[pytest.param(OSAC, id="osac"), pytest.param(CLOUDKIT, id="cloudkit")]
-)
+@pytest.fixture(scope="module", params=EVERY_PROFILE)
 def env(request, tmp_path_factory):
     profile: Profile = request.param
     tmp = tmp_path_factory.mktemp(f"integration-{profile.name}")
@@ -172,7 +171,7 @@ def test_create_makes_the_cr(env: Env):
 
 def test_create_with_parameters_and_restart_time(env: Env):
     parameters = wrappers_pb2.StringValue(value="22/tcp")
-    request_time = timestamp_pb2.Timestamp(seconds=REQUEST_SECONDS, nanos=900_000_000)
+    request_time = {"seconds": REQUEST_SECONDS, "nanos": 900_000_000}
     spec = env.spec(restart_requested_at=request_time)
     spec.template_parameters["exposed_ports"].Pack(parameters)
     created = env.public.Create(
@@ -353,10 +352,10 @@ def test_restart_request_without_template_in_the_body(env: Env):
         object=env.wire.types.ComputeInstance(
             id=created.id,
             spec=env.wire.types.ComputeInstanceSpec(
-                restart_requested_at=timestamp_pb2.Timestamp(seconds=REQUEST_SECONDS)
+                restart_requested_at={"seconds": REQUEST_SECONDS}
             ),
         ),
-        update_mask=field_mask_pb2.FieldMask(paths=["spec.restart_requested_at"]),
+        update_mask={"paths": ["spec.restart_requested_at"]},
     )
     env.public.Update(request, metadata=USER, timeout=10)
     cr = env.cr(created.metadata.name)
@@ -398,7 +397,7 @@ def test_update_mask_errors(env: Env):
 def test_empty_mask_updates_the_fields_present(env: Env):
     created = env.create()
     request = env.update_request(
-        created.id, None, restart_requested_at=timestamp_pb2.Timestamp(seconds=REQUEST_SECONDS)
+        created.id, None, restart_requested_at={"seconds": REQUEST_SECONDS}
     )
     env.public.Update(request, metadata=USER, timeout=10)
     cr = env.cr(created.metadata.name)
@@ -427,7 +426,7 @@ def test_full_replace_update_option(env: Env):
             env.update_request(
                 created.id,
                 ["spec.restart_requested_at"],
-                restart_requested_at=timestamp_pb2.Timestamp(seconds=REQUEST_SECONDS + 5),
+                restart_requested_at={"seconds": REQUEST_SECONDS + 5},
             ),
             metadata=USER,
             timeout=10,
@@ -443,7 +442,7 @@ def test_full_replace_update_option(env: Env):
                     id=created.id,
                     spec=env.wire.private_types.ComputeInstanceSpec(template=TEMPLATE),
                 ),
-                update_mask=field_mask_pb2.FieldMask(paths=["spec.template"]),
+                update_mask={"paths": ["spec.template"]},
             ),
             metadata=ADMIN,
             timeout=10,

@@ -12,9 +12,11 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
-from harness.contract.profiles import CLOUDKIT, OSAC
+from harness.contract.profiles import OSAC, Profile
+from harness.contract.profiles import PROFILES as PROFILES_BY_NAME
 from harness.contract.wire import load_wire
 from harness.reference.tls import write_server_certificate
+from tests.eras import EVERY_PROFILE
 from tests.fulfillment.helpers import (
     ADMIN_TOKEN,
     USER_SUBJECT,
@@ -26,7 +28,7 @@ from tests.fulfillment.helpers import (
     write_tokens,
 )
 
-PROFILES = [pytest.param(OSAC, id="osac"), pytest.param(CLOUDKIT, id="cloudkit")]
+PROFILES = EVERY_PROFILE
 
 
 def closed_port() -> int:
@@ -200,14 +202,22 @@ def test_reflection_is_open_and_lists_the_profile_services(served):
     names = {service.name for service in responses[0].list_services_response.service}
     assert {profile.grpc.public_service, profile.grpc.private_service} <= names
     assert "grpc.health.v1.Health" in names
-    other = OSAC if profile is CLOUDKIT else CLOUDKIT
-    assert other.grpc.public_service not in names
+    assert other_service(profile).grpc.public_service not in names
     assert responses[1].file_descriptor_response.file_descriptor_proto
+
+
+def other_service(profile: Profile) -> Profile:
+    """A profile whose public service has another name than `profile`'s."""
+    return next(
+        other
+        for other in PROFILES_BY_NAME.values()
+        if other.grpc.public_service != profile.grpc.public_service
+    )
 
 
 def test_wrong_profile_service_is_unimplemented(served):
     profile, _wire, channel, _process = served
-    other = load_wire(OSAC if profile is CLOUDKIT else CLOUDKIT)
+    other = load_wire(other_service(profile))
     stub = other.grpc.ComputeInstancesStub(channel)
     error = call_error(
         stub.List, other.service.ComputeInstancesListRequest(), metadata=bearer(USER_TOKEN)

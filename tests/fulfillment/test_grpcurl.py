@@ -13,11 +13,12 @@ from typing import Any
 import pytest
 from kubernetes import client as k8s
 
-from harness.contract.profiles import CLOUDKIT, OSAC, Profile
+from harness.contract.profiles import Profile
 from harness.reference.gobuild import NotBuilt
 from harness.reference.grpcurl import find_grpcurl, pinned_version
 from harness.reference.process import ComponentProcess
 from harness.reference.tls import write_server_certificate
+from tests.eras import EVERY_PROFILE
 from tests.fulfillment.helpers import (
     USER_TOKEN,
     kube_api,
@@ -27,7 +28,7 @@ from tests.fulfillment.helpers import (
 
 TEMPLATE = "osac.templates.ocp_virt_vm"
 REQUESTED = "2026-05-28T20:26:40Z"
-PROFILES = [pytest.param(OSAC, id="osac"), pytest.param(CLOUDKIT, id="cloudkit")]
+PROFILES = EVERY_PROFILE
 METHODS = ("Create", "Delete", "Get", "List", "Update")
 TEMPLATE_FLAG = ("-msg-template",)  # describe also prints a JSON template of the message
 

@@ -1,5 +1,5 @@
 """Server reflection serves every file as protoc compiles it: `json_name` on every field, for
-every service of both profiles and every file they import (read over the socket in Python)."""
+every service of every profile and every file they import (read over the socket in Python)."""
 
 from __future__ import annotations
 
@@ -15,12 +15,12 @@ import pytest
 from google.protobuf import descriptor_pb2, descriptor_pool
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
-from harness.contract.profiles import CLOUDKIT, OSAC
+from harness.contract.profiles import PROFILES as ALL_PROFILES
 from harness.contract.wire import generate, json_names
 from harness.reference.fulfillment.reflection_pool import served_pool
 from tests.fulfillment.helpers import start_fulfillment, write_kubeconfig
 
-PROFILES = [pytest.param(OSAC, id="osac"), pytest.param(CLOUDKIT, id="cloudkit")]
+PROFILES = [pytest.param(profile, id=profile.name) for profile in ALL_PROFILES.values()]
 WELL_KNOWN = ("google/protobuf/any.proto", "google/protobuf/field_mask.proto")
 WELL_KNOWN += ("google/protobuf/timestamp.proto",)
 
@@ -89,7 +89,8 @@ def reflected_files(channel: grpc.Channel) -> dict[str, descriptor_pb2.FileDescr
 def test_every_served_field_has_protocs_json_name(served, tmp_path):
     profile, channel = served
     files = reflected_files(channel)
-    ours = protoc(tmp_path, generate.PROTO_DIR, list(map(str, generate.proto_files())))
+    tree = generate.proto_dir_for(profile.grpc.descriptor_pool)
+    ours = protoc(tmp_path, tree, list(map(str, generate.proto_files(tree))))
     include = Path(grpc_tools.__file__).parent / "_proto"
     well_known = protoc(tmp_path, include, list(WELL_KNOWN))
     assert set(WELL_KNOWN) <= set(files)
@@ -122,7 +123,7 @@ def test_the_served_pool_names_fields_and_keeps_an_explicit_json_name():
     service.method.add(name="Call", input_type=".demo.v1.Request", output_type=".demo.v1.Request")
     source = descriptor_pool.DescriptorPool()
     source.Add(file)
-    pool = served_pool(["demo.v1.Demo"], source)
+    pool = served_pool(["demo.v1.Demo"], [source])
     served = descriptor_pb2.FileDescriptorProto()
     pool.FindFileByName("demo/v1/demo.proto").CopyToProto(served)
     assert {f.name: f.json_name for f in json_names.fields(served)} == {

@@ -10,6 +10,7 @@ import pytest
 from harness.clients.drivers import Rejection
 from harness.contract.profiles import CLOUDKIT, OSAC
 from harness.testkit import expectations as expect
+from tests.eras import EVERY_PROFILE
 from tests.harness.recorded import TENANT, ApiAnswers, Recorded, at, failed, in_progress
 
 OLD, NEW, OTHER = "old-uid", "new-uid", "other-uid"
@@ -27,7 +28,7 @@ def raises(fragment: str):
 # --- conditions ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("profile", [OSAC, CLOUDKIT], ids=lambda p: p.name)
+@pytest.mark.parametrize("profile", EVERY_PROFILE)
 def test_condition_expectations_carry_the_contracts_words(profile):
     words = profile.restart
     initiated = expect.restart_initiated(profile, at(5))

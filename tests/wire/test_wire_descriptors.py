@@ -9,7 +9,8 @@ from __future__ import annotations
 import pytest
 from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescriptor
 
-from harness.contract.profiles import CLOUDKIT, CONDITION_STATUS_NAMES, OSAC, Profile
+from harness.contract.profiles import CLOUDKIT, CLOUDKIT_JOBS, CONDITION_STATUS_NAMES, OSAC, Profile
+from harness.contract.profiles import PROFILES as ALL_PROFILES
 from harness.contract.wire import WireModules, load_wire
 
 _SCALARS = {
@@ -151,6 +152,13 @@ STATES = {
         "COMPUTE_INSTANCE_STATE_FAILED": 3,
         "COMPUTE_INSTANCE_STATE_DELETING": 4,
     },
+    "cloudkit-jobs": {
+        "COMPUTE_INSTANCE_STATE_UNSPECIFIED": 0,
+        "COMPUTE_INSTANCE_STATE_STARTING": 1,
+        "COMPUTE_INSTANCE_STATE_RUNNING": 2,
+        "COMPUTE_INSTANCE_STATE_FAILED": 3,
+        "COMPUTE_INSTANCE_STATE_DELETING": 4,
+    },
 }
 CONDITION_TYPES = {
     "osac": {
@@ -166,6 +174,15 @@ CONDITION_TYPES = {
         "COMPUTE_INSTANCE_CONDITION_TYPE_UNSPECIFIED": 0,
         "COMPUTE_INSTANCE_CONDITION_TYPE_PROGRESSING": 1,
         "COMPUTE_INSTANCE_CONDITION_TYPE_READY": 2,
+        "COMPUTE_INSTANCE_CONDITION_TYPE_FAILED": 3,
+        "COMPUTE_INSTANCE_CONDITION_TYPE_DEGRADED": 4,
+        "COMPUTE_INSTANCE_CONDITION_TYPE_RESTART_IN_PROGRESS": 5,
+        "COMPUTE_INSTANCE_CONDITION_TYPE_RESTART_FAILED": 6,
+    },
+    "cloudkit-jobs": {
+        "COMPUTE_INSTANCE_CONDITION_TYPE_UNSPECIFIED": 0,
+        "COMPUTE_INSTANCE_CONDITION_TYPE_PROGRESSING": 1,
+        "COMPUTE_INSTANCE_CONDITION_TYPE_AVAILABLE": 2,
         "COMPUTE_INSTANCE_CONDITION_TYPE_FAILED": 3,
         "COMPUTE_INSTANCE_CONDITION_TYPE_DEGRADED": 4,
         "COMPUTE_INSTANCE_CONDITION_TYPE_RESTART_IN_PROGRESS": 5,
@@ -189,7 +206,7 @@ PRIVATE_METHODS = {
     "Signal": ("ComputeInstancesSignalRequest", "ComputeInstancesSignalResponse"),
 }
 
-PROFILES = [pytest.param(OSAC, id="osac"), pytest.param(CLOUDKIT, id="cloudkit")]
+PROFILES = [pytest.param(profile, id=profile.name) for profile in ALL_PROFILES.values()]
 
 
 @pytest.fixture(params=PROFILES)
@@ -332,12 +349,13 @@ def test_where_metadata_and_condition_status_live(profile, wire):
         assert package_of(wire.private_types, metadata) == private
 
 
-def test_both_profiles_load_in_one_process():
+def test_every_profile_loads_in_one_process():
     osac, cloudkit = load_wire(OSAC), load_wire(CLOUDKIT)
     assert osac.types.ComputeInstance.DESCRIPTOR.full_name != (
         cloudkit.types.ComputeInstance.DESCRIPTOR.full_name
     )
-    for wire in (osac, cloudkit):
+    for profile in ALL_PROFILES.values():
+        wire = load_wire(profile)
         message = wire.types.ComputeInstance(id="x")
         message.spec.template = "osac.templates.ocp_virt_vm"
         message.spec.restart_requested_at.seconds = 1_700_000_000
@@ -347,3 +365,20 @@ def test_both_profiles_load_in_one_process():
     osac_state = osac.types.DESCRIPTOR.enum_types_by_name[OSAC.grpc.state_enum]
     cloudkit_state = cloudkit.types.DESCRIPTOR.enum_types_by_name[CLOUDKIT.grpc.state_enum]
     assert osac_state.values_by_number[1].name != cloudkit_state.values_by_number[1].name
+
+
+def test_one_package_with_two_meanings_lives_in_two_pools():
+    """cloudkit and cloudkit-jobs both define `fulfillment.v1.ComputeInstanceState`, number 1
+    PROGRESSING in one and STARTING in the other: each in its own descriptor pool."""
+    early, late = load_wire(CLOUDKIT), load_wire(CLOUDKIT_JOBS)
+    assert early.types.ComputeInstance.DESCRIPTOR.full_name == (
+        late.types.ComputeInstance.DESCRIPTOR.full_name
+    )
+    assert early.pool is not late.pool
+    for wire, profile in ((early, CLOUDKIT), (late, CLOUDKIT_JOBS)):
+        state = wire.pool.FindEnumTypeByName(f"{profile.grpc.public_package}.ComputeInstanceState")
+        assert state is wire.types.DESCRIPTOR.enum_types_by_name["ComputeInstanceState"]
+        assert state.values_by_number[1].name == profile.state_by_phase[profile.phases.starting]
+        assert wire.pool.FindServiceByName(profile.grpc.public_service).file is (
+            wire.service.DESCRIPTOR
+        )

@@ -17,6 +17,7 @@ from google.protobuf import descriptor_pb2
 import harness.contract.wire.gen as gen
 from harness.contract.wire import generate, json_names
 from harness.contract.wire.json_names import JsonNameError, fields, with_json_names
+from harness.contract.wire.pools import pool
 
 
 def generated_modules() -> list[ModuleType]:
@@ -45,15 +46,20 @@ def protoc_descriptor_set(tmp: Path, proto_dir: Path = generate.PROTO_DIR) -> di
 
 
 def test_every_registered_descriptor_is_protocs_own(tmp_path):
-    compiled = protoc_descriptor_set(tmp_path)
-    modules = generated_modules()
-    assert {module.DESCRIPTOR.name for module in modules} == set(compiled)
-    for module in modules:
-        registered = descriptor_pb2.FileDescriptorProto()
-        module.DESCRIPTOR.CopyToProto(registered)
-        assert registered == compiled[registered.name], registered.name
-        unnamed = [field.name for field in fields(registered) if not field.HasField("json_name")]
-        assert unnamed == [], registered.name
+    for tree in generate.proto_trees():
+        compiled = protoc_descriptor_set(tmp_path, tree.proto_dir)
+        modules = [m for m in generated_modules() if m.__name__.startswith(f"{tree.package}.")]
+        if not tree.pool:
+            isolated = tuple(f"{t.package}." for t in generate.proto_trees() if t.pool)
+            modules = [m for m in modules if not m.__name__.startswith(isolated)]
+        assert {module.DESCRIPTOR.name for module in modules} == set(compiled)
+        for module in modules:
+            assert module.DESCRIPTOR.pool is pool(tree.pool), module.__name__
+            registered = descriptor_pb2.FileDescriptorProto()
+            module.DESCRIPTOR.CopyToProto(registered)
+            assert registered == compiled[registered.name], registered.name
+            unnamed = [f.name for f in fields(registered) if not f.HasField("json_name")]
+            assert unnamed == [], registered.name
 
 
 def test_restart_requested_at_has_its_json_name():

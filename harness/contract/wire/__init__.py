@@ -3,8 +3,9 @@
 they are generated alongside and imported by that server only.)
 
 `load_wire(profile)` hands back the generated modules of one naming era. The module paths come
-from `profile.grpc` (`public_module`, `private_module`), so nothing here spells an era name. Both
-eras use distinct proto packages and file names, so they can be loaded into one process.
+from `profile.grpc` (`public_module`, `private_module`), so nothing here spells an era name.
+Eras whose packages collide register in descriptor pools of their own (`pools`,
+`profile.grpc.descriptor_pool`), so every era loads into one process.
 """
 
 from __future__ import annotations
@@ -13,7 +14,10 @@ import importlib
 from dataclasses import dataclass
 from types import ModuleType
 
+from google.protobuf import descriptor_pool
+
 from harness.contract.profiles import Profile
+from harness.contract.wire.pools import pool
 
 GEN_PACKAGE = "harness.contract.wire.gen"
 TYPES_MODULE = "compute_instance_type_pb2"
@@ -29,6 +33,7 @@ class WireModules:
     private_types: ModuleType
     private_service: ModuleType
     private_grpc: ModuleType
+    pool: descriptor_pool.DescriptorPool  # where these modules' descriptors live
 
 
 def _module(package: str, name: str) -> ModuleType:
@@ -45,4 +50,5 @@ def load_wire(profile: Profile) -> WireModules:
         private_types=_module(private, TYPES_MODULE),
         private_service=_module(private, SERVICE_MODULE),
         private_grpc=_module(private, GRPC_MODULE),
+        pool=pool(profile.grpc.descriptor_pool),
     )

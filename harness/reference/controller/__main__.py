@@ -1,4 +1,4 @@
-"""`python -m harness.reference.controller --kubeconfig PATH --profile osac|cloudkit …`"""
+"""`python -m harness.reference.controller --kubeconfig PATH --profile NAME …`"""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import threading
 
 from harness.contract.profiles import PROFILES, get_profile
 from harness.reference.component_client import ApiError, KubeconfigError, load_api_client
+from harness.reference.controller import job_styles
 from harness.reference.controller.manager import ControllerManager
 from harness.reference.controller.mutants import MUTANTS, UnknownMutantError, select
 from harness.reference.controller.reconciler import DEFAULT_POLL_INTERVAL, Reconciler
@@ -59,6 +60,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--provision-delay", type=_non_negative, default=0.2, help="seconds a provision job waits"
     )
+    parser.add_argument(
+        "--provider",
+        choices=sorted(job_styles.STYLES),
+        default=job_styles.REFERENCE,
+        help="how provisioning jobs read in status.jobs: the harness's own ids and states, or "
+        "as the EDA or AAP provider records them (profiles with jobs)",
+    )
     parser.add_argument("--workers", type=_positive_int, default=4)
     parser.add_argument(
         "--poll-interval",
@@ -100,6 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         poll_interval=args.poll_interval or DEFAULT_POLL_INTERVAL,
         restart=mutant.restart if mutant else REFERENCE,
         reconciler_class=mutant.reconciler_class if mutant else Reconciler,
+        provider_style=args.provider,
     )
     done = threading.Event()
     install_stop_handler(done.set)
@@ -111,11 +120,12 @@ def main(argv: list[str] | None = None) -> int:
     if mutant is not None:
         logger.warning("MUTANT %s: %s", mutant.name, mutant.deviation)
     logger.info(
-        "watching %s in %s (tenants in %s), profile %s",
+        "watching %s in %s (tenants in %s), profile %s, provider style %s",
         profile.crd_name,
         hub,
         tenant_namespace,
         profile.name,
+        args.provider,
     )
     announce_ready(COMPONENT)
     done.wait()

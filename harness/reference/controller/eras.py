@@ -1,7 +1,11 @@
-"""What differs between profile B (osac, 912735a) and profile A (cloudkit, c10285e).
+"""What differs between profile B (osac, 912735a), profile A (cloudkit, c10285e) and profile
+A2 (cloudkit-jobs, 36ae96c).
 
-Every era difference the reconciler needs sits in one small method here; names come from the
-profile. Both eras share the restart algorithm, the tenant lookup and the VM search.
+Every era difference the reconciler needs sits in one small method or flag here; names come from
+the profile. All eras share the restart algorithm, the tenant lookup and the VM search. A2 is
+era A's reconciler with the renamed phases and jobs in `status.jobs`, provisioned as 36ae96c
+does: one provision job per instance (a new config version polls it again instead of starting
+another), and a failed job fails the instance whether or not a VM exists.
 """
 
 from __future__ import annotations
@@ -57,6 +61,11 @@ class EraRules:
     """Profile B behaviour; `CloudkitRules` overrides the era-A differences."""
 
     uses_jobs = True
+    # 912735a starts a new provision job when the config version moved on; 36ae96c only when
+    # the instance has no provision job yet (otherwise it polls the latest one again).
+    new_job_per_config_version = True
+    # 912735a: a failed provision job fails the instance only while it has no VM yet.
+    failed_job_fails_only_first_provision = True
 
     def __init__(self, profile: Profile) -> None:
         self.profile = profile
@@ -149,9 +158,16 @@ class EraRules:
 
 
 class CloudkitRules(EraRules):
-    """Profile A (c10285e): webhooks instead of jobs, phases Progressing/Ready, no IP."""
+    """Profile A (c10285e): webhooks instead of jobs, phases Progressing/Ready, no IP. With
+    `uses_jobs` (profile A2, 36ae96c) the same reconciler records jobs instead."""
 
     uses_jobs = False
+    new_job_per_config_version = False
+    failed_job_fails_only_first_provision = False
+
+    def __init__(self, profile: Profile) -> None:
+        super().__init__(profile)
+        self.uses_jobs = profile.records_jobs
 
     @property
     def spec_fields(self) -> tuple[SpecField, ...]:
@@ -209,4 +225,6 @@ class CloudkitRules(EraRules):
 
 
 def rules_for(profile: Profile) -> EraRules:
-    return CloudkitRules(profile) if profile.era == "A" else EraRules(profile)
+    """Era A's reconciler for the profiles with its condition types (Accepted, Progressing),
+    profile B's for the others."""
+    return CloudkitRules(profile) if profile.conditions.accepted else EraRules(profile)

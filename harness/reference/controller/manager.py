@@ -19,6 +19,7 @@ from kubernetes import client as k8s
 
 from harness.contract.profiles import KUBEVIRT_GROUP, KUBEVIRT_VERSION, VM_PLURAL, Profile
 from harness.reference.component_client import Informer, Obj, Resource
+from harness.reference.controller import job_styles
 from harness.reference.controller.cluster import KubeCluster
 from harness.reference.controller.reconciler import DEFAULT_POLL_INTERVAL, Reconciler
 from harness.reference.controller.reference_provider import ReferenceProvider
@@ -43,8 +44,10 @@ class ControllerManager:
         watch_timeout: int = 30,
         restart: RestartAlgorithm = REFERENCE,
         reconciler_class: type[Reconciler] = Reconciler,
+        provider_style: str = job_styles.REFERENCE,
     ) -> None:
-        """`restart` and `reconciler_class` are the reference ones unless a mutant is chosen."""
+        """`restart` and `reconciler_class` are the reference ones unless a mutant is chosen;
+        `provider_style` is how jobs read in `status.jobs` (`job_styles`)."""
         self.profile = profile
         self.hub_namespace = hub_namespace
         self.tenant_namespace = tenant_namespace
@@ -77,7 +80,12 @@ class ControllerManager:
             watch_timeout=watch_timeout,
         )
         self.provider = ReferenceProvider(
-            profile, self.cluster, self.vms, self._enqueue, provision_delay
+            profile,
+            self.cluster,
+            self.vms,
+            self._enqueue,
+            provision_delay,
+            style=job_styles.style_named(provider_style),
         )
         self.reconciler = reconciler_class(
             profile, self.cluster, tenant_namespace, self.provider, poll_interval, restart=restart

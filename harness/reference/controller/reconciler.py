@@ -10,9 +10,9 @@ Deliberate differences from the operator:
 - reads go to the API server, not an informer cache, so the operator's stale-cache re-check
   before triggering a job is implied;
 - `spec.subnetRef` is not resolved to a Subnet CR (the embedded stack has no Subnet CRD);
-- profile A looks the tenant up like profile B (annotation → Tenant in the tenant namespace)
+- profiles A and A2 look the tenant up like profile B (annotation → Tenant in the tenant namespace)
   instead of creating its own Tenant object, since the stack seeds a ready Tenant and runs no
-  tenant controller; A still returns without requeue while the tenant is not ready, and builds
+  tenant controller; they still return without requeue while the tenant is not ready, and build
   the finalizer before initialising conditions as B does;
 - of two jobs with equal (whole-second) timestamps the later list entry is the latest
   (`jobs.find_latest`); Go keeps the earlier and could trigger a duplicate job;
@@ -268,6 +268,10 @@ class Reconciler:
             return DONE
         status = work.status
         latest = jobs.find_latest(status.get("jobs"), jobs.TYPE_PROVISION)
+        if not self.rules.new_job_per_config_version:
+            if latest is None or not latest.get("jobID"):
+                return self._trigger_provision_job(work)
+            return self._poll_provision_job(work, latest)
         if latest is not None and latest.get("jobID") and not jobs.is_terminal(latest.get("state")):
             return self._poll_provision_job(work, latest)
         if status.get("desiredConfigVersion") == status.get("reconciledConfigVersion"):
@@ -318,9 +322,10 @@ class Reconciler:
                 work.status["reconciledConfigVersion"] = result.reconciled_version
             return DONE
         logger.info("provision job %s ended %s", job_id, result.state)
-        # A failed first provisioning (no VM yet) fails the instance; later failures leave
-        # the phase to the VM's printableStatus.
-        if not work.status.get("virtualMachineReference"):
+        # Profile B: a failed first provisioning (no VM yet) fails the instance; later failures
+        # leave the phase to the VM's printableStatus.
+        first = not work.status.get("virtualMachineReference")
+        if first or not self.rules.failed_job_fails_only_first_provision:
             work.status["phase"] = self.profile.phases.failed
         return DONE
 

@@ -11,8 +11,9 @@ Deviation from the playbook, on purpose: the finalizer is added *before* the VM 
 CR deleted while its first job runs is always deprovisioned and no VM is orphaned.
 
 Job states (Pending → Running → Succeeded/Failed/Canceled) are reported through the provider
-interface; every change calls `notify(namespace, name)` so the controller re-polls at once
-instead of waiting for the poll interval.
+interface in one of the provider styles of `job_styles` (ids, states and messages as the EDA or
+AAP provider records them, or the harness's own); every change calls `notify(namespace, name)`
+so the controller re-polls at once instead of waiting for the poll interval.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from harness.contract.profiles import Profile
 from harness.reference.component_client import AlreadyExistsError, Informer, NotFoundError
 from harness.reference.controller import jobs
 from harness.reference.controller.cluster import KubeCluster
+from harness.reference.controller.job_styles import JobFacts, JobStyle, recorded_ids
 from harness.reference.controller.provider import (
     DeprovisionAction,
     DeprovisionResult,
@@ -46,7 +48,6 @@ from harness.reference.controller.vm_manifest import (
 
 logger = logging.getLogger(__name__)
 
-JOB_ID_PREFIX = "ref-"
 DEFAULT_SETTLE_TIMEOUT = 120.0
 DEFAULT_RETRY_AFTER_FAILURE = 10.0
 
@@ -74,13 +75,8 @@ class _Job:
     cancel: threading.Event = field(default_factory=threading.Event)
     thread: threading.Thread | None = None
 
-    def status(self) -> ProvisionStatus:
-        return ProvisionStatus(
-            job_id=self.job_id,
-            state=self.state,
-            message=self.message,
-            reconciled_version=self.reconciled_version if self.state == jobs.SUCCEEDED else "",
-        )
+    def facts(self) -> JobFacts:
+        return JobFacts(self.job_id, self.state, self.message, self.reconciled_version)
 
 
 def _uid(ci: dict[str, Any]) -> str:
@@ -100,8 +96,10 @@ class ReferenceProvider:
         provision_delay: float,
         settle_timeout: float = DEFAULT_SETTLE_TIMEOUT,
         retry_after_failure: float = DEFAULT_RETRY_AFTER_FAILURE,
+        style: JobStyle | None = None,
     ) -> None:
         self.profile = profile
+        self.style = style or JobStyle()
         self.cluster = cluster
         self.vm_cache = vm_cache
         self.notify = notify
@@ -127,7 +125,7 @@ class ReferenceProvider:
         with self._lock:
             active = self._active(uid)
             if active is not None and active.kind == jobs.TYPE_PROVISION:
-                return ProvisionResult(active.job_id, active.state, active.message)
+                return self._started(active)
             if active is not None:
                 raise RuntimeError(f"deprovision job {active.job_id} is running")
             failed = self._last(uid, jobs.TYPE_PROVISION)
@@ -143,9 +141,13 @@ class ReferenceProvider:
             job = self._new_job(
                 ci, jobs.TYPE_PROVISION, config_version, vm_namespace, "Provision job queued"
             )
-        result = ProvisionResult(job.job_id, job.state, job.message)
+            result = self._started(job)
         self._start(job, self._run_provision)
         return result
+
+    def _started(self, job: _Job) -> ProvisionResult:
+        state, message = self.style.provision_started(job.facts())
+        return ProvisionResult(job.job_id, state, message)
 
     def get_provision_status(self, ci: dict[str, Any], job_id: str) -> ProvisionStatus:
         with self._lock:
@@ -156,28 +158,38 @@ class ReferenceProvider:
                     jobs.FAILED,
                     "job unknown to the reference provisioner (controller restarted?)",
                 )
-            return job.status()
+            return self.style.provision_status(job.facts())
 
     def trigger_deprovision(self, ci: dict[str, Any]) -> DeprovisionResult:
         uid = _uid(ci)
+        style = self.style
         with self._lock:
             active = self._active(uid)
             if active is not None and active.kind == jobs.TYPE_DEPROVISION:
-                return DeprovisionResult(DeprovisionAction.TRIGGERED, job_id=active.job_id)
-            if active is not None:
-                active.cancel.set()
                 return DeprovisionResult(
-                    DeprovisionAction.WAITING,
-                    provision_job_status=ProvisionStatus(
-                        active.job_id, active.state, "Cancellation requested"
-                    ),
+                    DeprovisionAction.TRIGGERED,
+                    job_id=active.job_id,
+                    block_deletion_on_failure=style.block_deletion_on_failure,
                 )
+            if active is not None:
+                # A provision job still runs: it is cancelled either way; EDA does not wait.
+                active.cancel.set()
+                if style.cancels_provision_first:
+                    return DeprovisionResult(
+                        DeprovisionAction.WAITING,
+                        block_deletion_on_failure=style.block_deletion_on_failure,
+                        provision_job_status=style.provision_status(
+                            JobFacts(active.job_id, active.state, "Cancellation requested")
+                        ),
+                    )
             last_provision = self._last(uid, jobs.TYPE_PROVISION)
-        provision_status = last_provision.status() if last_provision is not None else None
+        provision_status = None
+        if last_provision is not None and style.reports_provision_on_deprovision:
+            provision_status = style.provision_status(last_provision.facts())
         metadata = ci.get("metadata") or {}
         fresh = self.cluster.get_instance(str(metadata.get("namespace")), str(metadata.get("name")))
         finalizers = ((fresh or ci).get("metadata") or {}).get("finalizers") or []
-        if self.profile.aap_finalizer not in finalizers:
+        if style.skips_without_finalizer and self.profile.aap_finalizer not in finalizers:
             logger.info(
                 "no %s finalizer on %s: nothing to deprovision",
                 self.profile.aap_finalizer,
@@ -193,27 +205,30 @@ class ReferenceProvider:
             )
         self._start(job, self._run_deprovision)
         return DeprovisionResult(
-            DeprovisionAction.TRIGGERED, job_id=job.job_id, provision_job_status=provision_status
+            DeprovisionAction.TRIGGERED,
+            job_id=job.job_id,
+            block_deletion_on_failure=style.block_deletion_on_failure,
+            provision_job_status=provision_status,
         )
 
     def get_deprovision_status(self, ci: dict[str, Any], job_id: str) -> ProvisionStatus:
         uid = _uid(ci)
+        finalizers = (ci.get("metadata") or {}).get("finalizers") or []
+        finalized = self.profile.aap_finalizer not in finalizers
         with self._lock:
             job = self._find(uid, job_id)
             if job is not None:
-                return job.status()
+                return self.style.deprovision_status(job.facts(), finalized)
         # The controller restarted while the job ran: adopt the job under the same id.
-        finalizers = (ci.get("metadata") or {}).get("finalizers") or []
-        if self.profile.aap_finalizer not in finalizers:
-            return ProvisionStatus(
-                job_id, jobs.SUCCEEDED, "VirtualMachine deleted (finalizer removed)"
-            )
+        if finalized:
+            done = JobFacts(job_id, jobs.SUCCEEDED, "VirtualMachine deleted (finalizer removed)")
+            return self.style.deprovision_status(done, finalized)
         with self._lock:
             job = self._new_job(
                 ci, jobs.TYPE_DEPROVISION, "", "", "Deprovisioning job resumed", job_id
             )
         self._start(job, self._run_deprovision)
-        return job.status()
+        return self.style.deprovision_status(job.facts(), finalized)
 
     # registry (callers hold the lock)
 
@@ -243,11 +258,10 @@ class ReferenceProvider:
         job_id: str | None = None,
     ) -> _Job:
         uid = _uid(ci)
-        known = [*((ci.get("status") or {}).get("jobs") or [])]
-        known += [{"jobID": job.job_id} for job in self._jobs.get(uid, [])]
+        known = [*recorded_ids(ci), *(job.job_id for job in self._jobs.get(uid, []))]
         metadata = ci.get("metadata") or {}
         job = _Job(
-            job_id=job_id or jobs.next_job_id(known, JOB_ID_PREFIX),
+            job_id=job_id or self.style.new_id(known),
             kind=kind,
             ci_namespace=str(metadata.get("namespace") or ""),
             ci_name=str(metadata.get("name") or ""),
@@ -360,6 +374,16 @@ class ReferenceProvider:
 
     def _run_deprovision(self, job: _Job) -> None:
         profile = self.profile
+        # A cancelled provision job may still be on its way out: its VM calls end first.
+        with self._lock:
+            others = [
+                other.thread
+                for other in self._jobs.get(job.ci_uid, [])
+                if other.kind == jobs.TYPE_PROVISION and other.thread is not None
+            ]
+        for thread in others:
+            if thread is not threading.current_thread():
+                thread.join(self.settle_timeout)
         self._set(job, jobs.RUNNING, "Deleting VirtualMachine")
         self._pause(job, self.provision_delay)
         label = profile.instance_name_label

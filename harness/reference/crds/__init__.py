@@ -1,8 +1,10 @@
 """The project's own CRD files, one YAML per CRD, named `<group>_<plural>.yaml` like upstream.
 
 `crd_paths(profile)` lists what the embedded API server loads for one profile: that era's
-ComputeInstance and Tenant CRDs and the two KubeVirt CRDs. `environment_crd_paths()` adds what
-the environment doctor inspects around them: KubeVirt's install CR and Authorino's AuthConfig.
+ComputeInstance and Tenant CRDs and the two KubeVirt CRDs. Where two profiles share a group but
+not a schema, the later one's file is `<group>_<plural>.<profile>.yaml`.
+`environment_crd_paths()` adds what the environment doctor inspects around them: KubeVirt's
+install CR and Authorino's AuthConfig.
 """
 
 from __future__ import annotations
@@ -18,10 +20,16 @@ def crd_file(group: str, plural: str) -> Path:
     return CRD_DIR / f"{group}_{plural}.yaml"
 
 
+def profile_crd_file(profile: Profile, plural: str) -> Path:
+    """The profile's own file for `plural` if it has one, else the group's."""
+    own = CRD_DIR / f"{profile.group}_{plural}.{profile.name}.yaml"
+    return own if own.is_file() else crd_file(profile.group, plural)
+
+
 def crd_paths(profile: Profile) -> list[Path]:
     paths = [
-        crd_file(profile.group, profile.plural),
-        crd_file(profile.group, profile.tenant_plural),
+        profile_crd_file(profile, profile.plural),
+        profile_crd_file(profile, profile.tenant_plural),
         crd_file(KUBEVIRT_GROUP, VM_PLURAL),
         crd_file(KUBEVIRT_GROUP, VMI_PLURAL),
     ]

@@ -1,6 +1,6 @@
 """`python -m harness.reference.fulfillment`: flags, READY line, SIGTERM.
 
-    python -m harness.reference.fulfillment --kubeconfig PATH --profile osac|cloudkit
+    python -m harness.reference.fulfillment --kubeconfig PATH --profile NAME
         [--host 127.0.0.1] [--port 0] --hub-namespace NS --tokens PATH
         [--tls-cert PATH --tls-key PATH] [--full-replace-update]
         [--fault fulfillment:… --fault-seed N] [-v]

@@ -24,6 +24,7 @@ from typing import Any
 from google.protobuf.message import Message
 
 from harness.contract.profiles import CONDITION_STATUS_NAMES, Profile
+from harness.contract.wire.pools import copy_into
 from harness.reference.fulfillment.spec import api_spec, timestamp
 
 
@@ -86,7 +87,7 @@ class RecordMapper:
                 condition.message = str(item.get("message") or "")
                 transition = timestamp(item.get("lastTransitionTime"))
                 if transition is not None:
-                    condition.last_transition_time.CopyFrom(transition)
+                    copy_into(condition.last_transition_time, transition)
             result.append(condition)
         return result
 
@@ -102,7 +103,7 @@ class RecordMapper:
         ):
             value = timestamp(meta.get(key))
             if value is not None:
-                getattr(metadata, field).CopyFrom(value)
+                copy_into(getattr(metadata, field), value)
         metadata.labels.update({str(k): str(v) for k, v in (meta.get("labels") or {}).items()})
         metadata.annotations.update(
             {str(k): str(v) for k, v in (meta.get("annotations") or {}).items()}
@@ -118,7 +119,7 @@ class RecordMapper:
             status.ip_address = str(address)
         restarted = timestamp(cr_status.get("lastRestartedAt"))
         if restarted is not None:
-            status.last_restarted_at.CopyFrom(restarted)
+            copy_into(status.last_restarted_at, restarted)
         if self.private:
             status.hub = self.hub
         return status

@@ -10,7 +10,7 @@ runtime derives for it, which is protoc's (an explicit `[json_name = ...]` is al
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from google.protobuf import descriptor, descriptor_pb2, descriptor_pool
 
@@ -18,10 +18,12 @@ FileProto = descriptor_pb2.FileDescriptorProto
 
 
 def served_pool(
-    service_names: Iterable[str], source: descriptor_pool.DescriptorPool | None = None
+    service_names: Iterable[str], sources: Sequence[descriptor_pool.DescriptorPool] = ()
 ) -> descriptor_pool.DescriptorPool:
-    """A pool of the files that define `service_names`, and their imports, with json names."""
-    source = source or descriptor_pool.Default()
+    """A pool of the files that define `service_names`, and their imports, with json names.
+    Each service is looked up in `sources` in order (an era's own pool before the default one,
+    which is always searched last)."""
+    searched = [*sources, descriptor_pool.Default()]
     pool = descriptor_pool.DescriptorPool()
     added: set[str] = set()
 
@@ -37,8 +39,19 @@ def served_pool(
         added.add(file.name)
 
     for name in service_names:
-        add(source.FindFileContainingSymbol(name))
+        add(_file_defining(name, searched))
     return pool
+
+
+def _file_defining(
+    symbol: str, sources: Sequence[descriptor_pool.DescriptorPool]
+) -> descriptor.FileDescriptor:
+    for source in sources:
+        try:
+            return source.FindFileContainingSymbol(symbol)
+        except KeyError:
+            continue
+    raise KeyError(f"no descriptor pool defines {symbol}")
 
 
 def _name_fields(proto: FileProto, file: descriptor.FileDescriptor) -> None:

@@ -170,7 +170,9 @@ def start_server(options: ServerOptions) -> RunningServer:
     for name in ["", *services]:
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     reflected = [*services, health.SERVICE_NAME, reflection.SERVICE_NAME]
-    reflection.enable_server_reflection(reflected, server, pool=served_pool(reflected))
+    reflection.enable_server_reflection(
+        reflected, server, pool=served_pool(reflected, sources=[wire.pool])
+    )
     host = f"[{options.host}]" if ":" in options.host else options.host
     target = f"{host}:{options.port}"
     _check_bindable(options.host, options.port, target)

@@ -28,6 +28,7 @@ from google.protobuf.message import Message
 
 from harness.contract.profiles import Profile
 from harness.contract.timestamps import TimestampError, format_rfc3339, parse_rfc3339
+from harness.contract.wire.pools import copy_into
 from harness.reference.fulfillment.rpc_errors import invalid_argument
 
 # Proto field of ComputeInstanceSpec -> key in the CR spec.
@@ -253,10 +254,10 @@ def api_spec(cr: dict[str, Any], spec_class: type[Message]) -> Message:
             decoded = None
         if isinstance(decoded, dict):
             for name, value in decoded.items():
-                spec.template_parameters[name].CopyFrom(json_value_to_any(value))
+                copy_into(spec.template_parameters[name], json_value_to_any(value))
     restart = timestamp(cr.get("restartRequestedAt"))
     if restart is not None:
-        spec.restart_requested_at.CopyFrom(restart)
+        copy_into(spec.restart_requested_at, restart)
     if "image" in fields and isinstance(cr.get("image"), dict):
         spec.image.source_type = str(cr["image"].get("sourceType", ""))
         spec.image.source_ref = str(cr["image"].get("sourceRef", ""))
