@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -34,6 +34,9 @@ from harness.reference.grpcurl import ensure_grpcurl
 from harness.reference.installation import admin_subjects, environment_objects, operator_user
 from harness.reference.process import ComponentError, ComponentProcess
 from harness.reference.runtime import die_with_parent
+
+if TYPE_CHECKING:
+    from harness.reference.controlplane.container_log import ContainerLog
 
 TENANT = "tenant-harness"
 READY_TIMEOUT = 60.0
@@ -244,7 +247,7 @@ class EmbeddedStack:
         # tokens minted for its callers, and the operator's container log.
         self._api_port: socket.socket | None = None
         self._api_tokens: dict[str, str] = {}
-        self._container_logs: list[Any] = []
+        self._container_logs: list[ContainerLog] = []
 
     def _component(
         self, name: str, args: list[str], fork: bool = False, pass_fds: tuple[int, ...] = ()
