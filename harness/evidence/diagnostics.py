@@ -9,6 +9,7 @@ diagnostics/<test>/
   events.yaml                Kubernetes events about them (or why there are none)
   timeline.txt / .jsonl      the recorded timeline
   logs/<component>.log       stack or operator logs, cut to the test's window and objects
+                             (the operator pod's through the API on a real control plane)
   logs/apiserver-requests.jsonl  the embedded API server's requests about the test's objects
 ```
 
@@ -199,6 +200,8 @@ def _logs(
     identifiers: list[str],
 ) -> None:
     state = logs.stack_dir(settings)
+    # The operator's log through the API (pods/log) on anything but the embedded API server.
+    from_pods = state is None or logs.control_plane(state) == "real"
     if state is not None:
         requests = logs.request_log(state)
         for path in logs.component_logs(state):
@@ -207,7 +210,7 @@ def _logs(
         if requests is not None:
             kept = logs.filter_request_log(logs.read_lines(requests), window, identifiers)
             folder.write(f"logs/{requests.name}", "\n".join(kept) + "\n")
-    elif instances:
+    if from_pods and instances:
         operator_logs(folder, instances[0].context.kube, settings, window, identifiers)
 
 

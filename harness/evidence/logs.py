@@ -3,7 +3,8 @@ cut to the test's time window and objects.
 
 The stack's state dir is the one the plugin started, or — for `--target cluster` against a
 running `python -m harness up` — the folder of the kubeconfig when it holds the stack's
-`stack.json` and `logs/`.
+`stack.json` and `logs/`. On a real control plane the operator runs as a pod whose log the API
+serves (`pods/log`): its log is read from there, as on a cluster, not from the file.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from harness.config import Settings
 _LOG_TIME = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?)")
 # "namespace/name" as the components write object keys.
 _OBJECT_KEY = re.compile(r"\b[a-z0-9]([-a-z0-9]*[a-z0-9])?/[a-z0-9]([-a-z0-9]*[a-z0-9])?\b")
+OPERATOR_LOG = "controller.log"
 SLACK = 1.0  # seconds either side of the window: clocks of one machine, buffered writes
 
 
@@ -40,6 +42,14 @@ def stack_dir(settings: Settings) -> Path | None:
         if candidate and (candidate / "stack.json").is_file() and (candidate / "logs").is_dir():
             return candidate
     return None
+
+
+def control_plane(state: Path) -> str:
+    """`embedded` or `real`: the API server the stack in `state` runs on."""
+    try:
+        return str(json.loads((state / "stack.json").read_text()).get("control_plane", "embedded"))
+    except (OSError, ValueError, AttributeError):
+        return "embedded"
 
 
 def _line_time(line: str) -> float | None:
@@ -101,7 +111,11 @@ def _utc(stamp: str) -> float:
 
 
 def component_logs(state: Path) -> list[Path]:
-    return sorted(p for p in (state / "logs").glob("*.log") if p.is_file())
+    """The component logs to cut; without the operator's where its pod serves it."""
+    skipped = {OPERATOR_LOG} if control_plane(state) == "real" else set()
+    return sorted(
+        p for p in (state / "logs").glob("*.log") if p.is_file() and p.name not in skipped
+    )
 
 
 def request_log(state: Path) -> Path | None:

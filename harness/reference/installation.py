@@ -142,6 +142,11 @@ def auth_config(profile: Profile, admins: Sequence[str]) -> dict[str, Any]:
     }
 
 
+def admin_subjects(profile: Profile, api_admins: Sequence[str], with_operator: bool) -> list[str]:
+    """The fulfillment API's admins: `api_admins` and, with an operator, its service account."""
+    return [*api_admins, *([operator_user(profile)] if with_operator else [])]
+
+
 def environment_objects(
     profile: Profile,
     webhook_url: str,
@@ -153,7 +158,6 @@ def environment_objects(
         {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
         for name in (profile.operator_namespace, KUBEVIRT_NAMESPACE)
     ]
-    admins = list(api_admins)
     objects: list[dict[str, Any]] = [*namespaces, kubevirt_install()]
     if with_operator:
         # The account its pods run as: a real API server admits no pod naming a missing one.
@@ -168,6 +172,5 @@ def environment_objects(
             }
         )
         objects.append(operator_deployment(profile, webhook_url, provider))
-        admins.append(operator_user(profile))
-    objects.append(auth_config(profile, admins))
+    objects.append(auth_config(profile, admin_subjects(profile, api_admins, with_operator)))
     return objects

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -31,9 +31,12 @@ from harness.reference.envfile import EnvFileError, format_env, read_env
 from harness.reference.forking import can_fork, preload
 from harness.reference.gobuild import CacheDirError
 from harness.reference.grpcurl import ensure_grpcurl
-from harness.reference.installation import environment_objects, operator_user
+from harness.reference.installation import admin_subjects, environment_objects, operator_user
 from harness.reference.process import ComponentError, ComponentProcess
 from harness.reference.runtime import die_with_parent
+
+if TYPE_CHECKING:
+    from harness.reference.controlplane.container_log import ContainerLog
 
 TENANT = "tenant-harness"
 READY_TIMEOUT = 60.0
@@ -246,6 +249,11 @@ class EmbeddedStack:
         self._held = contextlib.ExitStack()  # the state directory, while this stack runs
         self.env: dict[str, str] = {}
         self.control_plane: Any = None  # a RealControlPlane with --control-plane real
+        # With --control-plane real: the fulfillment API's port, held until it serves, the
+        # tokens minted for its callers, and the operator's container log.
+        self._api_port: socket.socket | None = None
+        self._api_tokens: dict[str, str] = {}
+        self._container_logs: list[ContainerLog] = []
 
     def _component(
         self, name: str, args: list[str], fork: bool = False, pass_fds: tuple[int, ...] = ()
@@ -305,14 +313,12 @@ class EmbeddedStack:
             )
             webhook_url = f"http://{options.host}:{listener.getsockname()[1]}"
         admin_subject = f"system:serviceaccount:{profile.hub_namespace}:admin"
+        user_subject = f"system:serviceaccount:{TENANT}:e2e"
+        with_operator = options.controller != "none"
         seeds = [
             *seed_objects(profile),
             *environment_objects(
-                profile,
-                webhook_url,
-                [admin_subject],
-                with_operator=options.controller != "none",
-                provider=options.provider,
+                profile, webhook_url, [admin_subject], with_operator, provider=options.provider
             ),
         ]
         (state / "seed.yaml").write_text(yaml.safe_dump_all(seeds))
@@ -330,35 +336,41 @@ class EmbeddedStack:
         crds = [*crd_paths(profile), *environment_crd_paths(), *options.extra_crds]
         started = time.monotonic()
         if options.control_plane == "real":
-            url, authority, identities = self._start_real(identities, crds, seeds)
+            url, authority, identities = self._start_real(
+                identities, crds, seeds, [user_subject, admin_subject]
+            )
             apiserver = None
         else:
             authority = ""
             apiserver = self._start_embedded(crds)
         ca, cert, key = write_server_certificate(state / "tls", [options.host, "localhost"])
-        # Hex, never a leading "-": a token passed as `--api-token X` would read as a flag.
-        user_token, admin_token = secrets.token_hex(24), secrets.token_hex(24)
-        _write_private(
-            state / "api-tokens.json",
-            json.dumps(
-                {
-                    "tokens": [
-                        {
-                            "token": user_token,
-                            "subject": f"system:serviceaccount:{TENANT}:e2e",
-                            "admin": False,
-                            "tenant": TENANT,
-                        },
-                        {
-                            "token": admin_token,
-                            "subject": admin_subject,
-                            "admin": True,
-                            "tenant": TENANT,
-                        },
-                    ]
-                }
-            ),
-        )
+        if self._api_tokens:  # the real control plane's: TokenRequest, checked by TokenReview
+            user_token = self._api_tokens[user_subject]
+            admin_token = self._api_tokens[admin_subject]
+        else:
+            # Hex, never a leading "-": a token passed as `--api-token X` would read as a flag.
+            user_token, admin_token = secrets.token_hex(24), secrets.token_hex(24)
+            _write_private(
+                state / "api-tokens.json",
+                json.dumps(
+                    {
+                        "tokens": [
+                            {
+                                "token": user_token,
+                                "subject": user_subject,
+                                "admin": False,
+                                "tenant": TENANT,
+                            },
+                            {
+                                "token": admin_token,
+                                "subject": admin_subject,
+                                "admin": True,
+                                "tenant": TENANT,
+                            },
+                        ]
+                    }
+                ),
+            )
         fork = options.fork_components and can_fork()
         if fork:
             preload()
@@ -372,12 +384,17 @@ class EmbeddedStack:
                 "kubeconfig" if identity.name == "harness" else f"{identity.name}.kubeconfig"
             )
             _write_private(path, yaml.safe_dump(_kubeconfig(url, identity, authority)))
-        kubevirt, controller, fulfillment = self._start_clients(cert, key, fork)
+        api_admins = admin_subjects(profile, [admin_subject], with_operator)
+        kubevirt, controller, fulfillment = self._start_clients(cert, key, fork, api_admins)
         api_address = self._ready(fulfillment)["address"]
+        if self._api_port is not None:
+            self._api_port.close()
         self._ready(kubevirt)
         if controller is not None:
             self._ready(controller)
         self._ready(webhook)
+        if self.control_plane is not None:
+            self._await_workloads()
 
         self.env = {
             "KUBECONFIG": str(state / "kubeconfig"),
@@ -429,16 +446,23 @@ class EmbeddedStack:
         )
 
     def _start_real(
-        self, identities: dict[str, Identity], crds: list[Path], seeds: list[dict[str, Any]]
+        self,
+        identities: dict[str, Identity],
+        crds: list[Path],
+        seeds: list[dict[str, Any]],
+        api_callers: list[str],
     ) -> tuple[str, str, dict[str, Identity]]:
         """The real control plane, the CRDs and objects installed through its API, and each
         component as its own ServiceAccount with least-privilege RBAC and a token minted through
-        TokenRequest; the harness is a static token. Returns the URL, the CA (base64) and the
-        identities with their tokens."""
+        TokenRequest; the harness is a static token. The fulfillment API and the operator are
+        workloads whose simulated pods stand for the local processes (`workloads`), and each of
+        `api_callers` gets a ServiceAccount and a token for the fulfillment API. Returns the
+        URL, the CA (base64) and the identities with their tokens."""
         from kubernetes import client as kube_client
         from kubernetes import config as kube_config
 
         from harness.reference.controlplane.binaries import NotBuilt, find_built
+        from harness.reference.controlplane.container_log import ContainerLog
         from harness.reference.controlplane.control_plane import (
             ControlPlaneError,
             ControlPlaneOptions,
@@ -446,6 +470,7 @@ class EmbeddedStack:
         )
         from harness.reference.controlplane.install import Installer, InstallError
         from harness.reference.controlplane.permissions import access_objects, mint_token
+        from harness.reference.controlplane.workloads import api_objects, kwok_config, reserve_port
 
         if self._faults("apiserver"):
             raise StackError("--fault apiserver:… needs the embedded API server")
@@ -453,9 +478,23 @@ class EmbeddedStack:
             binaries = find_built()
         except NotBuilt as error:
             raise StackError(str(error)) from None
+        host = self.options.host
+        try:
+            self._api_port = reserve_port(host, self.options.api_port)
+        except OSError as error:
+            raise StackInputError(
+                f"--api-port {self.options.api_port}: cannot listen there: {reason(error)}"
+            ) from None
+        operator_log = self.state_dir / "containers" / "operator-manager.log"
         plane = RealControlPlane(
             binaries,
-            ControlPlaneOptions(state_dir=self.state_dir / "controlplane", host=self.options.host),
+            ControlPlaneOptions(
+                state_dir=self.state_dir / "controlplane",
+                host=host,
+                kwok_config=kwok_config(
+                    self.profile, host, self._api_port.getsockname()[1], operator_log
+                ),
+            ),
         )
         self.control_plane = plane
         harness = identities["harness"]
@@ -470,7 +509,8 @@ class EmbeddedStack:
             api_client = kube_config.new_client_from_config(str(plane.kubeconfig))
             installer = Installer(api_client)
             installer.crds(crds)
-            everything = [*access, *seeds]
+            workloads = api_objects(self.profile, identities["fulfillment"].user, api_callers)
+            everything = [*access, *seeds, *workloads]
             namespaces = [obj for obj in everything if obj["kind"] == "Namespace"]
             installer.objects([*namespaces, *(o for o in everything if o["kind"] != "Namespace")])
             minted = {
@@ -478,20 +518,55 @@ class EmbeddedStack:
                 for name, identity in identities.items()
                 if name != "harness"
             }
+            self._api_tokens = {caller: mint_token(api_client, caller) for caller in api_callers}
             api_client.close()
         except (ControlPlaneError, InstallError) as error:
             raise StackError(str(error)) from None
         except kube_client.ApiException as error:
             raise StackError(f"minting the components' tokens failed: {error.reason}") from None
+        if self.options.controller != "none":
+            # The operator pod's container log: what the controller writes from now on.
+            log = ContainerLog(self.state_dir / "logs" / "controller.log", operator_log, self.log)
+            self._container_logs.append(log.start())
         authority = base64.b64encode(plane.ca_file.read_bytes()).decode()
         return url, authority, {**identities, **minted}
 
+    def _await_workloads(self) -> None:
+        """The control plane's Deployments run their pods (kwok reports them Running) before
+        the stack says it is ready: `kubectl port-forward` needs a running pod."""
+        from kubernetes import config as kube_config
+
+        from harness.reference.controlplane.install import InstallError, wait_available
+        from harness.reference.controlplane.workloads import API_SERVICE
+
+        profile = self.profile
+        deployments = [(profile.hub_namespace, API_SERVICE)]
+        if self.options.controller != "none":
+            deployments.append((profile.operator_namespace, profile.operator_deployment))
+        api_client = kube_config.new_client_from_config(str(self.control_plane.kubeconfig))
+        try:
+            for namespace, name in deployments:
+                wait_available(api_client, namespace, name, READY_TIMEOUT)
+        except InstallError as error:
+            raise StackError(str(error)) from None
+        finally:
+            api_client.close()
+
     def _start_clients(
-        self, cert: Path, key: Path, fork: bool
+        self, cert: Path, key: Path, fork: bool, api_admins: list[str]
     ) -> tuple[ComponentProcess, ComponentProcess | None, ComponentProcess]:
-        """KubeVirt sim, controller (unless external) and fulfillment API, not yet ready."""
+        """KubeVirt sim, controller (unless external) and fulfillment API, not yet ready. On the
+        real control plane KubeVirt runs launcher pods and the API asks TokenReview who calls,
+        letting `api_admins` call its private methods."""
         options, profile, state = self.options, self.profile, self.state_dir
         verbose = ["-v"] if options.verbose else []
+        real = self.control_plane is not None
+        api_port = self._api_port.getsockname()[1] if self._api_port else options.api_port
+        if real:
+            who = ["--token-review", *(f"--admin-subject={s}" for s in api_admins)]
+            who += ["--tenant", TENANT]
+        else:
+            who = ["--tokens", str(state / "api-tokens.json")]
         kubevirt = self._component(
             "kubevirt",
             [
@@ -501,6 +576,7 @@ class EmbeddedStack:
                 str(options.boot_delay),
                 "--shutdown-delay",
                 str(options.shutdown_delay),
+                *(["--launcher-pods"] if real else []),
                 *self._faults("kubevirt"),
                 *verbose,
             ],
@@ -539,11 +615,10 @@ class EmbeddedStack:
                 "--host",
                 options.host,
                 "--port",
-                str(options.api_port),
+                str(api_port),
                 "--hub-namespace",
                 profile.hub_namespace,
-                "--tokens",
-                str(state / "api-tokens.json"),
+                *who,
                 "--tls-cert",
                 str(cert),
                 "--tls-key",
@@ -584,6 +659,10 @@ class EmbeddedStack:
         for component in self.components:
             if component.name == "apiserver":
                 component.stop(grace)
+        for log in self._container_logs:
+            log.stop()
+        if self._api_port is not None:
+            self._api_port.close()
         if self.control_plane is not None:
             self.control_plane.stop()
         self._held.close()

@@ -281,8 +281,10 @@ class ComputeInstanceUnderTest(InstanceHistory):
         field = f"metadata.name={self.vm_name}"
         self._watch(VMI, self.vm_namespace, field_selector=field)
         self._watch(VM, self.vm_namespace, field_selector=field)
-        if not self.context.settings.embedded:
-            # virt-launcher pods: evidence only, a cluster may not let us see them.
+        settings = self.context.settings
+        if not settings.embedded or settings.control_plane == "real":
+            # virt-launcher pods: evidence only, a cluster may not let us see them (the
+            # embedded API server serves no pods).
             self._watch(
                 POD,
                 self.vm_namespace,

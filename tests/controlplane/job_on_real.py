@@ -4,9 +4,10 @@ the host as the kubelet would run it (pod_on_host), with the Job ServiceAccount'
 
 Two settings cannot be the pod's own here: the fulfillment API's address (the Service name
 `fulfillment-api.osac.svc` resolves only inside a cluster) is the stack's, and its token is the
-stack's user token given as a file (HARNESS_API_TOKEN_FILE, as an overlay mounting a Secret
-would): the reference fulfillment API knows its own tokens, not service-account tokens. The
-Kubernetes side is entirely the pod's: in-cluster configuration, the Job ServiceAccount's token.
+stack's user token (a TokenRequest token of `tenant-harness:e2e`, which the fulfillment API
+checks through TokenReview) given as a file (HARNESS_API_TOKEN_FILE, as an overlay mounting a
+Secret would). The Kubernetes side is entirely the pod's: in-cluster configuration, the Job
+ServiceAccount's token.
 """
 
 from __future__ import annotations

@@ -16,6 +16,17 @@ USERS = {
     "kubevirt": "system:serviceaccount:kubevirt:kubevirt-controller",
     "fulfillment": "system:serviceaccount:hub:fulfillment-controller",
 }
+VMS, VMIS = ["virtualmachines"], ["virtualmachineinstances"]
+CLUSTER_WIDE = {
+    "osac-reference-controller": [(["kubevirt.io"], VMS), (["kubevirt.io"], VMIS)],
+    "osac-reference-kubevirt": [
+        (["kubevirt.io"], VMIS),
+        (["kubevirt.io"], VMS),
+        (["kubevirt.io"], ["virtualmachines/status"]),
+        ([""], ["pods"]),  # each VMI's virt-launcher pod, in the VMI's namespace
+    ],
+    "osac-reference-fulfillment": [(["authentication.k8s.io"], ["tokenreviews"])],
+}
 
 
 @pytest.mark.parametrize(
@@ -41,12 +52,16 @@ def test_each_component_gets_its_account_and_only_its_profiles_resources(profile
     group = PROFILES[profile].group
     for role in (o for o in objects if o["kind"] in ("Role", "ClusterRole")):
         for rule in role["rules"]:
-            assert rule["apiGroups"] in ([group], ["kubevirt.io"]), rule
             assert "*" not in rule["verbs"] and "*" not in rule["resources"], rule
         if role["kind"] == "Role":
             assert role["metadata"]["namespace"] == PROFILES[profile].hub_namespace
+            assert all(rule["apiGroups"] == [group] for rule in role["rules"]), role
         else:
-            assert all(rule["apiGroups"] == ["kubevirt.io"] for rule in role["rules"])
+            # What spans the tenants' namespaces, and TokenReview, which has no namespace.
+            assert all(
+                (rule["apiGroups"], rule["resources"]) in CLUSTER_WIDE[role["metadata"]["name"]]
+                for rule in role["rules"]
+            ), role
     bindings = [o for o in objects if o["kind"].endswith("Binding")]
     for binding in bindings:
         [subject] = binding["subjects"]

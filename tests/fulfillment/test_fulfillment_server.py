@@ -101,6 +101,27 @@ def test_bad_cli_input_gives_one_line_and_exit_2(tmp_path):
             "--tls-cert",
             str(tmp_path / "cert.pem"),
         ],
+        "not allowed with argument --tokens": [
+            *base,
+            *("--profile", "osac", "--tokens", str(tokens), "--token-review"),
+        ],
+        "one of the arguments --tokens --token-review is required": [*base, "--profile", "osac"],
+        "at least one --admin-subject": [
+            *base,
+            *("--profile", "osac", "--token-review", "--tenant", "t"),
+        ],
+        "--tenant: missing": [
+            *base,
+            *("--profile", "osac", "--token-review", "--admin-subject", "system:admin"),
+        ],
+        "--admin-subject goes with --token-review": [
+            *base,
+            *("--profile", "osac", "--tokens", str(tokens), "--admin-subject", "system:admin"),
+        ],
+        "--admin-subject: ' x'": [
+            *base,
+            *("--profile", "osac", "--token-review", "--tenant", "t", "--admin-subject= x"),
+        ],
     }
     for fragment, args in cases.items():
         result = run_cli(*args)

@@ -11,7 +11,13 @@ from harness.clients.resources import ACCESS_RULE
 from harness.config import load_settings
 from harness.contract import embedded
 from harness.evidence.diagnostics import CappedFolder, operator_logs
-from harness.evidence.logs import Window, filter_component_log, filter_request_log
+from harness.evidence.logs import (
+    Window,
+    component_logs,
+    control_plane,
+    filter_component_log,
+    filter_request_log,
+)
 from harness.evidence.redaction import Redactor
 
 START = datetime(2026, 1, 1, 12, 0, 0).timestamp()  # the stack logs local time
@@ -79,3 +85,19 @@ def test_on_a_cluster_the_operator_logs_note_says_why_there_are_none(start_apise
     namespace, note = operator_note(server.kubeconfig, tmp_path / "refused")
     assert f"cannot list pods in {namespace}" in note
     assert f"kubectl logs -n {namespace}" in note and "--since-time 2026-01-01T" in note
+
+
+def test_on_a_real_control_plane_the_operator_log_is_not_taken_from_its_file(tmp_path):
+    """There its pod serves it (pods/log); the other components' files are still cut."""
+    (tmp_path / "logs").mkdir()
+    for name in ("controller.log", "kubevirt.log", "fulfillment.log"):
+        (tmp_path / "logs" / name).write_text("")
+    for plane, expected in (
+        ("embedded", ["controller.log", "fulfillment.log", "kubevirt.log"]),
+        ("real", ["fulfillment.log", "kubevirt.log"]),
+    ):
+        (tmp_path / "stack.json").write_text(json.dumps({"control_plane": plane}))
+        assert control_plane(tmp_path) == plane
+        assert [p.name for p in component_logs(tmp_path)] == expected
+    (tmp_path / "stack.json").write_text("{broken")
+    assert control_plane(tmp_path) == "embedded"

@@ -126,6 +126,10 @@ class ControlPlaneOptions:
     host: str = "127.0.0.1"
     """The address every process binds and the kubeconfig points at. Default loopback."""
 
+    kwok_config: tuple[dict[str, Any], ...] = ()
+    """kwok configuration documents besides its stages (`ClusterPortForward`, `ClusterLogs`, …),
+    read when kwok starts. Default none."""
+
 
 class RealControlPlane:
     def __init__(self, binaries: Binaries, options: ControlPlaneOptions) -> None:
@@ -246,11 +250,17 @@ class RealControlPlane:
                 "--leader-elect=false",
             ],
         )  # fmt: skip
+        kwok_config = ["--config", str(self.binaries.kwok_stages)]
+        if self.options.kwok_config:
+            extra = state / "kwok-config.yaml"
+            extra.write_text(yaml.safe_dump_all(list(self.options.kwok_config)))
+            kwok_config += ["--config", str(extra)]
+        kubelet_port = free_port(host)
         kwok = self._process(
             "kwok",
             [
                 "--kubeconfig", admin,
-                "--config", str(self.binaries.kwok_stages),
+                *kwok_config,
                 "--manage-all-nodes=false",
                 "--manage-nodes-with-annotation-selector", f"{KWOK_NODE_ANNOTATION}=fake",
                 "--cidr", POD_CIDR,
@@ -259,7 +269,10 @@ class RealControlPlane:
                 # controller marks the node NotReady after its grace period, and with it every
                 # pod (Deployments go unavailable).
                 "--node-lease-duration-seconds", str(NODE_LEASE_SECONDS),
-                "--server-address", f"{host}:{free_port(host)}",
+                # kwok's kubelet-like server, which each node names as its kubelet endpoint:
+                # the API server's pods/log, portforward and exec reach it there.
+                "--node-port", str(kubelet_port),
+                "--server-address", f"{host}:{kubelet_port}",
             ],
         )  # fmt: skip
         nodes = [f"kwok-node-{index}" for index in range(self.options.nodes)]

@@ -98,3 +98,29 @@ def _subresources(resource: Any) -> set[str]:
         return set(resource.subresources)
     except (AttributeError, NotFoundError):
         return set()
+
+
+def wait_available(
+    api_client: k8s.ApiClient, namespace: str, name: str, timeout: float = ESTABLISHED_TIMEOUT
+) -> None:
+    """Until Deployment `namespace/name` has an available replica (the real controller manager
+    and scheduler put its pod on a kwok node, and kwok runs it)."""
+    apps = k8s.AppsV1Api(api_client)
+    deadline = time.monotonic() + timeout
+    status = None
+    while time.monotonic() < deadline:
+        try:
+            status = apps.read_namespaced_deployment(name, namespace, _request_timeout=10).status
+        except k8s.ApiException as error:
+            raise InstallError(f"Deployment {namespace}/{name}: {error.reason}") from None
+        if status is not None and (status.available_replicas or 0) >= 1:
+            return
+        time.sleep(0.1)
+    conditions = "; ".join(
+        f"{c.type}={c.status} ({c.reason}: {c.message})"
+        for c in (status.conditions if status is not None else None) or []
+    )
+    raise InstallError(
+        f"Deployment {namespace}/{name} has no available pod after {timeout:.0f} s"
+        + (f": {conditions}" if conditions else "")
+    )

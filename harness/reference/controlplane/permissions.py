@@ -17,6 +17,8 @@ from kubernetes import client as k8s
 from harness.contract.profiles import Profile
 
 KUBEVIRT = "kubevirt.io"
+CORE = ""
+AUTHENTICATION = "authentication.k8s.io"
 RBAC = "rbac.authorization.k8s.io"
 READ = ("get", "list", "watch")
 # A year: `harness up` may serve a developer for days, and nothing here refreshes a token.
@@ -59,9 +61,13 @@ def grants(profile: Profile) -> dict[str, tuple[Grant, ...]]:
             Grant(
                 KUBEVIRT, ("virtualmachines/status",), ("get", "update", "patch"), cluster_wide=True
             ),
+            # Each VMI's virt-launcher pod, in the VMI's namespace.
+            Grant(CORE, ("pods",), ("create", "delete"), cluster_wide=True),
         ),
         "fulfillment": (
             Grant(group, ("computeinstances",), (*READ, "create", "update", "patch", "delete")),
+            # Who a bearer token stands for, as Authorino's kubernetesTokenReview asks.
+            Grant(AUTHENTICATION, ("tokenreviews",), ("create",), cluster_wide=True),
         ),
     }
 

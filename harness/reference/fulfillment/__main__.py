@@ -1,9 +1,14 @@
 """`python -m harness.reference.fulfillment`: flags, READY line, SIGTERM.
 
     python -m harness.reference.fulfillment --kubeconfig PATH --profile NAME
-        [--host 127.0.0.1] [--port 0] --hub-namespace NS --tokens PATH
+        [--host 127.0.0.1] [--port 0] --hub-namespace NS
+        (--tokens PATH | --token-review --admin-subject SUBJECT… --tenant TENANT)
         [--tls-cert PATH --tls-key PATH] [--full-replace-update]
         [--fault fulfillment:… --fault-seed N] [-v]
+
+`--tokens` reads the accepted tokens from a file (the embedded stack); `--token-review` asks the
+Kubernetes API of the kubeconfig who each token stands for, as the real deployment does, and
+lets the `--admin-subject`s (repeatable) call the private API.
 
 Prints `READY {"component": "fulfillment", "address": "HOST:PORT", "port": PORT}` once it serves.
 Bad input gives one line `fulfillment: error: ...` and exit code 2.
@@ -21,7 +26,12 @@ from typing import NoReturn
 from harness.contract.fault_specs import FaultSpecError, parse_faults
 from harness.contract.profiles import PROFILES, UnknownProfileError, get_profile
 from harness.reference.component_client import KubeconfigError
-from harness.reference.fulfillment.server import ServerError, ServerOptions, start_server
+from harness.reference.fulfillment.server import (
+    ServerError,
+    ServerOptions,
+    TokenReviewOptions,
+    start_server,
+)
 from harness.reference.fulfillment.tokens import TokenFileError, load_tokens
 from harness.reference.runtime import (
     announce_ready,
@@ -47,7 +57,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--hub-namespace", required=True)
-    parser.add_argument("--tokens", required=True, type=Path)
+    who = parser.add_mutually_exclusive_group(required=True)
+    who.add_argument("--tokens", type=Path, help="the tokens file")
+    who.add_argument(
+        "--token-review", action="store_true", help="authenticate tokens through TokenReview"
+    )
+    parser.add_argument(
+        "--admin-subject", action="append", default=[], help="with --token-review (repeatable)"
+    )
+    parser.add_argument("--tenant", help="with --token-review: every caller's tenant")
     parser.add_argument("--tls-cert", type=Path)
     parser.add_argument("--tls-key", type=Path)
     parser.add_argument(
@@ -61,6 +79,23 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--fault-seed", type=int, default=0, help="seed of the injected faults")
     parser.add_argument("-v", "--verbose", action="store_true")
     return parser.parse_args(argv)
+
+
+def _review_options(args: argparse.Namespace) -> TokenReviewOptions | None:
+    if not args.token_review:
+        for flag, value in (("--admin-subject", args.admin_subject), ("--tenant", args.tenant)):
+            if value:
+                fail(COMPONENT, f"{flag} goes with --token-review (the tokens file names admins)")
+        return None
+    if not args.admin_subject:
+        fail(COMPONENT, "--token-review needs at least one --admin-subject")
+    for subject in args.admin_subject:
+        if not subject.strip() or subject != subject.strip():
+            fail(COMPONENT, f"--admin-subject: {subject!r} is not a subject name")
+    if not args.tenant or len(args.tenant) > 63 or not _NAMESPACE.match(args.tenant):
+        given = "missing" if args.tenant is None else f"{args.tenant!r} is not a tenant name"
+        fail(COMPONENT, f"--tenant: {given} (--token-review needs it)")
+    return TokenReviewOptions(tuple(args.admin_subject), args.tenant)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -77,13 +112,14 @@ def main(argv: list[str] | None = None) -> int:
         faults = parse_faults(args.fault, COMPONENT)
     except FaultSpecError as error:
         fail(COMPONENT, str(error))
+    review = _review_options(args)
     logger = start_component(COMPONENT, args.verbose)
     if faults:
         logger.info(
             "injecting faults (seed %d): %s", args.fault_seed, "; ".join(f.text for f in faults)
         )
     try:
-        tokens = load_tokens(args.tokens)
+        tokens = load_tokens(args.tokens) if args.tokens is not None else None
         running = start_server(
             ServerOptions(
                 profile=profile,
@@ -97,6 +133,7 @@ def main(argv: list[str] | None = None) -> int:
                 full_replace_update=args.full_replace_update,
                 faults=faults,
                 fault_seed=args.fault_seed,
+                review=review,
             )
         )
     except (TokenFileError, KubeconfigError, ServerError) as error:
@@ -104,12 +141,13 @@ def main(argv: list[str] | None = None) -> int:
     stop_requested = threading.Event()
     install_stop_handler(stop_requested.set)
     logger.info(
-        "serving %s and %s on %s (%s, hub namespace %s)",
+        "serving %s and %s on %s (%s, hub namespace %s, tokens from %s)",
         profile.grpc.public_service,
         profile.grpc.private_service,
         running.address,
         "TLS" if args.tls_cert else "plaintext",
         args.hub_namespace,
+        "TokenReview" if review else args.tokens,
     )
     announce_ready(COMPONENT, address=running.address, port=running.port)
     while not stop_requested.wait(1.0):

@@ -2,20 +2,24 @@
 
 Like the Authorino configuration of the real deployment (contract §11.5): reflection
 and health are open, every other method needs `authorization: Bearer <token>`, and the methods
-of the private service need an admin subject. The identity of the caller is handed to the RPC
-method through a context variable set in the worker thread that runs it.
+of the private service need an admin subject. Who a token stands for comes from a token
+source: the tokens file (`StaticTokens`, the embedded stack) or the Kubernetes API's
+TokenReview (`token_review.TokenReviewSource`, the real control plane). The identity of the
+caller is handed to the RPC method through a context variable set in the worker thread that
+runs it.
 """
 
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Protocol
 
 import grpc
 from grpc_health.v1 import health
 from grpc_reflection.v1alpha import reflection
 
+from harness.reference.fulfillment.token_review import ReviewUnavailable
 from harness.reference.fulfillment.tokens import Identity
 
 OPEN_SERVICES = frozenset(
@@ -42,9 +46,36 @@ class Denied(Exception):
         self.message = message
 
 
+class TokenSource(Protocol):
+    description: str
+    """Where identities come from, for messages ("the tokens file", "TokenReview")."""
+
+    admins: tuple[str, ...]
+    """The admin subjects, for the message that refuses everyone else."""
+
+    def identify(self, token: str) -> Identity | None:
+        """The token's identity, or None when it stands for no one."""
+        ...
+
+
+class StaticTokens:
+    """The tokens file's tokens; its admins are the entries marked `admin`."""
+
+    description = "the tokens file"
+
+    def __init__(self, tokens: Mapping[str, Identity]) -> None:
+        self._tokens = dict(tokens)
+        self.admins = tuple(sorted({i.subject for i in self._tokens.values() if i.admin}))
+
+    def identify(self, token: str) -> Identity | None:
+        return self._tokens.get(token)
+
+
 class Authenticator:
-    def __init__(self, tokens: dict[str, Identity], admin_services: Iterable[str]) -> None:
-        self._tokens = tokens
+    def __init__(
+        self, tokens: Mapping[str, Identity] | TokenSource, admin_services: Iterable[str]
+    ) -> None:
+        self._source: TokenSource = StaticTokens(tokens) if isinstance(tokens, Mapping) else tokens
         self._admin_services = frozenset(admin_services)
 
     def is_open(self, method: str) -> bool:
@@ -64,14 +95,23 @@ class Authenticator:
                 grpc.StatusCode.UNAUTHENTICATED,
                 "malformed authorization metadata: expected 'Bearer <token>'",
             )
-        identity = self._tokens.get(token.strip())
+        source = self._source
+        try:
+            identity = source.identify(token.strip())
+        except ReviewUnavailable as error:
+            raise Denied(grpc.StatusCode.UNAVAILABLE, f"cannot check the token: {error}") from None
         if identity is None:
-            raise Denied(grpc.StatusCode.UNAUTHENTICATED, "invalid token: not known to this server")
+            raise Denied(
+                grpc.StatusCode.UNAUTHENTICATED,
+                f"invalid token: not known to this server ({source.description})",
+            )
         if service_of(method) in self._admin_services and not identity.admin:
+            admins = ", ".join(source.admins) or "none"
             raise Denied(
                 grpc.StatusCode.PERMISSION_DENIED,
-                f"subject '{identity.subject}' may not call {method}: "
-                "the private API is for administrators only",
+                f"subject '{identity.subject}' may not call {method}: the private API is for "
+                f"administrators only, and '{identity.subject}' is not one of its admin "
+                f"subjects ({admins})",
             )
         return identity
 

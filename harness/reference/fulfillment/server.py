@@ -16,6 +16,7 @@ from pathlib import Path
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
+from kubernetes import client as k8s
 
 from harness.contract.fault_specs import FaultSpec
 from harness.contract.profiles import Profile
@@ -26,6 +27,7 @@ from harness.reference.fulfillment.fault_interceptor import FaultInterceptor
 from harness.reference.fulfillment.instance_store import InstanceStore
 from harness.reference.fulfillment.reflection_pool import served_pool
 from harness.reference.fulfillment.service import ComputeInstancesService
+from harness.reference.fulfillment.token_review import TokenReviewSource
 from harness.reference.fulfillment.tokens import Identity
 
 WORKERS = 16
@@ -50,9 +52,9 @@ class ServerOptions:
     hub_namespace: str
     """Namespace of the CRs the API creates and reads. Required. `--hub-namespace`."""
 
-    tokens: dict[str, Identity]
-    """Accepted bearer tokens and whom they stand for (`tokens.load_tokens`). Required.
-    `--tokens` (the tokens file)."""
+    tokens: dict[str, Identity] | None
+    """Accepted bearer tokens and whom they stand for (`tokens.load_tokens`), or None to ask
+    the Kubernetes API instead (`review`). Required. `--tokens` (the tokens file)."""
 
     host: str = "127.0.0.1"
     """Address to bind. Default loopback. `--host`."""
@@ -77,6 +79,19 @@ class ServerOptions:
 
     fault_seed: int = 0
     """Seed of the faults' random draws. Default 0. `--fault-seed`."""
+
+    review: TokenReviewOptions | None = None
+    """Authenticate tokens through the Kubernetes API's TokenReview (instead of `tokens`).
+    Default None. `--token-review` with `--admin-subject` and `--tenant`."""
+
+
+@dataclass(frozen=True)
+class TokenReviewOptions:
+    admins: tuple[str, ...]
+    """Subjects that may call the private API (the AuthConfig's admins). `--admin-subject`."""
+
+    tenant: str
+    """The tenant every authenticated caller belongs to. `--tenant`."""
 
 
 @dataclass
@@ -129,16 +144,26 @@ def _check_bindable(host: str, port: int, target: str) -> None:
             raise ServerError(f"cannot listen on {target}: {error.strerror}") from None
 
 
+def _token_source(
+    options: ServerOptions, api_client: k8s.ApiClient
+) -> dict[str, Identity] | TokenReviewSource:
+    if (options.tokens is None) == (options.review is None):
+        raise ServerError("give exactly one of --tokens and --token-review")
+    if options.review is not None:
+        return TokenReviewSource(api_client, options.review.admins, options.review.tenant)
+    assert options.tokens is not None
+    return options.tokens
+
+
 def start_server(options: ServerOptions) -> RunningServer:
     profile = options.profile
     wire = load_wire(profile)
     credentials = _credentials(options)
-    store = InstanceStore(
-        load_api_client(options.kubeconfig, pool_size=WORKERS, retries=1),
-        profile,
-        options.hub_namespace,
+    api_client = load_api_client(options.kubeconfig, pool_size=WORKERS, retries=1)
+    store = InstanceStore(api_client, profile, options.hub_namespace)
+    authenticator = Authenticator(
+        _token_source(options, api_client), admin_services=[profile.grpc.private_service]
     )
-    authenticator = Authenticator(options.tokens, admin_services=[profile.grpc.private_service])
     services = [profile.grpc.public_service, profile.grpc.private_service]
     interceptors: list[grpc.ServerInterceptor] = [AuthInterceptor(authenticator)]
     if options.faults:

@@ -16,6 +16,9 @@ Behaviour:
 - `runStrategy: Halted` (or `running: false`) deletes the VMI; the VM becomes Stopped.
 - A VM being deleted is left to the API server's garbage collector (ownerReferences); nothing
   recreates its VMI.
+- With `--launcher-pods` (a control plane that runs pods) each VMI also gets its virt-launcher
+  pod, labelled and owned as KubeVirt makes it, deleted when the VMI shuts down
+  (`launcher_pods`).
 
 The same-second hazard. `metadata.creationTimestamp` has whole-second resolution, and the
 controller completes a restart only when `vmi.creationTimestamp > spec.restartRequestedAt`,

@@ -1,5 +1,5 @@
 """`python -m harness.reference.kubevirt --kubeconfig PATH [--boot-delay S] [--shutdown-delay S]
-[--fault kubevirt:… --fault-seed N]`"""
+[--fault kubevirt:… --fault-seed N] [--launcher-pods]`"""
 
 from __future__ import annotations
 
@@ -40,6 +40,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--fault", action="append", default=[], help="e.g. kubevirt:never-recreate (repeatable)"
     )
     parser.add_argument("--fault-seed", type=int, default=0, help="seed of the injected faults")
+    parser.add_argument(
+        "--launcher-pods",
+        action="store_true",
+        help="create a virt-launcher pod for each VMI (an API server that runs pods)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true")
     return parser.parse_args(argv)
 
@@ -61,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         shutdown_delay=args.shutdown_delay,
         namespace=args.namespace,
         faults=KubeVirtFaults(faults, args.fault_seed),
+        launcher_pods=args.launcher_pods,
     )
     if faults:
         logger.info(

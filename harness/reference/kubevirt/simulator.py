@@ -31,6 +31,7 @@ from harness.reference.component_client import (
     translated_errors,
 )
 from harness.reference.kubevirt import lifecycle as lc
+from harness.reference.kubevirt.launcher_pods import LauncherPods
 from harness.reference.kubevirt.vm_faults import KubeVirtFaults
 from harness.reference.workqueue import WorkQueue
 
@@ -51,6 +52,7 @@ class KubeVirtSimulator:
         watch_timeout: int = 30,
         wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         faults: KubeVirtFaults | None = None,
+        launcher_pods: bool = False,
     ) -> None:
         self.api_client = api_client
         self.api = k8s.CustomObjectsApi(api_client)
@@ -60,6 +62,8 @@ class KubeVirtSimulator:
         self.workers = max(1, workers)
         self.wall_clock = wall_clock
         self.faults = faults if faults is not None and faults.active else None
+        # Only where pods run (a real control plane): the embedded API server serves none.
+        self.pods = LauncherPods(api_client) if launcher_pods else None
         self.queue: WorkQueue[Key] = WorkQueue()
         self.vms = Informer(
             api_client,
@@ -154,6 +158,8 @@ class KubeVirtSimulator:
                 created = self._created.get(key)
                 if created is not None and lc.metadata(created).get("uid") == uid:
                     del self._created[key]
+            if self.pods is not None:
+                self.pods.forget(uid)
         self.queue.add(key)
 
     # work loop
@@ -297,9 +303,13 @@ class KubeVirtSimulator:
         )
         if self.vmi_status_subresource or not (created.get("status") or {}).get("phase"):
             created = self._write_vmi_status(created, lc.PENDING)
+        if self.pods is not None:
+            self.pods.ensure(created)
         return created
 
     def _boot(self, vmi: Obj) -> Obj:
+        if self.pods is not None:
+            self.pods.ensure(vmi)
         uid = str(lc.metadata(vmi).get("uid") or "")
         with self._lock:
             started = self._boot_started.setdefault(uid, time.monotonic())
@@ -319,6 +329,8 @@ class KubeVirtSimulator:
         return lc.next_boot_step(time.monotonic() - started, self._boot_delay(vmi))
 
     def _shut_down(self, vmi: Obj) -> float | None:
+        if self.pods is not None:
+            self.pods.delete(vmi)
         uid = str(lc.metadata(vmi).get("uid") or "")
         with self._lock:
             started = self._shutdown_started.setdefault(uid, time.monotonic())
