@@ -214,33 +214,30 @@ class KubeClient:
 
     def read_namespace(self, name: str) -> dict[str, Any] | None:
         """The Namespace `name`, or None when it does not exist."""
+        found = self._read_or_none(
+            lambda: self.core.read_namespace(name, _request_timeout=15), f"GET namespaces {name}"
+        )
+        return None if found is None else dict(self.api_client.sanitize_for_serialization(found))
+
+    @staticmethod
+    def _read_or_none(read: Callable[[], Any], what: str) -> Any:
+        """`read()` retried while transient; None on 404; Forbidden (naming `what`) on 403."""
         try:
-            found = retry_transient(
-                lambda: self.core.read_namespace(name, _request_timeout=15),
-                f"GET namespaces {name}",
-            )
+            return retry_transient(read, what)
         except ApiException as error:
             if error.status == 404:
                 return None
             if error.status == 403:
                 raise Forbidden(api_error_summary(error)) from None
             raise
-        return dict(self.api_client.sanitize_for_serialization(found))
 
     def get_cluster_scoped(self, resource: Resource, name: str) -> dict[str, Any] | None:
-        try:
-            return retry_transient(
-                lambda: self.custom.get_cluster_custom_object(
-                    resource.group, resource.version, resource.plural, name, _request_timeout=15
-                ),
-                f"GET {resource.plural} {name}",
-            )
-        except ApiException as error:
-            if error.status == 404:
-                return None
-            if error.status == 403:
-                raise Forbidden(api_error_summary(error)) from error
-            raise
+        return self._read_or_none(
+            lambda: self.custom.get_cluster_custom_object(
+                resource.group, resource.version, resource.plural, name, _request_timeout=15
+            ),
+            f"GET {resource.plural} {name}",
+        )
 
     def mint_token(self, namespace: str, service_account: str, seconds: int) -> str:
         """A token for a service account through the TokenRequest API (what `kubectl create
@@ -334,24 +331,17 @@ class KubeClient:
     # --- objects --------------------------------------------------------------------------
 
     def get(self, resource: Resource, namespace: str, name: str) -> dict[str, Any] | None:
-        try:
-            return retry_transient(
-                lambda: self.custom.get_namespaced_custom_object(
-                    resource.group,
-                    resource.version,
-                    namespace,
-                    resource.plural,
-                    name,
-                    _request_timeout=15,
-                ),
-                f"GET {resource.plural} {namespace}/{name}",
-            )
-        except ApiException as error:
-            if error.status == 404:
-                return None
-            if error.status == 403:
-                raise Forbidden(api_error_summary(error)) from None
-            raise
+        return self._read_or_none(
+            lambda: self.custom.get_namespaced_custom_object(
+                resource.group,
+                resource.version,
+                namespace,
+                resource.plural,
+                name,
+                _request_timeout=15,
+            ),
+            f"GET {resource.plural} {namespace}/{name}",
+        )
 
     def list(
         self,
@@ -583,20 +573,13 @@ class KubeClient:
 
     def read_deployment(self, namespace: str, name: str) -> dict[str, Any] | None:
         """A Deployment as a dict; None when absent; Forbidden when not readable."""
-        try:
-            found = retry_transient(
-                lambda: k8s.AppsV1Api(self.api_client).read_namespaced_deployment(
-                    name, namespace, _request_timeout=15
-                ),
-                f"GET deployments {namespace}/{name}",
-            )
-        except ApiException as error:
-            if error.status == 404:
-                return None
-            if error.status == 403:
-                raise Forbidden(api_error_summary(error)) from None
-            raise
-        return dict(self.api_client.sanitize_for_serialization(found))
+        found = self._read_or_none(
+            lambda: k8s.AppsV1Api(self.api_client).read_namespaced_deployment(
+                name, namespace, _request_timeout=15
+            ),
+            f"GET deployments {namespace}/{name}",
+        )
+        return None if found is None else dict(self.api_client.sanitize_for_serialization(found))
 
     def list_pods(self, namespace: str, label_selector: str) -> list[dict[str, Any]]:
         with _refusal_named():

@@ -8,7 +8,7 @@ were reused across eras.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 
 @dataclass(frozen=True)
@@ -382,15 +382,14 @@ CLOUDKIT = Profile(
 
 # The cloudkit names with the phases and jobs of the operator of mid-February 2026: what the
 # OSAC Ansible suites at their main were written for (contract §1.1).
-CLOUDKIT_JOBS = Profile(
+CLOUDKIT_JOBS = replace(
+    CLOUDKIT,
     name="cloudkit-jobs",
     era="A2",
     description=(
         "cloudkit.openshift.io with phases Starting/Running and status.jobs "
         "(osac-operator 36ae96c, 2026-02-16)"
     ),
-    group="cloudkit.openshift.io",
-    prefix="cloudkit.openshift.io/",
     phases=Phases(
         starting="Starting",
         running="Running",
@@ -401,18 +400,10 @@ CLOUDKIT_JOBS = Profile(
         paused=None,
         all=("Starting", "Running", "Failed", "Deleting"),
     ),
-    conditions=ConditionTypes(
-        accepted="Accepted",
-        progressing="Progressing",
-        deleting="Deleting",
-    ),
-    grpc=GrpcNames(
-        public_package="fulfillment.v1",
-        private_package="private.v1",
+    grpc=replace(
+        CLOUDKIT.grpc,
         public_module="cloudkit_jobs.fulfillment.v1",
         private_module="cloudkit_jobs.private.v1",
-        state_enum="ComputeInstanceState",
-        condition_type_enum="ComputeInstanceConditionType",
         descriptor_pool="cloudkit_jobs",
     ),
     state_by_phase={
@@ -422,21 +413,10 @@ CLOUDKIT_JOBS = Profile(
         "Deleting": "COMPUTE_INSTANCE_STATE_DELETING",
     },
     condition_type_by_name={
-        "Progressing": "COMPUTE_INSTANCE_CONDITION_TYPE_PROGRESSING",
-        "Accepted": "COMPUTE_INSTANCE_CONDITION_TYPE_PROGRESSING",
+        **CLOUDKIT.condition_type_by_name,
         "Available": "COMPUTE_INSTANCE_CONDITION_TYPE_AVAILABLE",
-        "RestartInProgress": "COMPUTE_INSTANCE_CONDITION_TYPE_RESTART_IN_PROGRESS",
-        "RestartFailed": "COMPUTE_INSTANCE_CONDITION_TYPE_RESTART_FAILED",
     },
-    env_prefix="CLOUDKIT_",
-    operator_env=OPERATOR_ENVS[1],
-    operator_deployment="cloudkit-operator-controller-manager",
-    operator_namespace="cloudkit-operator-system",
-    hub_namespace="cloudkit-computeinstance",
-    explicit_spec_fields=False,
     records_jobs=True,
-    vm_running_field={"running": True},
-    vm_halted_field={"running": False},
 )
 
 PROFILES: dict[str, Profile] = {
