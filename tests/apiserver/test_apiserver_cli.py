@@ -93,7 +93,8 @@ def test_crd_files_seeds_tokens_and_request_log(tmp_path, start_apiserver):
         json.dumps({"tokens": [{"token": secret, "user": "system:serviceaccount:hub:ctl"}]})
     )
     log = tmp_path / "requests.jsonl"
-    crds = sorted(CRD_DIR.glob("*.yaml"))
+    # One file per CRD name: a profile's own variant (name.<profile>.yaml) replaces its base.
+    crds = sorted(p for p in CRD_DIR.glob("*.yaml") if "." not in p.stem.split("_", 1)[1])
     server = start_apiserver(crds=crds, seeds=[seed], tokens=tokens, request_log=log, token=secret)
     api_client = config.new_client_from_config(str(server.kubeconfig))
     custom = client.CustomObjectsApi(api_client)

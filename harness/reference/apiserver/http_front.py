@@ -47,9 +47,16 @@ from harness.reference.apiserver.patch import APPLY, JSON_PATCH, MERGE, STRATEGI
 from harness.reference.apiserver.registry import Registry
 from harness.reference.apiserver.request_info import request_info
 from harness.reference.apiserver.request_log import RequestLog
+from harness.reference.apiserver.request_options import (
+    check_list_options,
+    parse_int64,
+    query_bool,
+    write_options,
+)
 from harness.reference.apiserver.routes import (
     Discovery,
     Health,
+    NotRouted,
     OpenApiPath,
     ResourcePath,
     resolve,
@@ -61,7 +68,7 @@ from harness.reference.apiserver.status_errors import (
     path_not_found,
 )
 from harness.reference.apiserver.tables import Tables, negotiate
-from harness.reference.apiserver.verbs import DeleteOptions, parse_int64
+from harness.reference.apiserver.verbs import DeleteOptions
 from harness.reference.apiserver.watch import bookmark_line, error_line
 
 log = logging.getLogger("apiserver.http")
@@ -166,6 +173,8 @@ class HttpFront:
                 response = self._non_resource(request, target)
         except ApiError as error:
             response = _error_response(error, media_types.error_in_protobuf(accept))
+        except NotRouted:
+            response = web.Response(status=404, text="404 page not found\n")
         except ConnectionReset:
             reset = True
         except DropConnection as why:
@@ -288,6 +297,7 @@ class HttpFront:
         status_sub = target.subresource == "status"
         table = negotiate(request.headers.get("Accept"), query)
         tables = Tables(resource, table) if table is not None else None
+        raw_query = list(request.query.items())
 
         def answer(status: int, entry: Any) -> web.Response:
             body = verbs.render(resource, entry)
@@ -304,6 +314,7 @@ class HttpFront:
             assert target.name is not None  # refused above
             return answer(200, verbs.get(resource, namespace, target.name))
         if verb == "list":
+            check_list_options(query)
             await self._catch_up(query.get("resourceVersion", ""))
             listed = verbs.list(resource, target.namespace, query)
             return _json(200, listed if tables is None else tables.list(listed))
@@ -313,11 +324,16 @@ class HttpFront:
             if resource.namespaced and target.namespace is None:
                 raise method_not_allowed("create needs a namespace in the path")
             body = await self._typed_body(request, resource, query)
-            return answer(201, verbs.create(resource, namespace, body))
+            options = write_options("CreateOptions", query, raw_query)
+            return answer(201, verbs.create(resource, namespace, body, dry_run=options.dry_run))
         if verb == "update":
             assert target.name is not None
             body = await self._typed_body(request, resource, query)
-            return answer(200, verbs.replace(resource, namespace, target.name, body, status_sub))
+            options = write_options("UpdateOptions", query, raw_query)
+            replaced = verbs.replace(
+                resource, namespace, target.name, body, status_sub, dry_run=options.dry_run
+            )
+            return answer(200, replaced)
         if verb == "patch":
             assert target.name is not None
             content_type = _content_type(request)
@@ -325,17 +341,27 @@ class HttpFront:
                 raise media_types.unsupported_patch(resource)
             if content_type == STRATEGIC and not resource.strategic_merge:
                 raise media_types.unsupported_patch(resource)
-            body = body_of.patch_value(await _read(request))
-            return answer(
-                200, verbs.patch(resource, namespace, target.name, body, content_type, status_sub)
+            raw = await _read(request)
+            options = write_options("PatchOptions", query, raw_query)
+            body = body_of.patch_value(raw)
+            patched = verbs.patch(
+                resource,
+                namespace,
+                target.name,
+                body,
+                content_type,
+                status_sub,
+                dry_run=options.dry_run,
             )
+            return answer(200, patched)
         if verb == "delete":
             assert target.name is not None
-            options = DeleteOptions.parse(await _options_body(request), query)
+            options = DeleteOptions.parse(await _options_body(request), query, raw_query)
             deletion = verbs.delete(resource, namespace, target.name, options)
             return _json(*verbs.deletion_answer(resource, deletion, options))
         if verb == "deletecollection":
-            options = DeleteOptions.parse(await _options_body(request), query)
+            check_list_options(query)
+            options = DeleteOptions.parse(await _options_body(request), query, raw_query)
             return _json(200, verbs.delete_collection(resource, target.namespace, query, options))
         raise method_not_allowed()
 
@@ -367,11 +393,15 @@ class HttpFront:
         drop: Effect | None = None,
     ) -> web.StreamResponse:
         timeout = _watch_timeout(query.get("timeoutSeconds"))
-        bookmarks = query.get("allowWatchBookmarks") in ("true", "1")
+        bookmarks = query_bool(query.get("allowWatchBookmarks"))
         table = negotiate(request.headers.get("Accept"), query)
         encode = Tables(target.resource, table).watch_lines if table is not None else _as_is
         response = web.StreamResponse(status=200, headers=JSON_HEADERS)
         response.enable_chunked_encoding()
+        if not timeout:
+            await response.prepare(request)
+            await response.write_eof()
+            return response
         try:
             watcher, initial = self.verbs.open_watch(target.resource, target.namespace, query)
         except ApiError as error:
@@ -490,9 +520,10 @@ async def _object_body(request: web.BaseRequest, body: BodyType, query: dict[str
 
 
 def _content_type(request: web.BaseRequest) -> str:
-    """The request's media type, "" without a Content-Type header (aiohttp would say
-    application/octet-stream, which kube-apiserver refuses when it is sent)."""
-    return request.content_type if "Content-Type" in request.headers else ""
+    """The request's media type, "" without a Content-Type header or with a blank one, as Go
+    reads it (aiohttp would say application/octet-stream, which kube-apiserver refuses when
+    it is sent)."""
+    return request.content_type if request.headers.get("Content-Type", "").strip() else ""
 
 
 async def _options_body(request: web.BaseRequest) -> Any:
@@ -502,10 +533,11 @@ async def _options_body(request: web.BaseRequest) -> Any:
 
 
 def _watch_timeout(value: str | None) -> float:
-    if not value:
+    """kube-apiserver's: unset or 0 is its default; a negative one ends the watch at once."""
+    if value is None:
         return DEFAULT_WATCH_TIMEOUT
     seconds = parse_int64(value)
-    return seconds if seconds > 0 else DEFAULT_WATCH_TIMEOUT
+    return DEFAULT_WATCH_TIMEOUT if seconds == 0 else max(seconds, 0)
 
 
 def _root_paths(registry: Registry) -> list[str]:

@@ -60,6 +60,12 @@ class ResourceType:
     # A delete that removes the object at once answers the object, not a Status (the real
     # registries with ReturnDeletedObject: pods, namespaces, serviceaccounts).
     returns_deleted_object: bool = False
+    # The built-ins whose strategy allows a PUT without metadata.resourceVersion (last write
+    # wins); custom resources, CRDs and leases require it.
+    unconditional_update: bool = False
+    # metadata.generation is kept (set on create, bumped when the content changes): custom
+    # resources, CRDs, pods and deployments; configmaps, secrets and the like have none.
+    generation: bool = True
     # Semantic checks after the structural schema, on create and update (AccessRule).
     validator: Callable[[dict[str, Any]], list[Cause]] | None = None
     resource_id: str = field(init=False)
@@ -186,8 +192,14 @@ def _builtin_types() -> list[ResourceType]:
         ),
         ResourceType("coordination.k8s.io", "v1", "leases", "Lease", True),
     ]
+    without_generation = ("namespaces", "events", "configmaps", "secrets", "serviceaccounts")
     for resource in core:
         resource.strategic_merge = True
+        resource.unconditional_update = resource.plural not in (
+            "customresourcedefinitions",
+            "leases",
+        )
+        resource.generation = resource.plural not in (*without_generation, "leases")
     return [*core, _access_rules(), _self_subject_reviews(), *_access_reviews()]
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from harness.reference.apiserver.auth.identity import Attributes
+from harness.reference.apiserver.request_options import query_bool
 from harness.reference.apiserver.selectors import exact_match
 
 _NAMESPACE_SUBRESOURCES = ("status", "finalize")
@@ -68,7 +69,7 @@ def request_info(method: str, path: str, query: dict[str, str]) -> RequestInfo:
     name = rest[1] if len(rest) >= 2 else ""
     subresource = rest[2] if len(rest) >= 3 else ""
     if not name and verb == "get":
-        verb = "watch" if query.get("watch") in ("true", "1") else "list"
+        verb = "watch" if query_bool(query.get("watch")) else "list"
         selected = exact_match(query.get("fieldSelector"), "metadata.name")
         if selected and selected not in (".", "..") and not any(c in selected for c in "/%"):
             name = selected

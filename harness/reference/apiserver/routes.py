@@ -41,12 +41,24 @@ class Health:
 Target = Discovery | ResourcePath | OpenApiPath | Health
 
 
+class NotRouted(Exception):
+    """A path no handler of kube-apiserver takes: its mux answers a plain-text 404."""
+
+
 def resolve(path: str, registry: Registry) -> Target:
-    """Raises ApiError(404) for anything the server does not serve."""
-    parts = [part for part in path.split("/") if part]
+    """Raises ApiError(404) for an API path the server does not serve, NotRouted for a path
+    outside the API (or one starting `//`, which kube-apiserver's mux never matches)."""
+    segments = path.split("/")[1:]
+    while segments and not segments[-1]:
+        segments.pop()  # trailing slashes are allowed, as the official client sends them
+    parts = [part for part in segments if part]
     if not parts:
         return Discovery("root")
     head = parts[0]
+    if not segments[0]:
+        raise NotRouted()
+    if len(parts) != len(segments):
+        raise path_not_found()  # an empty segment inside an API path
     if head == "version" and len(parts) == 1:
         return Discovery("version")
     if head in ("healthz", "readyz", "livez") and len(parts) == 1:
@@ -64,7 +76,7 @@ def resolve(path: str, registry: Registry) -> Target:
             return Discovery("/".join(parts))
         group, version, rest = parts[1], parts[2], parts[3:]
     else:
-        raise path_not_found()
+        raise NotRouted()
     if not rest:
         return Discovery(f"apis/{group}/{version}" if group else "api/v1")
     return _resource_path(group, version, rest, registry)

@@ -48,6 +48,14 @@ from harness.reference.apiserver import object_meta as meta
 from harness.reference.apiserver.object_store import Entry, Store, dumps
 from harness.reference.apiserver.patch import JSON_PATCH, apply_patch
 from harness.reference.apiserver.registry import CRD_RESOURCE, NAMESPACES, Registry, ResourceType
+from harness.reference.apiserver.request_options import (
+    dry_run_causes,
+    options_invalid,
+    parse_int64,
+    path_segment_name,
+    query_bool,
+    query_values,
+)
 from harness.reference.apiserver.schema import cel, crd
 from harness.reference.apiserver.schema.structural import MISSING, prune_and_default
 from harness.reference.apiserver.schema.validation import rules_not_checked
@@ -66,6 +74,7 @@ from harness.reference.apiserver.status_errors import (
     expired,
     field_forbidden,
     field_invalid,
+    field_not_supported,
     field_required,
     forbidden,
     invalid,
@@ -82,6 +91,7 @@ from harness.reference.apiserver.watch import (
     added_line,
 )
 
+PROPAGATION_POLICIES = ("Foreground", "Background", "Orphan")
 FOREGROUND = "foregroundDeletion"
 ORPHAN = "orphan"
 NAMESPACE_FINALIZER = "kubernetes"
@@ -110,22 +120,53 @@ class DeleteOptions:
     """`orphanDependents` as sent (query or body); default None: not sent. `false` on a
     deletion that has to wait for finalizers makes the answer 202 Accepted."""
 
+    dry_run: bool = False
+    """`dryRun: [All]`: everything a delete does, answered, and nothing stored."""
+
     @classmethod
-    def parse(cls, body: Any, query: dict[str, str]) -> DeleteOptions:
-        body = body if isinstance(body, dict) else {}
-        orphan = body.get("orphanDependents", query.get("orphanDependents"))
-        orphan_dependents = None if orphan is None else orphan in (True, "true")
-        policy = query.get("propagationPolicy") or body.get("propagationPolicy")
+    def parse(
+        cls, body: Any, query: dict[str, str], raw_query: list[tuple[str, str]]
+    ) -> DeleteOptions:
+        """From the body when one was sent (the query is then ignored, as kube-apiserver
+        ignores it), else from the query; invalid options are the handler's 422."""
+        if body is not None:
+            body = body if isinstance(body, dict) else {}
+            orphan = body.get("orphanDependents")
+            orphan_dependents = None if orphan is None else orphan is True
+            policy = body.get("propagationPolicy")
+            dry_run = body.get("dryRun") or []
+        else:
+            orphan = query.get("orphanDependents")
+            orphan_dependents = None if orphan is None else query_bool(orphan)
+            policy = query.get("propagationPolicy")
+            dry_run = query_values(raw_query, "dryRun")
+            if query.get("gracePeriodSeconds"):
+                parse_int64(query["gracePeriodSeconds"])
+        causes = []
+        if orphan_dependents is not None and policy is not None:
+            causes.append(
+                field_invalid(
+                    "propagationPolicy",
+                    policy,
+                    "orphanDependents and deletionPropagation cannot be both set",
+                )
+            )
+        if policy is not None and policy not in PROPAGATION_POLICIES:
+            causes.append(
+                field_not_supported("propagationPolicy", policy, [*PROPAGATION_POLICIES, "nil"])
+            )
+        causes += dry_run_causes(dry_run if isinstance(dry_run, list) else [dry_run])
+        if causes:
+            raise options_invalid("DeleteOptions", causes)
         if policy is None and orphan_dependents is not None:
             policy = "Orphan" if orphan_dependents else "Background"
-        if policy is not None and policy not in ("Background", "Foreground", "Orphan"):
-            raise bad_request(f"propagationPolicy: Unsupported value: {policy!r}")
-        preconditions = body.get("preconditions") or {}
+        preconditions = body.get("preconditions") or {} if body is not None else {}
         return cls(
             policy,
             preconditions.get("uid"),
             preconditions.get("resourceVersion"),
             orphan_dependents,
+            bool(dry_run),
         )
 
 
@@ -160,6 +201,7 @@ class ResourceVerbs:
     # --- reads ----------------------------------------------------------------------------
 
     def get(self, resource: ResourceType, namespace: str, name: str) -> Entry:
+        path_segment_name(name)
         entry = self.store.get(resource.resource_id, namespace, name)
         if entry is None:
             raise not_found(resource.plural, resource.group, name)
@@ -313,6 +355,7 @@ class ResourceVerbs:
         body: Any,
         *,
         keep_status: bool = False,
+        dry_run: bool = False,
     ) -> Entry:
         obj = self._decode(resource, body, namespace)
         metadata = obj["metadata"]
@@ -337,11 +380,15 @@ class ResourceVerbs:
             raise already_exists(resource.plural, resource.group, name)
         metadata["uid"] = str(uuid.uuid4())
         metadata["creationTimestamp"] = self.now()
-        metadata["generation"] = 1
+        if resource.generation:
+            metadata["generation"] = 1
         if resource.status_subresource and not keep_status:
             obj.pop("status", None)
         self._prepare(resource, obj, None)
         self._validate(resource, obj, None, validate_rules=True)
+        if dry_run:
+            self._pending_crd = None
+            return Entry(obj, 0)
         entry = self.store.create(resource.resource_id, obj)
         self._publish(resource, ADDED, entry, None)
         self._after_write(resource, entry)
@@ -357,7 +404,14 @@ class ResourceVerbs:
     # --- update and patch -----------------------------------------------------------------
 
     def replace(
-        self, resource: ResourceType, namespace: str, name: str, body: Any, status: bool
+        self,
+        resource: ResourceType,
+        namespace: str,
+        name: str,
+        body: Any,
+        status: bool,
+        *,
+        dry_run: bool = False,
     ) -> Entry:
         obj = self._decode(resource, body, namespace)
         body_name = obj["metadata"].get("name")
@@ -367,20 +421,27 @@ class ResourceVerbs:
             )
         entry = self.get(resource, namespace, name)
         requested = obj["metadata"].get("resourceVersion")
+        if not requested and resource.unconditional_update:
+            requested = entry.metadata["resourceVersion"]
         if not requested:
+            # Custom resources are refused by their generic store, named by resource and with
+            # the version as a number; built-ins by their strategy, by kind.
+            custom = resource.is_custom
             raise invalid(
-                resource.kind,
+                resource.plural if custom else resource.kind,
                 resource.group,
                 name,
                 [
                     field_invalid(
-                        "metadata.resourceVersion", "0x0", "must be specified for an update"
+                        "metadata.resourceVersion",
+                        0 if custom else "0x0",
+                        "must be specified for an update",
                     )
                 ],
             )
         if requested != entry.metadata["resourceVersion"]:
             raise conflict(resource.plural, resource.group, name)
-        return self._update(resource, entry, obj, status)
+        return self._update(resource, entry, obj, status, dry_run=dry_run)
 
     def patch(
         self,
@@ -390,6 +451,8 @@ class ResourceVerbs:
         body: Any,
         content_type: str,
         status: bool,
+        *,
+        dry_run: bool = False,
     ) -> Entry:
         entry = self.get(resource, namespace, name)
         # A merge patch builds new dicts only along the paths it touches and shares the rest
@@ -415,7 +478,7 @@ class ResourceVerbs:
         if requested and requested != entry.metadata["resourceVersion"]:
             raise conflict(resource.plural, resource.group, name)
         metadata["resourceVersion"] = entry.metadata["resourceVersion"]
-        return self._update(resource, entry, patched, status)
+        return self._update(resource, entry, patched, status, dry_run=dry_run)
 
     def _update(
         self,
@@ -425,6 +488,7 @@ class ResourceVerbs:
         status: bool,
         *,
         validate_rules: bool = True,
+        dry_run: bool = False,
     ) -> Entry:
         old = entry.obj
         if status:
@@ -453,7 +517,7 @@ class ResourceVerbs:
                     new["status"] = old["status"]
                 else:
                     new.pop("status", None)
-        return self._write(resource, entry, new, validate_rules=validate_rules)
+        return self._write(resource, entry, new, validate_rules=validate_rules, dry_run=dry_run)
 
     def _write(
         self,
@@ -462,6 +526,7 @@ class ResourceVerbs:
         new: dict[str, Any],
         *,
         validate_rules: bool = True,
+        dry_run: bool = False,
     ) -> Entry:
         old = entry.obj
         metadata = new["metadata"]
@@ -485,11 +550,15 @@ class ResourceVerbs:
         if validate_rules:
             self._validate(resource, new, old, validate_rules=True)
         metadata["resourceVersion"] = old_meta["resourceVersion"]
-        metadata["generation"] = old_meta.get("generation", 1)
+        if "generation" in old_meta:
+            metadata["generation"] = old_meta["generation"]
         if new == old and _json_identical(new, old):
             return entry
-        if _content_changed(resource, new, old):
+        if "generation" in old_meta and _content_changed(resource, new, old):
             metadata["generation"] += 1
+        if dry_run:
+            self._pending_crd = None
+            return Entry(new, entry.rv)
         if old_meta.get("deletionTimestamp") and not self._has_finalizers(resource, new):
             # Like kube-apiserver, the write that releases the last finalizer deletes instead of
             # storing: watchers see one DELETED carrying the last stored version, and the writer
@@ -532,6 +601,7 @@ class ResourceVerbs:
         if metadata.get("deletionTimestamp"):
             return Deletion(entry, gone=False)
         new = entry.copy()
+        dry_run = options.dry_run
         finalizers = _deletion_finalizers(metadata.get("finalizers") or (), options.propagation)
         if resource.resource_id == CRD_RESOURCE and crd.CLEANUP_FINALIZER not in finalizers:
             # Its objects go first: the CRD registry adds the cleanup finalizer on delete.
@@ -540,13 +610,17 @@ class ResourceVerbs:
         if not finalizers:
             del new["metadata"]["finalizers"]
         if not self._has_finalizers(resource, new):
-            return Deletion(self._remove(resource, entry), gone=True)
+            return Deletion(entry if dry_run else self._remove(resource, entry), gone=True)
         new_meta = new["metadata"]
         new_meta["deletionTimestamp"] = self.now()
         new_meta["deletionGracePeriodSeconds"] = 0
         self._prepare(resource, new, entry)
         new_meta["resourceVersion"] = metadata["resourceVersion"]
-        new_meta["generation"] = metadata.get("generation", 1) + 1
+        if metadata.get("generation", 0) > 0:
+            new_meta["generation"] = metadata["generation"] + 1
+        if dry_run:
+            self._pending_crd = None
+            return Deletion(Entry(new, entry.rv), gone=False)
         previous, stored = self.store.update(resource.resource_id, new)
         self._publish(resource, MODIFIED, stored, previous)
         self._after_write(resource, stored)
@@ -853,16 +927,6 @@ def _non_negative_int(value: str | None) -> int:
     if value is None or value == "":
         return 0
     return max(parse_int64(value), 0)
-
-
-def parse_int64(value: str) -> int:
-    """A query integer as Go's strconv.ParseInt reads it, or its 400."""
-    if not re.fullmatch(r"[+-]?[0-9]+", value):
-        raise bad_request(f'strconv.ParseInt: parsing "{value}": invalid syntax')
-    number = int(value)
-    if not -(2**63) <= number < 2**63:
-        raise bad_request(f'strconv.ParseInt: parsing "{value}": value out of range')
-    return number
 
 
 def parse_resource_version(value: str, prefix: str) -> int:
