@@ -20,6 +20,7 @@ from pathlib import Path
 from types import FrameType
 
 from harness.commands import argtypes
+from harness.commands.usage_filter import UsageFilter
 from harness.exitcodes import ExitCode
 from harness.filewrites import is_disk_trouble, reason
 from harness.ownership import PARENT_ENV, DirectoryBusy, hold
@@ -190,10 +191,13 @@ def run(args: argparse.Namespace, extra: Sequence[str], err: Callable[[str], Non
             started = time.time()
             # PARENT_ENV: pytest dies with this command, however it ends (the plugin asks).
             env = {**os.environ, RUN_ID_ENV: run_id, PARENT_ENV: str(os.getpid())}
-            code = _run_pytest(command, env, err)
+            code, refused = _run_pytest(command, env, err)
             if code == pytest_usage_error and not layout.summary.is_file():
-                if restore_previous(layout):
-                    err(f"harness run: pytest refused its arguments; kept the results in {root}")
+                kept = restore_previous(layout)
+                err(
+                    f"harness run: {refused or 'pytest refused its arguments'}"
+                    + (f"; kept the results in {root}" if kept else "")
+                )
                 return int(ExitCode.USAGE_ERROR)
             discard_previous(layout)
             return _conclude(layout, run_id, code, started, err)
@@ -201,8 +205,13 @@ def run(args: argparse.Namespace, extra: Sequence[str], err: Callable[[str], Non
         raise RunUsageError(str(error)) from None
 
 
-def _run_pytest(command: list[str], env: dict[str, str], err: Callable[[str], None]) -> int:
-    child = subprocess.Popen(command, env=env, start_new_session=True)
+def _run_pytest(
+    command: list[str], env: dict[str, str], err: Callable[[str], None]
+) -> tuple[int, str | None]:
+    """pytest's exit code, and the words of its refusal when it refused its arguments."""
+    child = subprocess.Popen(command, env=env, start_new_session=True, stderr=subprocess.PIPE)
+    assert child.stderr is not None
+    stderr = UsageFilter(child.stderr, sys.stderr.buffer)
     forwarded: list[int] = []
 
     def forward(signum: int, frame: FrameType | None) -> None:
@@ -217,12 +226,14 @@ def _run_pytest(command: list[str], env: dict[str, str], err: Callable[[str], No
     try:
         while True:
             try:
-                return child.wait()
+                code = child.wait()
+                break
             except KeyboardInterrupt:  # only if a handler was replaced under us
                 child.send_signal(signal.SIGTERM)
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+    return code, stderr.finish(usage_error=code == pytest_usage_error)
 
 
 def _conclude(

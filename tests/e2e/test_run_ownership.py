@@ -141,3 +141,10 @@ def test_sigkill_of_harness_run_leaves_no_process_and_nothing_writes_afterwards(
     finally:
         for pid in descendants(run.pid):
             os.kill(pid, signal.SIGKILL)
+
+
+def test_an_argument_pytest_refuses_is_one_line_naming_it(tmp_path):
+    """pytest's four-line usage block becomes the command's one line"""
+    result = harness_run("--results-dir", str(tmp_path / "results"), "--no-such-flag")
+    assert result.returncode == 4, result.stderr
+    assert result.stderr.splitlines() == ["harness run: unrecognized arguments: --no-such-flag"]
