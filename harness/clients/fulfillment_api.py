@@ -22,7 +22,7 @@ import grpc
 from google.protobuf import timestamp_pb2
 from google.protobuf.message import Message
 
-from harness.clients.retries import note_retry, retry_transient
+from harness.clients.retries import never_sent, note_retry, retry_transient
 from harness.config import Settings
 from harness.contract.profiles import CREATE_ATTEMPT_LABEL, Profile
 from harness.contract.wire import WireModules, load_wire
@@ -31,6 +31,9 @@ from harness.contract.wire.pools import copy_into
 log = logging.getLogger("harness.clients.fulfillment_api")
 
 CALL_TIMEOUT = 20.0
+# Waits of 0.05 s doubling to 2 s: about 10 s in all, enough to ride out a restarted
+# port-forward (the usual way to this API), short of the reachability watch's verdict.
+ATTEMPTS = 10
 PROBE_TIMEOUT = 5.0
 
 
@@ -190,16 +193,24 @@ class FulfillmentClient:
         request: Any,
         idempotent: bool,
         timeout: float = CALL_TIMEOUT,
+        retry: bool = True,
     ) -> Any:
+        """An idempotent call is retried on transport trouble, any other only when it never
+        left (no connection); `retry=False` asks once."""
+
         def attempt() -> Any:
             return stub_method(request, metadata=self._metadata(), timeout=timeout)
 
         started = time.time()
         code = "OK"
         try:
+            if not retry:
+                return attempt()
             if idempotent:
-                return retry_transient(attempt, f"gRPC {method}")
-            return attempt()
+                return retry_transient(attempt, f"gRPC {method}", attempts=ATTEMPTS)
+            return retry_transient(
+                attempt, f"gRPC {method}", attempts=ATTEMPTS, retry_if=never_sent
+            )
         except grpc.RpcError as error:
             code = error.code().name if error.code() else "UNKNOWN"
             raise ApiError(method, code, error.details() or "") from None
@@ -220,8 +231,9 @@ class FulfillmentClient:
                 "List",
                 self.public.List,
                 self.wire.service.ComputeInstancesListRequest(limit=1),
-                idempotent=retry,
+                idempotent=True,
                 timeout=CALL_TIMEOUT if retry else PROBE_TIMEOUT,
+                retry=retry,
             )
         except ApiError as error:
             if error.code == "UNAVAILABLE":

@@ -39,12 +39,7 @@ def is_transient(error: BaseException) -> bool:
     ):  # harness.clients.fulfillment_api.ApiError carries the gRPC code by name
         return True
     if callable(code):
-        try:
-            import grpc
-
-            return bool(code() == grpc.StatusCode.UNAVAILABLE)
-        except Exception:
-            return False
+        return _grpc_unavailable(error)
     if isinstance(error, ConnectionError | TimeoutError):
         return True
     module = type(error).__module__
@@ -57,6 +52,28 @@ def is_transient(error: BaseException) -> bool:
         "ReadTimeoutError",
         "ConnectTimeoutError",
     }
+
+
+def never_sent(error: BaseException) -> bool:
+    """A gRPC call that failed before any request left: no connection could be made, so even
+    a call that is not idempotent may be sent again."""
+    if getattr(error, "code", None) != "UNAVAILABLE" and not _grpc_unavailable(error):
+        return False
+    details = getattr(error, "details", "")
+    text = details() if callable(details) else str(details)
+    return "failed to connect" in text.lower() or "connection refused" in text.lower()
+
+
+def _grpc_unavailable(error: BaseException) -> bool:
+    code = getattr(error, "code", None)
+    if not callable(code):
+        return False
+    try:
+        import grpc
+
+        return bool(code() == grpc.StatusCode.UNAVAILABLE)
+    except Exception:
+        return False
 
 
 def _cut_tls(message: str) -> bool:
@@ -104,11 +121,16 @@ def describe(error: BaseException | None) -> str:
 
 
 def retry_transient(
-    action: Callable[[], T], what: str, attempts: int = 6, max_wait: float = 2.0
+    action: Callable[[], T],
+    what: str,
+    attempts: int = 6,
+    max_wait: float = 2.0,
+    retry_if: Callable[[BaseException], bool] = is_transient,
 ) -> T:
     """Run `action`, retrying transient transport errors with exponential backoff.
 
-    Only `is_transient` errors are retried; an assertion, a 404 or a 422 goes straight through.
+    Only `retry_if` errors (default `is_transient`) are retried; an assertion, a 404 or a 422
+    goes straight through.
     """
 
     def before_sleep(state: tenacity.RetryCallState) -> None:
@@ -118,7 +140,7 @@ def retry_transient(
         LEDGER.record(entry)
 
     retryer = tenacity.Retrying(
-        retry=tenacity.retry_if_exception(is_transient),
+        retry=tenacity.retry_if_exception(retry_if),
         stop=tenacity.stop_after_attempt(attempts),
         wait=tenacity.wait_exponential(multiplier=0.05, max=max_wait),
         before_sleep=before_sleep,

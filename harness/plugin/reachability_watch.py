@@ -6,11 +6,14 @@ that stops working while both APIs answer is left to the tests to judge."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Sequence
 
 INTERVAL = 2.0
-# One failed round can be a blip the clients' retries ride out; two in a row are an outage.
-CONFIRMATIONS = 2
+# How long an API may stay unanswered before it is an outage rather than a blip the clients'
+# retries ride out (a restarted port-forward, an API server's brief restart); the fulfillment
+# client's retries span about as long.
+GRACE = 10.0
 
 
 class ReachabilityWatch:
@@ -19,12 +22,14 @@ class ReachabilityWatch:
         probes: Sequence[Callable[[], object]],
         on_failure: Callable[[str], None],
         interval: float = INTERVAL,
-        confirmations: int = CONFIRMATIONS,
+        grace: float = GRACE,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.probes = list(probes)
         self.on_failure = on_failure
         self.interval = interval
-        self.confirmations = confirmations
+        self.grace = grace
+        self.clock = clock
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._run, name="reachability-watch", daemon=True)
 
@@ -38,13 +43,20 @@ class ReachabilityWatch:
             self._thread.join(15)
 
     def _run(self) -> None:
-        failed_rounds = 0
+        failing_since: float | None = None
+        rounds = 0
         while not self._stopped.wait(self.interval):
+            asked = self.clock()
             cause = self._first_failure()
-            failed_rounds = failed_rounds + 1 if cause else 0
-            if cause and failed_rounds >= self.confirmations and not self._stopped.is_set():
+            if cause is None:
+                failing_since, rounds = None, 0
+                continue
+            failing_since = asked if failing_since is None else failing_since
+            rounds += 1
+            unanswered = self.clock() - failing_since
+            if rounds >= 2 and unanswered >= self.grace and not self._stopped.is_set():
                 self.on_failure(
-                    f"{cause} (asked {failed_rounds} times, {self.interval:.0f} s apart)"
+                    f"{cause} (unanswered for {unanswered:.0f} s, asked {rounds} times)"
                 )
                 return
 
