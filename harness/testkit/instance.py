@@ -28,11 +28,13 @@ from harness.contract.timestamps import truncate_to_second
 from harness.testkit.descriptions import describe_instance, describe_object
 from harness.testkit.expectations import ExpectedCondition, assert_condition
 from harness.testkit.history import (
+    ActionKind,
     InstanceHistory,
     RestartRequest,
     RestartResult,
     condition,
 )
+from harness.testkit.invariants import first_violation
 from harness.testkit.progress import waiting
 from harness.testkit.steps import step
 from harness.testkit.timeline import Observation, Timeline
@@ -121,6 +123,8 @@ class ComputeInstanceUnderTest(InstanceHistory):
         operator sets and clears before they begin (a short-lived RestartFailed) is replayed."""
         self._since = self._version_before_create()
         self.create_sent = True
+        if restart_requested_at is not None:
+            self.note(ActionKind.REQUEST)
         self.id = self.driver.create(self.spec, restart_requested_at, self.labels)
         self._watch(
             instance_resource(self.profile),
@@ -350,8 +354,20 @@ class ComputeInstanceUnderTest(InstanceHistory):
         if isinstance(moment, datetime):
             moment = truncate_to_second(moment) if self.driver.mode == "cr" else moment
         assert self.cr_name is not None, "the CR is not known yet; wait for it first"
+        self.note(ActionKind.REQUEST)
         requested = self.driver.request_restart(self.id, self.cr_name, moment)
+        self.actions[-1] = replace(self.actions[-1], value=requested)
         return replace(before, requested_at=requested)
+
+    @step("withdraw the restart request")
+    def withdraw_restart(self) -> RestartRequest:
+        """Remove spec.restartRequestedAt; returns the present before it, as the baseline for
+        what must not happen next (contract §7.2 step 1)."""
+        before = self.checkpoint()
+        assert self.cr_name is not None, "the CR is not known yet; wait for it first"
+        self.note(ActionKind.WITHDRAW)
+        self.driver.withdraw_restart(self.id, self.cr_name)
+        return before
 
     def creation_request(self) -> RestartRequest:
         """The restart requested by the create itself (`restart_requested_at` on Create)."""
@@ -382,6 +398,8 @@ class ComputeInstanceUnderTest(InstanceHistory):
     def change(self, cr_path: str, value: Any) -> Rejection | None:
         """Change one spec field; the refusal, if the system under test refuses it."""
         assert self.cr_name is not None, "the CR is not known yet"
+        kind = ActionKind.RUN_STRATEGY if cr_path == "runStrategy" else ActionKind.CHANGE
+        self.note(kind, f"{cr_path}={value}")
         return self.driver.change(self.id, self.cr_name, cr_path, value)
 
     @step("set runStrategy {value}")
@@ -391,6 +409,7 @@ class ComputeInstanceUnderTest(InstanceHistory):
 
     @step("delete the instance")
     def delete(self) -> None:
+        self.note(ActionKind.DELETE)
         self.driver.delete(self.id, self.cr_name)
 
     @step("annotate the CR: {key}={value}")
@@ -417,6 +436,7 @@ class ComputeInstanceUnderTest(InstanceHistory):
         """Make the API server refuse to delete this instance's VMI to everyone but the harness
         (as an operator missing RBAC `delete` on VMIs would meet it); returns the undo."""
         assert self.vm_namespace and self.vm_name, "no VM reference yet"
+        self.note(ActionKind.REFUSE_DELETION)
         undo = self.context.refusals.refuse(("delete",), VMI, self.vm_namespace, self.vm_name)
         self.undo_actions.append(undo)
         return undo
@@ -427,6 +447,7 @@ class ComputeInstanceUnderTest(InstanceHistory):
         harness — an operator that acts and then loses its status write, as if it crashed in
         between; returns the undo."""
         assert self.cr_name, "the CR is not known yet"
+        self.note(ActionKind.REFUSE_STATUS)
         undo = self.context.refusals.refuse(
             ("update", "patch"),
             instance_resource(self.profile),
@@ -441,6 +462,7 @@ class ComputeInstanceUnderTest(InstanceHistory):
     def delete_vmi(self) -> None:
         """Delete the VMI as something other than the operator would (a node drain, a user)."""
         assert self.vm_namespace and self.vm_name, "no VM reference yet"
+        self.note(ActionKind.DELETE_VMI)
         self.context.kube.delete(VMI, self.vm_namespace, self.vm_name)
 
     def api_view(self) -> ApiInstance | None:
@@ -471,8 +493,10 @@ class ComputeInstanceUnderTest(InstanceHistory):
         timeout = self.restart_timeout if timeout is None else timeout
 
         def verdict() -> str | tuple[Observation, Observation] | None:
-            return restart_violation(self, request, failure_expected) or restart_completed(
-                self, request
+            return (
+                restart_violation(self, request, failure_expected)
+                or first_violation(self)
+                or restart_completed(self, request)
             )
 
         started = time.monotonic()
