@@ -26,7 +26,11 @@ from harness.config import Settings
 from harness.contract.profiles import LAUNCHER_VMI_LABEL, Profile
 from harness.contract.timestamps import truncate_to_second
 from harness.testkit.descriptions import describe_instance, describe_object
-from harness.testkit.expectations import ExpectedCondition, assert_condition
+from harness.testkit.expectations import (
+    ExpectedCondition,
+    assert_condition,
+    assert_observed_generations,
+)
 from harness.testkit.history import (
     ActionKind,
     InstanceHistory,
@@ -577,7 +581,49 @@ class ComputeInstanceUnderTest(InstanceHistory):
             f"contract has the operator wait: {types.restart_in_progress}=True, no "
             f"{types.restart_failed} (contract §7.3 row 2, §7.6 row 7: a VM without a VMI)"
         )
+        assert_observed_generations(self)
         return found
+
+    @step("await both restart conditions removed")
+    def wait_restart_conditions_removed(
+        self, since: RestartRequest, timeout: float | None = None
+    ) -> Observation:
+        """Neither RestartInProgress nor RestartFailed is left on the CR (returned); fails at
+        once when one is set False instead of removed (contract §7.2 step 1)."""
+        __tracebackhide__ = True
+        timeout = self.restart_timeout if timeout is None else timeout
+        types = self.profile.conditions
+        restart_types = (types.restart_in_progress, types.restart_failed)
+
+        def outcome() -> Observation | str | None:
+            for observation in self.cr_observations(since.seq_before):
+                for type_name in restart_types:
+                    found = observation.conditions.get(type_name)
+                    if found is not None and found.get("status") != "True":
+                        return (
+                            f"{type_name} was set {found.get('status')} "
+                            f"({found.get('reason')}: {found.get('message')!r}) instead of "
+                            "being removed (contract §7.2 step 1: without a request both restart "
+                            "conditions are deleted from the list, not set False)"
+                        )
+            latest = self.cr_observation()
+            if latest is None or not latest.exists:
+                return None
+            return None if set(latest.conditions) & set(restart_types) else latest
+
+        what = f"{' and '.join(restart_types)} to be removed"
+        with waiting(what, timeout):
+            found = self.timeline.wait(outcome, timeout)
+        return judge(
+            found,
+            timeout,
+            what,
+            lambda: (
+                "a restart condition is still there after the request was withdrawn (contract "
+                "§7.2 step 1: without spec.restartRequestedAt both restart conditions are removed)"
+            ),
+            self.describe,
+        )
 
     @step("await {expected}")
     def wait_condition(
@@ -596,7 +642,9 @@ class ComputeInstanceUnderTest(InstanceHistory):
             self.restart_timeout if timeout is None else timeout,
             f"condition {expected.type}={expected.status}",
         )
-        return assert_condition(condition(observation.object, expected.type), expected)
+        found = assert_condition(condition(observation.object, expected.type), expected)
+        assert_observed_generations(self)
+        return found
 
     def wait_status(
         self, predicate: Callable[[dict[str, Any]], bool], timeout: float, what: str
