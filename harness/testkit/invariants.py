@@ -329,8 +329,11 @@ def generation_violations(history: InstanceHistory) -> list[str]:
         if not observation.exists:
             continue
         generation = int(observation.metadata.get("generation") or 0)
-        if previous is None or observation.status == previous.status:
+        if previous is None:
             # The first state may be a replay of older writes: judged from the next write on.
+            previous = observation
+            continue
+        if observation.status == previous.status:
             since_status.add(generation)
             previous = observation
             continue
