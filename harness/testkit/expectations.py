@@ -499,20 +499,18 @@ def assert_delete_path_left_the_restart_alone(
     since_seq: int,
 ) -> None:
     """In every CR state recorded after `since_seq` that carries a deletionTimestamp,
-    RestartInProgress is as it was (`in_progress`) and no restart completed: the delete path
-    does not evaluate restarts."""
+    RestartInProgress is as it was (`in_progress`: status, reason, message, observedGeneration
+    and lastTransitionTime) and no restart completed: the delete path does not evaluate
+    restarts."""
     __tracebackhide__ = True
     type_name = history.profile.conditions.restart_in_progress
     for observation in history.cr_observations(since_seq):
         if not observation.metadata.get("deletionTimestamp"):
             continue
         kept = observation.conditions.get(type_name)
-        assert kept is not None and (kept["status"], kept.get("message")) == (
-            in_progress["status"],
-            in_progress.get("message"),
-        ), (
-            f"the delete path must leave {type_name} as it was (contract §7.6 row 9): "
-            f"{in_progress} -> {kept}"
+        assert kept == in_progress, (
+            f"the delete path must leave {type_name} as it was, every field of it (contract "
+            f"§7.6 row 9): {in_progress} -> {kept}"
         )
         last = observation.status.get("lastRestartedAt")
         assert last == request.last_restarted_before, (
