@@ -360,7 +360,7 @@ class FulfillmentClient:
         spec = self.wire.types.ComputeInstanceSpec(template=template)
         request = self.wire.service.ComputeInstancesUpdateRequest(
             object=self.wire.types.ComputeInstance(id=instance_id, spec=spec),
-            update_mask=field_mask_pb2.FieldMask(paths=["spec.restart_requested_at"]),
+            update_mask={"paths": ["spec.restart_requested_at"]},
         )
         response = self._call("Update", self.public.Update, request, idempotent=True)
         return self._view(response.object)

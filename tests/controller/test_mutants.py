@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from harness.contract.profiles import OSAC
+from harness.reference.component_client import ApiError
 from harness.reference.controller import mutants
 from harness.reference.controller.conditions import find_condition
 from harness.reference.controller.mutants import MUTANTS, UnknownMutantError, select
@@ -234,6 +235,39 @@ def test_records_without_delete_writes_the_request_and_deletes_nothing():
     assert vmis.deleted == []
     assert obj["status"]["lastRestartedAt"] == REQUEST
     assert cond(obj, "RestartInProgress") is None
+
+
+def refused_vmis():
+    vmis = FakeVmis({KEY: vmi(OLD_VMI)})
+    vmis.delete_error = ApiError(403, 'virtualmachineinstances.kubevirt.io "vm-1" is forbidden')
+    return vmis
+
+
+def test_ignores_refused_deletion_reports_in_progress_without_restart_failed():
+    obj = ci(request=REQUEST)
+    with pytest.raises(ApiError):
+        REFERENCE.handle_restart(obj, OSAC, refused_vmis(), NOW)
+    assert cond(obj, "RestartFailed")["reason"] == "VMIDeletionFailed"
+    assert cond(obj, "RestartInProgress") is None
+    obj, vmis = performed_by(algorithm("ignores-refused-deletion"), vmis=refused_vmis())
+    assert vmis.deleted == [] and cond(obj, "RestartFailed") is None
+    assert cond(obj, "RestartInProgress")["status"] == "True"
+
+
+def test_acts_once_per_request_never_repeats_a_restart_whose_status_write_was_lost():
+    for algo, again in (
+        (RestartAlgorithm(), RestartDecision.PERFORM),
+        (type(algorithm("acts-once-per-request"))(), RestartDecision.ALREADY_HANDLED),
+    ):
+        lost = ci(request=REQUEST)  # the pass deleted the VMI; its status write is lost
+        lost["metadata"]["uid"] = "cr-1"
+        assert algo.handle_restart(lost, OSAC, FakeVmis({KEY: vmi(OLD_VMI)}), NOW) is (
+            RestartDecision.PERFORM
+        )
+        reread = ci(request=REQUEST)
+        reread["metadata"]["uid"] = "cr-1"
+        vmis = FakeVmis({KEY: vmi(NEW_VMI)})
+        assert algo.handle_restart(reread, OSAC, vmis, NOW) is again
 
 
 def test_failed_on_success_sets_restart_failed_after_deleting():

@@ -272,6 +272,42 @@ class RecordsWithoutDelete(RestartAlgorithm):
         self.complete(ci, profile, str(requested_at(ci)), {}, now)
 
 
+@mutant("ignores-refused-deletion")
+class IgnoresRefusedDeletion(RestartAlgorithm):
+    """Treats a refused VMI delete as done and reports the restart as initiated.
+
+    Breaks: §7.3 row 4, §7.6 row 8 — a failed delete sets RestartFailed/VMIDeletionFailed and is retried
+    Killed by: suites/test_restart_refused.py::test_refused_vmi_deletion_sets_restart_failed_then_recovers
+    """
+
+    def delete_for_restart(self, vmis: VmiAccess, namespace: str, name: str) -> None:
+        with contextlib.suppress(Exception):
+            super().delete_for_restart(vmis, namespace, name)
+
+
+@mutant("acts-once-per-request")
+class ActsOncePerRequest(RestartAlgorithm):
+    """Remembers in memory each request whose VMI it deleted and never acts on it again, so a
+    status write lost after the delete leaves the request unfinished for good.
+
+    Breaks: §7.6 row 10 — with the status write lost the request is new again and is carried out
+    Killed by: suites/test_restart_refused.py::test_lost_status_write_after_the_delete_is_recovered
+    """
+
+    def handle_restart(
+        self, ci: dict[str, Any], profile: Profile, vmis: VmiAccess, now: datetime
+    ) -> RestartDecision:
+        acted: set[tuple[str, str]] = self.__dict__.setdefault("acted", set())
+        key = (str((ci.get("metadata") or {}).get("uid") or ""), str(requested_at(ci)))
+        if key in acted and self.decide(ci, profile) is RestartDecision.PERFORM:
+            return RestartDecision.ALREADY_HANDLED
+        decision = super().handle_restart(ci, profile, vmis, now)
+        in_progress = is_condition_true(_status(ci), profile.conditions.restart_in_progress)
+        if decision is RestartDecision.PERFORM and in_progress:
+            acted.add(key)
+        return decision
+
+
 @mutant("failed-on-success")
 class FailedOnSuccess(RestartAlgorithm):
     """Sets RestartFailed=True/VMIDeletionFailed after a successful VMI deletion.
