@@ -640,7 +640,7 @@ class ComputeInstanceUnderTest(InstanceHistory):
         observation = self.wait_status(
             holds,
             self.restart_timeout if timeout is None else timeout,
-            f"condition {expected.type}={expected.status}",
+            f"condition {expected.type}={expected.status} (contract {expected.clause})",
         )
         found = assert_condition(condition(observation.object, expected.type), expected)
         assert_observed_generations(self)
