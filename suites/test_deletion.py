@@ -6,7 +6,9 @@ from datetime import timedelta
 
 from harness.testkit.expectations import (
     assert_api_does_not_list,
+    assert_condition,
     assert_delete_path_left_the_restart_alone,
+    restart_initiated,
 )
 
 
@@ -22,6 +24,7 @@ def test_delete_during_a_restart_removes_everything(compute_instance, profile, f
     # Future-dated, so the restart is provably still in progress when the delete arrives.
     request = instance.request_restart(instance.server_now() + timedelta(seconds=future_offset))
     in_progress = instance.wait_restart_in_progress()
+    assert_condition(in_progress, restart_initiated(profile, request.requested_at))
     seq = instance.last_seq()
 
     instance.delete()

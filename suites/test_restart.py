@@ -9,6 +9,7 @@ from harness.testkit.expectations import (
     assert_clean_restart,
     assert_last_restarted_history,
     assert_restart_failed_never_seen,
+    assert_untouched,
 )
 
 
@@ -60,14 +61,20 @@ def test_repeated_restarts_each_replace_the_vmi_once_and_move_forward(compute_in
 
 
 def test_many_instances_restart_concurrently(compute_instance):
-    """Four instances restarted at once → each gets exactly one new VMI and its own request
-    time; none disturbs another.
+    """Four instances restarted at once, a fifth left alone → each of the four gets exactly one
+    new VMI and its own request time; none disturbs another, and the fifth's VMI, VM and status
+    do not change.
 
-    Contract §7 (the restart is per instance: all state lives in each CR's status)."""
+    Contract §7 (the restart is per instance: all state lives in each CR's status), §7.7 (a
+    restart deletes its own instance's VMI and changes no object of another instance: the fifth
+    instance, watched throughout, is the witness)."""
     instances = [compute_instance(wait="none") for _ in range(4)]
-    for instance in instances:
+    bystander = compute_instance(wait="none")
+    for instance in [*instances, bystander]:
         instance.wait_provisioned()
+    untouched = bystander.checkpoint()
     requests = [instance.request_restart() for instance in instances]
     for instance, request in zip(instances, requests, strict=True):
         assert_clean_restart(instance, instance.wait_restart_completed(request))
         assert_restart_failed_never_seen(instance)
+    assert_untouched(bystander, untouched)

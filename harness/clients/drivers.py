@@ -76,6 +76,9 @@ class Driver(Protocol):
     def request_restart(self, instance_id: str, cr_name: str, value: datetime | str) -> str:
         """Ask for a restart; returns the value the CR's spec should now hold."""
 
+    def withdraw_restart(self, instance_id: str, cr_name: str) -> None:
+        """Remove the request: spec.restartRequestedAt is absent afterwards."""
+
     def change(self, instance_id: str, cr_name: str, cr_path: str, value: Any) -> Rejection | None:
         """Change one spec field; a Rejection when the system under test refuses it."""
 
@@ -111,6 +114,9 @@ class ApiDriver:
             raise TypeError("the API takes a Timestamp; raw strings need --via cr")
         self.api.request_restart(instance_id, value, self.template)
         return format_rfc3339(value)  # the API truncates to whole seconds (contract §11.4)
+
+    def withdraw_restart(self, instance_id: str, cr_name: str) -> None:
+        self.api.withdraw_restart(instance_id, self.template)
 
     def change(self, instance_id: str, cr_name: str, cr_path: str, value: Any) -> Rejection | None:
         try:
@@ -204,6 +210,12 @@ class CrDriver:
             self.resource, self.namespace, cr_name, {"spec": {"restartRequestedAt": text}}
         )
         return text
+
+    def withdraw_restart(self, instance_id: str, cr_name: str) -> None:
+        # A merge patch's null removes the key.
+        self.kube.merge_patch(
+            self.resource, self.namespace, cr_name, {"spec": {"restartRequestedAt": None}}
+        )
 
     def change(self, instance_id: str, cr_name: str, cr_path: str, value: Any) -> Rejection | None:
         try:

@@ -92,12 +92,22 @@ class InstanceSpec:
 
 
 @dataclass(frozen=True)
+class ApiAnswer:
+    """One instance as an answer carried it: its state and condition statuses, by name."""
+
+    id: str
+    state: str
+    conditions: dict[str, str]
+
+
+@dataclass(frozen=True)
 class ApiCall:
     method: str
     started: float
     duration: float
     code: str
     request: str
+    answered: tuple[ApiAnswer, ...] = ()
 
 
 CallObserver = Callable[[ApiCall], None]
@@ -203,22 +213,47 @@ class FulfillmentClient:
 
         started = time.time()
         code = "OK"
+        response: Any = None
         try:
             if not retry:
-                return attempt()
-            if idempotent:
-                return retry_transient(attempt, f"gRPC {method}", attempts=ATTEMPTS)
-            return retry_transient(
-                attempt, f"gRPC {method}", attempts=ATTEMPTS, retry_if=never_sent
-            )
+                response = attempt()
+            elif idempotent:
+                response = retry_transient(attempt, f"gRPC {method}", attempts=ATTEMPTS)
+            else:
+                response = retry_transient(
+                    attempt, f"gRPC {method}", attempts=ATTEMPTS, retry_if=never_sent
+                )
+            return response
         except grpc.RpcError as error:
             code = error.code().name if error.code() else "UNKNOWN"
             raise ApiError(method, code, error.details() or "") from None
         finally:
             if self.observer is not None:
                 self.observer(
-                    ApiCall(method, started, time.time() - started, code, _summarize(request))
+                    ApiCall(
+                        method,
+                        started,
+                        time.time() - started,
+                        code,
+                        _summarize(request),
+                        self._answered(response),
+                    )
                 )
+
+    def _answered(self, response: Any) -> tuple[ApiAnswer, ...]:
+        """The instances an answer carried (`object`, or the `items` of a List)."""
+        if response is None:
+            return ()
+        fields = response.DESCRIPTOR.fields_by_name
+        messages = list(response.items) if "items" in fields else []
+        if "object" in fields and response.HasField("object"):
+            messages.append(response.object)
+        answers = []
+        for message in messages:
+            view = self._view(message)
+            conditions = {name: item.status for name, item in view.conditions.items()}
+            answers.append(ApiAnswer(view.id, view.state, conditions))
+        return tuple(answers)
 
     # --- public API -----------------------------------------------------------------------
 
@@ -327,6 +362,17 @@ class FulfillmentClient:
         along and the mask names only the restart field (contract §15.2)."""
         spec = self.wire.types.ComputeInstanceSpec(template=template)
         copy_into(spec.restart_requested_at, timestamp_from_rfc3339(at))
+        request = self.wire.service.ComputeInstancesUpdateRequest(
+            object=self.wire.types.ComputeInstance(id=instance_id, spec=spec),
+            update_mask={"paths": ["spec.restart_requested_at"]},
+        )
+        response = self._call("Update", self.public.Update, request, idempotent=True)
+        return self._view(response.object)
+
+    def withdraw_restart(self, instance_id: str, template: str) -> ApiInstance:
+        """Clear `restart_requested_at`: the mask names it and the request carries no value, so
+        the field is removed (contract §7.2 step 1 is what the operator then does)."""
+        spec = self.wire.types.ComputeInstanceSpec(template=template)
         request = self.wire.service.ComputeInstancesUpdateRequest(
             object=self.wire.types.ComputeInstance(id=instance_id, spec=spec),
             update_mask={"paths": ["spec.restart_requested_at"]},

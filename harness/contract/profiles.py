@@ -253,6 +253,21 @@ VM_KIND = "VirtualMachine"
 VMI_KIND = "VirtualMachineInstance"
 # KubeVirt labels each virt-launcher pod with the name of the VMI it runs.
 LAUNCHER_VMI_LABEL = "vm.kubevirt.io/name"
+# The VM's `status.printableStatus` values contract §9.3 maps to a phase; any other value gives
+# the phase Failed. Unknown and empty keep the phase the CR had.
+PRINTABLE_STARTING = frozenset({"Provisioning", "WaitingForVolumeBinding", "Starting"})
+PRINTABLE_RUNNING = frozenset({"Running", "Migrating", "WaitingForReceiver"})
+PRINTABLE_KEEPING = frozenset({"Unknown", ""})
+PRINTABLE_MAPPED = (
+    PRINTABLE_STARTING
+    | PRINTABLE_RUNNING
+    | PRINTABLE_KEEPING
+    | {
+        "Paused",
+        "Stopping",
+        "Stopped",
+    }
+)
 
 # The harness's own label (not an era's): marks one Create attempt so a retried Create can find
 # an instance the first attempt may have made.

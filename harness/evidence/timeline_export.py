@@ -40,6 +40,9 @@ def records(timeline: Timeline) -> list[dict[str, Any]]:
             "code": c.code,
             "duration": round(c.duration, 4),
             "request": c.request,
+            "answered": [
+                {"id": a.id, "state": a.state, "conditions": a.conditions} for a in c.answered
+            ],
         }
         for c in timeline.calls()
     ]

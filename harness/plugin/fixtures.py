@@ -38,6 +38,7 @@ from harness.plugin.run_hooks import environment_failed, environment_has_failed
 from harness.plugin.stack_watch import StackWatch
 from harness.runner.ledger import RunLedger
 from harness.testkit.instance import ComputeInstanceUnderTest, HarnessContext
+from harness.testkit.invariants import invariant_violations
 from harness.testkit.steps import report_late_failure, step
 from harness.testkit.timeline import Timeline
 from harness.testkit.verdicts import history_violations
@@ -303,7 +304,11 @@ def compute_instance(
     failed = any(report.failed for report in reports.values())
     evidence.diagnose_before_cleanup(request.node)
     with step("check the recorded history"):
-        violations = [v for instance in created for v in history_violations(instance)]
+        violations = [
+            violation
+            for instance in created
+            for violation in history_violations(instance) + invariant_violations(instance)
+        ]
     if failed:
         run_ledger.mark_failed(request.node.nodeid)
     keep = run_ledger.keeps(request.node.nodeid)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from harness.contract.profiles import Profile
 from harness.contract.timestamps import parse_rfc3339
 from harness.testkit.history import InstanceHistory, RestartRequest, RestartResult, condition
+from harness.testkit.invariants import generation_violations
 from harness.testkit.progress import waiting
 from harness.testkit.steps import step
 from harness.testkit.timeline import Observation
@@ -144,6 +145,15 @@ def assert_restart_conditions_removed(
             f"{type_name} should be removed when the restart completes (contract §7.4), "
             f"found {found}"
         )
+
+
+@step("check: the restart conditions carry the CR's generation (§5)")
+def assert_observed_generations(history: InstanceHistory) -> None:
+    """Every write of a restart condition carried observedGeneration = the generation of the CR
+    the operator read (contract §5), not a stale or missing one."""
+    __tracebackhide__ = True
+    violations = generation_violations(history)
+    assert not violations, violations[0]
 
 
 # --- provisioning -------------------------------------------------------------------------
@@ -296,6 +306,7 @@ def assert_clean_restart(
         f"(contract §7.3); {history.describe()}"
     )
     assert_condition(seen[0], expected)
+    assert_observed_generations(history)
     assert_restart_conditions_removed(history, result)
 
 
@@ -416,6 +427,8 @@ def assert_no_restart(
     in_progress = instance.profile.conditions.restart_in_progress
     last_before = since.last_restarted_before
 
+    failed = instance.profile.conditions.restart_failed
+
     def sign() -> str | None:
         for observation in instance.vmi_observations(since.seq_before):
             if observation.deleting:
@@ -428,13 +441,14 @@ def assert_no_restart(
                 return (
                     f"lastRestartedAt changed from {last_before} to {status.get('lastRestartedAt')}"
                 )
-            found = condition(observation.object, in_progress)
-            if (
-                found
-                and found.get("status") == "True"
-                and not condition({"status": since.status_before}, in_progress)
-            ):
-                return f"{in_progress} became True ({found.get('message')})"
+            for type_name in (in_progress, failed):
+                found = condition(observation.object, type_name)
+                if (
+                    found
+                    and found.get("status") == "True"
+                    and not condition({"status": since.status_before}, type_name)
+                ):
+                    return f"{type_name} became True ({found.get('message')})"
         return None
 
     with waiting(f"a quiet window: no restart after the request {since.requested_at}", window):
@@ -446,6 +460,37 @@ def assert_no_restart(
         )
 
 
+@step("check: nothing of this instance changed (§7.7)")
+def assert_untouched(history: InstanceHistory, since: RestartRequest) -> None:
+    """Since `since`, the instance's VMI still runs and was never deleted, its VM kept its UID
+    and spec, and its CR gained no restart condition and no new lastRestartedAt: another
+    instance's restart did not reach it (contract §7.7)."""
+    __tracebackhide__ = True
+    clause = "contract §7.7: a restart changes no object of another instance"
+    assert_running_vmi(history, since.old_vmi_uid, clause)
+    before = [o for o in history.vm_observations() if o.seq <= since.seq_before and o.exists]
+    vm = history.current_vm()
+    assert before and vm is not None, f"no VirtualMachine seen ({clause}); {history.describe()}"
+    assert (vm.uid, vm.spec) == (before[-1].uid, before[-1].spec), (
+        f"VirtualMachine {vm.name} changed: uid {before[-1].uid[:8]}… -> {vm.uid[:8]}…, spec "
+        f"{'unchanged' if vm.spec == before[-1].spec else 'changed'} ({clause})"
+    )
+    types = history.profile.conditions
+    for observation in history.cr_observations(since.seq_before):
+        if not observation.exists:
+            continue
+        status = observation.status
+        shown = [
+            c
+            for t, c in observation.conditions.items()
+            if t in (types.restart_in_progress, types.restart_failed)
+        ]
+        assert not shown and status.get("lastRestartedAt") == since.last_restarted_before, (
+            f"ComputeInstance {observation.name} changed: conditions {shown}, lastRestartedAt "
+            f"{status.get('lastRestartedAt')} ({clause})"
+        )
+
+
 @step("check: the delete path left the restart alone (§7.6 row 9)")
 def assert_delete_path_left_the_restart_alone(
     history: InstanceHistory,
@@ -454,20 +499,18 @@ def assert_delete_path_left_the_restart_alone(
     since_seq: int,
 ) -> None:
     """In every CR state recorded after `since_seq` that carries a deletionTimestamp,
-    RestartInProgress is as it was (`in_progress`) and no restart completed: the delete path
-    does not evaluate restarts."""
+    RestartInProgress is as it was (`in_progress`: status, reason, message, observedGeneration
+    and lastTransitionTime) and no restart completed: the delete path does not evaluate
+    restarts."""
     __tracebackhide__ = True
     type_name = history.profile.conditions.restart_in_progress
     for observation in history.cr_observations(since_seq):
         if not observation.metadata.get("deletionTimestamp"):
             continue
         kept = observation.conditions.get(type_name)
-        assert kept is not None and (kept["status"], kept.get("message")) == (
-            in_progress["status"],
-            in_progress.get("message"),
-        ), (
-            f"the delete path must leave {type_name} as it was (contract §7.6 row 9): "
-            f"{in_progress} -> {kept}"
+        assert kept == in_progress, (
+            f"the delete path must leave {type_name} as it was, every field of it (contract "
+            f"§7.6 row 9): {in_progress} -> {kept}"
         )
         last = observation.status.get("lastRestartedAt")
         assert last == request.last_restarted_before, (

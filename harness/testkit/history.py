@@ -8,6 +8,7 @@ waits; expectations judge this. A unit test builds one from a hand-made `Timelin
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -27,6 +28,28 @@ def condition(obj: dict[str, Any] | None, type_name: str) -> dict[str, Any] | No
         if item.get("type") == type_name:
             return dict(item)
     return None
+
+
+class ActionKind(enum.Enum):
+    """What the harness did to an instance, as far as the invariants care (`invariants.py`)."""
+
+    REQUEST = "request a restart"
+    WITHDRAW = "withdraw the request"
+    RUN_STRATEGY = "change runStrategy"
+    CHANGE = "change a spec field"
+    DELETE_VMI = "delete the VMI"
+    DELETE = "delete the instance"
+    REFUSE_DELETION = "refuse the VMI deletion"
+    REFUSE_STATUS = "refuse status writes"
+
+
+@dataclass(frozen=True)
+class Action:
+    """One action, placed on the timeline: `seq` is the last observation before it."""
+
+    kind: ActionKind
+    seq: int
+    value: str = ""
 
 
 @dataclass(frozen=True)
@@ -85,6 +108,14 @@ class InstanceHistory:
         self.cr_name = cr_name
         self.vm_namespace = vm_namespace
         self.vm_name = vm_name
+        self.actions: list[Action] = []
+
+    def note(self, kind: ActionKind, value: str = "") -> None:
+        """Place an action of the harness on this instance's timeline."""
+        self.actions.append(Action(kind, self.last_seq(), value))
+
+    def actions_of(self, *kinds: ActionKind) -> list[Action]:
+        return [action for action in self.actions if action.kind in kinds]
 
     # --- the present --------------------------------------------------------------------
 
@@ -150,6 +181,13 @@ class InstanceHistory:
     def new_vmi_uids(self, request: RestartRequest) -> list[str]:
         """The VMIs seen since `request`, other than the one that ran before it."""
         return [uid for uid in self.vmi_uids_seen(request.seq_before) if uid != request.old_vmi_uid]
+
+    def vm_observations(self, since_seq: int = 0) -> list[Observation]:
+        return [
+            o
+            for o in self.timeline.observations(VM.kind)
+            if o.name == self.vm_name and o.seq > since_seq
+        ]
 
     def vmi_deleted(self, uid: str) -> Observation | None:
         for observation in self.vmi_observations():

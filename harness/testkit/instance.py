@@ -26,13 +26,19 @@ from harness.config import Settings
 from harness.contract.profiles import LAUNCHER_VMI_LABEL, Profile
 from harness.contract.timestamps import truncate_to_second
 from harness.testkit.descriptions import describe_instance, describe_object
-from harness.testkit.expectations import ExpectedCondition, assert_condition
+from harness.testkit.expectations import (
+    ExpectedCondition,
+    assert_condition,
+    assert_observed_generations,
+)
 from harness.testkit.history import (
+    ActionKind,
     InstanceHistory,
     RestartRequest,
     RestartResult,
     condition,
 )
+from harness.testkit.invariants import first_violation
 from harness.testkit.progress import waiting
 from harness.testkit.steps import step
 from harness.testkit.timeline import Observation, Timeline
@@ -121,6 +127,8 @@ class ComputeInstanceUnderTest(InstanceHistory):
         operator sets and clears before they begin (a short-lived RestartFailed) is replayed."""
         self._since = self._version_before_create()
         self.create_sent = True
+        if restart_requested_at is not None:
+            self.note(ActionKind.REQUEST)
         self.id = self.driver.create(self.spec, restart_requested_at, self.labels)
         self._watch(
             instance_resource(self.profile),
@@ -350,8 +358,20 @@ class ComputeInstanceUnderTest(InstanceHistory):
         if isinstance(moment, datetime):
             moment = truncate_to_second(moment) if self.driver.mode == "cr" else moment
         assert self.cr_name is not None, "the CR is not known yet; wait for it first"
+        self.note(ActionKind.REQUEST)
         requested = self.driver.request_restart(self.id, self.cr_name, moment)
+        self.actions[-1] = replace(self.actions[-1], value=requested)
         return replace(before, requested_at=requested)
+
+    @step("withdraw the restart request")
+    def withdraw_restart(self) -> RestartRequest:
+        """Remove spec.restartRequestedAt; returns the present before it, as the baseline for
+        what must not happen next (contract §7.2 step 1)."""
+        before = self.checkpoint()
+        assert self.cr_name is not None, "the CR is not known yet; wait for it first"
+        self.note(ActionKind.WITHDRAW)
+        self.driver.withdraw_restart(self.id, self.cr_name)
+        return before
 
     def creation_request(self) -> RestartRequest:
         """The restart requested by the create itself (`restart_requested_at` on Create)."""
@@ -382,6 +402,8 @@ class ComputeInstanceUnderTest(InstanceHistory):
     def change(self, cr_path: str, value: Any) -> Rejection | None:
         """Change one spec field; the refusal, if the system under test refuses it."""
         assert self.cr_name is not None, "the CR is not known yet"
+        kind = ActionKind.RUN_STRATEGY if cr_path == "runStrategy" else ActionKind.CHANGE
+        self.note(kind, f"{cr_path}={value}")
         return self.driver.change(self.id, self.cr_name, cr_path, value)
 
     @step("set runStrategy {value}")
@@ -391,6 +413,7 @@ class ComputeInstanceUnderTest(InstanceHistory):
 
     @step("delete the instance")
     def delete(self) -> None:
+        self.note(ActionKind.DELETE)
         self.driver.delete(self.id, self.cr_name)
 
     @step("annotate the CR: {key}={value}")
@@ -417,6 +440,7 @@ class ComputeInstanceUnderTest(InstanceHistory):
         """Make the API server refuse to delete this instance's VMI to everyone but the harness
         (as an operator missing RBAC `delete` on VMIs would meet it); returns the undo."""
         assert self.vm_namespace and self.vm_name, "no VM reference yet"
+        self.note(ActionKind.REFUSE_DELETION)
         undo = self.context.refusals.refuse(("delete",), VMI, self.vm_namespace, self.vm_name)
         self.undo_actions.append(undo)
         return undo
@@ -427,6 +451,7 @@ class ComputeInstanceUnderTest(InstanceHistory):
         harness — an operator that acts and then loses its status write, as if it crashed in
         between; returns the undo."""
         assert self.cr_name, "the CR is not known yet"
+        self.note(ActionKind.REFUSE_STATUS)
         undo = self.context.refusals.refuse(
             ("update", "patch"),
             instance_resource(self.profile),
@@ -441,6 +466,7 @@ class ComputeInstanceUnderTest(InstanceHistory):
     def delete_vmi(self) -> None:
         """Delete the VMI as something other than the operator would (a node drain, a user)."""
         assert self.vm_namespace and self.vm_name, "no VM reference yet"
+        self.note(ActionKind.DELETE_VMI)
         self.context.kube.delete(VMI, self.vm_namespace, self.vm_name)
 
     def api_view(self) -> ApiInstance | None:
@@ -471,8 +497,10 @@ class ComputeInstanceUnderTest(InstanceHistory):
         timeout = self.restart_timeout if timeout is None else timeout
 
         def verdict() -> str | tuple[Observation, Observation] | None:
-            return restart_violation(self, request, failure_expected) or restart_completed(
-                self, request
+            return (
+                restart_violation(self, request, failure_expected)
+                or first_violation(self)
+                or restart_completed(self, request)
             )
 
         started = time.monotonic()
@@ -553,7 +581,49 @@ class ComputeInstanceUnderTest(InstanceHistory):
             f"contract has the operator wait: {types.restart_in_progress}=True, no "
             f"{types.restart_failed} (contract §7.3 row 2, §7.6 row 7: a VM without a VMI)"
         )
+        assert_observed_generations(self)
         return found
+
+    @step("await both restart conditions removed")
+    def wait_restart_conditions_removed(
+        self, since: RestartRequest, timeout: float | None = None
+    ) -> Observation:
+        """Neither RestartInProgress nor RestartFailed is left on the CR (returned); fails at
+        once when one is set False instead of removed (contract §7.2 step 1)."""
+        __tracebackhide__ = True
+        timeout = self.restart_timeout if timeout is None else timeout
+        types = self.profile.conditions
+        restart_types = (types.restart_in_progress, types.restart_failed)
+
+        def outcome() -> Observation | str | None:
+            for observation in self.cr_observations(since.seq_before):
+                for type_name in restart_types:
+                    found = observation.conditions.get(type_name)
+                    if found is not None and found.get("status") != "True":
+                        return (
+                            f"{type_name} was set {found.get('status')} "
+                            f"({found.get('reason')}: {found.get('message')!r}) instead of "
+                            "being removed (contract §7.2 step 1: without a request both restart "
+                            "conditions are deleted from the list, not set False)"
+                        )
+            latest = self.cr_observation()
+            if latest is None or not latest.exists:
+                return None
+            return None if set(latest.conditions) & set(restart_types) else latest
+
+        what = f"{' and '.join(restart_types)} to be removed"
+        with waiting(what, timeout):
+            found = self.timeline.wait(outcome, timeout)
+        return judge(
+            found,
+            timeout,
+            what,
+            lambda: (
+                "a restart condition is still there after the request was withdrawn (contract "
+                "§7.2 step 1: without spec.restartRequestedAt both restart conditions are removed)"
+            ),
+            self.describe,
+        )
 
     @step("await {expected}")
     def wait_condition(
@@ -570,9 +640,11 @@ class ComputeInstanceUnderTest(InstanceHistory):
         observation = self.wait_status(
             holds,
             self.restart_timeout if timeout is None else timeout,
-            f"condition {expected.type}={expected.status}",
+            f"condition {expected.type}={expected.status} (contract {expected.clause})",
         )
-        return assert_condition(condition(observation.object, expected.type), expected)
+        found = assert_condition(condition(observation.object, expected.type), expected)
+        assert_observed_generations(self)
+        return found
 
     def wait_status(
         self, predicate: Callable[[dict[str, Any]], bool], timeout: float, what: str

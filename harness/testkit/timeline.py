@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # loads gRPC; report-only processes import this module
-    from harness.clients.fulfillment_api import ApiCall
+    from harness.clients.fulfillment_api import ApiAnswer, ApiCall
 
 
 @dataclass(frozen=True)
@@ -69,6 +69,7 @@ class ApiCallRecord:
     code: str
     duration: float
     request: str
+    answered: tuple[ApiAnswer, ...] = ()
 
 
 class Timeline:
@@ -117,6 +118,7 @@ class Timeline:
                     call.code,
                     call.duration,
                     call.request,
+                    call.answered,
                 )
             )
             self._condition.notify_all()
@@ -207,6 +209,10 @@ class Timeline:
                             "code": call.code,
                             "duration": round(call.duration, 4),
                             "request": call.request,
+                            "answered": [
+                                {"id": a.id, "state": a.state, "conditions": a.conditions}
+                                for a in call.answered
+                            ],
                         }
                     )
                     + "\n"

@@ -16,6 +16,8 @@ class FakeVmis:
         self.deleted: list[tuple[str, str]] = []
         self.get_error: ApiError | None = None
         self.delete_error: ApiError | None = None
+        self.deleted_vms: list[tuple[str, str]] = []
+        self.vm_patches: list[tuple[str, str, dict[str, Any]]] = []
 
     def get_vmi(self, namespace: str, name: str) -> dict[str, Any] | None:
         if self.get_error is not None:
@@ -30,6 +32,16 @@ class FakeVmis:
             raise NotFoundError(404, f'virtualmachineinstances.kubevirt.io "{name}" not found')
         del self.vmis[(namespace, name)]
         self.deleted.append((namespace, name))
+
+    def list_vmis(self, namespace: str) -> list[dict[str, Any]]:
+        return [copy.deepcopy(v) for (ns, _), v in sorted(self.vmis.items()) if ns == namespace]
+
+    def delete_vm(self, namespace: str, name: str) -> None:
+        self.deleted_vms.append((namespace, name))
+
+    def patch_vm(self, namespace: str, name: str, patch: dict[str, Any]) -> dict[str, Any]:
+        self.vm_patches.append((namespace, name, patch))
+        return {}
 
 
 def vmi(created: str, name: str = "vm-1", namespace: str = "tenant-harness") -> dict[str, Any]:

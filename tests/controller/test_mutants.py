@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from harness.contract.profiles import OSAC
+from harness.reference.component_client import ApiError
 from harness.reference.controller import mutants
 from harness.reference.controller.conditions import find_condition
 from harness.reference.controller.mutants import MUTANTS, UnknownMutantError, select
@@ -236,6 +237,39 @@ def test_records_without_delete_writes_the_request_and_deletes_nothing():
     assert cond(obj, "RestartInProgress") is None
 
 
+def refused_vmis():
+    vmis = FakeVmis({KEY: vmi(OLD_VMI)})
+    vmis.delete_error = ApiError(403, 'virtualmachineinstances.kubevirt.io "vm-1" is forbidden')
+    return vmis
+
+
+def test_ignores_refused_deletion_reports_in_progress_without_restart_failed():
+    obj = ci(request=REQUEST)
+    with pytest.raises(ApiError):
+        REFERENCE.handle_restart(obj, OSAC, refused_vmis(), NOW)
+    assert cond(obj, "RestartFailed")["reason"] == "VMIDeletionFailed"
+    assert cond(obj, "RestartInProgress") is None
+    obj, vmis = performed_by(algorithm("ignores-refused-deletion"), vmis=refused_vmis())
+    assert vmis.deleted == [] and cond(obj, "RestartFailed") is None
+    assert cond(obj, "RestartInProgress")["status"] == "True"
+
+
+def test_acts_once_per_request_never_repeats_a_restart_whose_status_write_was_lost():
+    for algo, again in (
+        (RestartAlgorithm(), RestartDecision.PERFORM),
+        (type(algorithm("acts-once-per-request"))(), RestartDecision.ALREADY_HANDLED),
+    ):
+        lost = ci(request=REQUEST)  # the pass deleted the VMI; its status write is lost
+        lost["metadata"]["uid"] = "cr-1"
+        assert algo.handle_restart(lost, OSAC, FakeVmis({KEY: vmi(OLD_VMI)}), NOW) is (
+            RestartDecision.PERFORM
+        )
+        reread = ci(request=REQUEST)
+        reread["metadata"]["uid"] = "cr-1"
+        vmis = FakeVmis({KEY: vmi(NEW_VMI)})
+        assert algo.handle_restart(reread, OSAC, vmis, NOW) is again
+
+
 def test_failed_on_success_sets_restart_failed_after_deleting():
     obj, vmis = performed_by(REFERENCE, failed=True)
     assert vmis.deleted == [KEY] and cond(obj, "RestartFailed") is None
@@ -334,3 +368,110 @@ def test_the_reference_keeps_its_finalizer_until_deprovisioned():
     reference.reconcile(HUB, "vm-1")
     assert provider.deprovisions == ["vm-1"]
     assert P + "computeinstance" in stored(cluster)["metadata"]["finalizers"]
+
+
+# --- §7.7 what a restart leaves alone --------------------------------------------------------
+
+OTHER = ("tenant-harness", "vm-2")
+
+
+def _two_instances():
+    return FakeVmis({KEY: vmi(OLD_VMI), OTHER: vmi(OLD_VMI, name="vm-2")})
+
+
+def test_the_reference_deletes_only_the_referenced_vmi_and_never_touches_the_vm():
+    _obj, vmis = performed_by(REFERENCE, vmis=_two_instances())
+    assert vmis.deleted == [KEY]
+    assert vmis.deleted_vms == [] and vmis.vm_patches == []
+
+
+def test_deletes_the_vm_deletes_the_virtual_machine_instead():
+    obj, vmis = performed_by(algorithm("deletes-the-vm"))
+    assert vmis.deleted == [] and vmis.deleted_vms == [KEY]
+    assert cond(obj, "RestartInProgress")["status"] == "True"
+
+
+def test_deletes_every_vmi_deletes_the_other_instances_vmi_too():
+    _obj, vmis = performed_by(algorithm("deletes-every-vmi"), vmis=_two_instances())
+    assert sorted(vmis.deleted) == [KEY, OTHER]
+
+
+def test_stamps_the_vm_patches_the_vm_template_then_deletes_the_vmi():
+    _obj, vmis = performed_by(algorithm("stamps-the-vm"))
+    assert vmis.deleted == [KEY]
+    [(namespace, name, patch)] = vmis.vm_patches
+    assert (namespace, name) == KEY
+    assert patch["spec"]["template"]["metadata"]["annotations"]
+
+
+def test_drops_vm_reference_removes_the_reference_when_it_deletes():
+    obj, vmis = performed_by(REFERENCE)
+    assert obj["status"]["virtualMachineReference"]
+    obj, vmis = performed_by(algorithm("drops-vm-reference"))
+    assert vmis.deleted == [KEY] and "virtualMachineReference" not in obj["status"]
+
+
+# --- §9.3 and §5 -----------------------------------------------------------------------------
+
+
+def test_failed_phase_during_restart_reports_failed_while_in_progress():
+    obj = instance()
+    obj["spec"]["restartRequestedAt"] = REQUEST
+    cluster, _provider, reference, mutant = _reconciler("failed-phase-during-restart", ci_obj=obj)
+    reference.reconcile(HUB, "vm-1")
+    assert stored(cluster)["status"]["phase"] == "Running"
+    mutant.reconcile(HUB, "vm-1")
+    assert cond(stored(cluster), "RestartInProgress")["status"] == "True"
+    assert stored(cluster)["status"]["phase"] == "Failed"
+
+
+@pytest.mark.parametrize(
+    ("name", "written"),
+    [(None, 4), ("omits-observed-generation", None), ("stale-observed-generation", 3)],
+)
+def test_observed_generation_of_the_restart_conditions(name, written):
+    algo = REFERENCE if name is None else algorithm(name)
+    obj, _ = performed_by(algo)  # the CR's generation is 4
+    assert cond(obj, "RestartInProgress").get("observedGeneration") == written
+    obj, _ = performed_by(algo, reference=False)
+    assert cond(obj, "RestartFailed").get("observedGeneration") == written
+
+
+# --- §7.2 step 1 a withdrawn request ---------------------------------------------------------
+
+
+def withdrawn_by(algo, **kwargs):
+    obj = ci(**kwargs)  # no request
+    vmis = FakeVmis({KEY: vmi(NEW_VMI)})
+    assert algo.handle_restart(obj, OSAC, vmis, NOW) is RestartDecision.CLEAR
+    return obj, vmis
+
+
+def test_withdrawal_ignored_leaves_both_conditions():
+    obj, _ = withdrawn_by(REFERENCE, in_progress=True, failed=True)
+    assert cond(obj, "RestartInProgress") is None and cond(obj, "RestartFailed") is None
+    obj, _ = withdrawn_by(algorithm("withdrawal-ignored"), in_progress=True, failed=True)
+    assert cond(obj, "RestartInProgress")["status"] == "True"
+    assert cond(obj, "RestartFailed")["status"] == "True"
+
+
+def test_withdrawal_sets_false_keeps_the_conditions_set_false():
+    obj, _ = withdrawn_by(algorithm("withdrawal-sets-false"), in_progress=True, failed=True)
+    assert cond(obj, "RestartInProgress")["status"] == "False"
+    assert cond(obj, "RestartFailed")["status"] == "False"
+    obj, _ = withdrawn_by(algorithm("withdrawal-sets-false"))
+    assert obj["status"]["conditions"] == []  # none created where there were none
+
+
+def test_restarts_withdrawn_request_completes_the_request_it_remembered():
+    algo = type(algorithm("restarts-withdrawn-request"))()  # a fresh memory
+    first = ci(request=REQUEST)
+    first["metadata"]["uid"] = "cr-1"
+    algo.handle_restart(first, OSAC, FakeVmis({KEY: vmi(OLD_VMI)}), NOW)
+    assert cond(first, "RestartInProgress")["status"] == "True"
+    withdrawn = ci(in_progress=True)
+    withdrawn["metadata"]["uid"] = "cr-1"
+    withdrawn["status"]["conditions"] = first["status"]["conditions"]
+    algo.handle_restart(withdrawn, OSAC, FakeVmis({KEY: vmi(NEW_VMI)}), NOW)
+    assert withdrawn["status"]["lastRestartedAt"] == REQUEST
+    assert "restartRequestedAt" not in withdrawn["spec"]

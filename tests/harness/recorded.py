@@ -9,7 +9,7 @@ from typing import Any
 
 from harness.clients.fulfillment_api import InstanceSpec
 from harness.contract.profiles import OSAC, Profile
-from harness.testkit.history import InstanceHistory, RestartRequest
+from harness.testkit.history import ActionKind, InstanceHistory, RestartRequest
 from harness.testkit.timeline import Timeline
 
 HUB, TENANT, NAME, ID = "hub", "tenant", "vm-a", "id-1"
@@ -59,6 +59,7 @@ class Recorded(InstanceHistory):
                 "labels": {profile.uuid_label: ID},
                 "annotations": {profile.tenant_annotation: "tenant-a"},
                 "finalizers": [profile.finalizer],
+                "generation": 1,
             },
             "spec": {"templateID": "t"},
             "status": {
@@ -85,41 +86,69 @@ class Recorded(InstanceHistory):
         metadata: dict[str, Any] | None = None,
         event: str = "MODIFIED",
     ) -> Recorded:
-        """Record the CR with these fields merged in (a None value removes a key)."""
+        """Record the CR with these fields merged in (a None value removes a key); a spec
+        change bumps metadata.generation, as the API server does."""
+        before = copy.deepcopy(self._cr["spec"])
         for part, changes in (("spec", spec), ("status", status), ("metadata", metadata)):
             for key, value in (changes or {}).items():
                 if value is None:
                     self._cr[part].pop(key, None)
                 else:
                     self._cr[part][key] = value
+        if self._cr["spec"] != before:
+            self._cr["metadata"]["generation"] += 1
         self._cr["metadata"]["resourceVersion"] = self._version()
         self.timeline.record(self.profile.kind, event, _copy(self._cr))
         return self
 
     def conditions(self, *items: dict[str, Any]) -> Recorded:
-        return self.cr_state(status={"conditions": [dict(item) for item in items]})
+        """Write these conditions as an operator would: observedGeneration is the CR's
+        generation unless an item says otherwise (None: left out)."""
+        written = []
+        for item in items:
+            condition = {"observedGeneration": self.generation, **item}
+            if condition["observedGeneration"] is None:
+                del condition["observedGeneration"]
+            written.append(condition)
+        return self.cr_state(status={"conditions": written})
+
+    @property
+    def generation(self) -> int:
+        return int(self._cr["metadata"]["generation"])
 
     def cr_deleted(self) -> Recorded:
         return self.cr_state(event="DELETED")
 
     # --- VM and VMIs ----------------------------------------------------------------------
 
-    def vm(self, labels: dict[str, str] | None = None, run_strategy: str = "Always") -> Recorded:
+    def vm(
+        self,
+        labels: dict[str, str] | None = None,
+        run_strategy: str = "Always",
+        *,
+        uid: str = "vm-uid",
+        template: dict[str, Any] | None = None,
+        printable: str = "Running",
+        event: str = "ADDED",
+    ) -> Recorded:
+        spec: dict[str, Any] = {"runStrategy": run_strategy}
+        if template is not None:
+            spec["template"] = template
         self.timeline.record(
             "VirtualMachine",
-            "ADDED",
+            event,
             {
                 "metadata": {
                     "name": NAME,
                     "namespace": TENANT,
-                    "uid": "vm-uid",
+                    "uid": uid,
                     "resourceVersion": self._version(),
                     "labels": {self.profile.instance_name_label: NAME}
                     if labels is None
                     else labels,
                 },
-                "spec": {"runStrategy": run_strategy},
-                "status": {"printableStatus": "Running"},
+                "spec": spec,
+                "status": {"printableStatus": printable},
             },
         )
         return self
@@ -159,6 +188,7 @@ class Recorded(InstanceHistory):
             spec_before=dict(self._cr["spec"]),
             status_before=_copy(self._cr["status"]),
         )
+        self.note(ActionKind.REQUEST, requested)
         self.cr_state(spec={"restartRequestedAt": requested})
         return before
 

@@ -300,8 +300,8 @@ def test_any_sign_of_a_restart_breaks_a_quiet_window(sign, fragment):
 def deleting_during_a_restart():
     history = running()
     request = history.request(at(30))
-    condition = in_progress(OSAC, at(30))
-    history.conditions(condition)
+    history.conditions(in_progress(OSAC, at(30)))
+    condition = history.status()["conditions"][0]  # as written, observedGeneration included
     seq = history.last_seq()
     history.cr_state(metadata={"deletionTimestamp": at(40)})
     return history, request, condition, seq
@@ -311,7 +311,12 @@ def test_the_delete_path_leaves_the_restart_alone():
     history, request, condition, seq = deleting_during_a_restart()
     expect.assert_delete_path_left_the_restart_alone(history, request, condition, seq)
     history.cr_state(status={"conditions": []})
-    with raises(r"must leave RestartInProgress as it was \(contract §7\.6 row 9\)"):
+    with raises(r"must leave RestartInProgress as it was, every field of it \(contract §7\.6"):
+        expect.assert_delete_path_left_the_restart_alone(history, request, condition, seq)
+
+    history, request, condition, seq = deleting_during_a_restart()
+    history.conditions({**condition, "observedGeneration": condition["observedGeneration"] + 1})
+    with raises("must leave RestartInProgress as it was"):
         expect.assert_delete_path_left_the_restart_alone(history, request, condition, seq)
 
     history, request, condition, seq = deleting_during_a_restart()

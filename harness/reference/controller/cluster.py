@@ -181,6 +181,17 @@ class KubeCluster:
     def get_vmi(self, namespace: str, name: str) -> Obj | None:
         return self._get(KUBEVIRT_GROUP, KUBEVIRT_VERSION, namespace, VMI_PLURAL, name)
 
+    def list_vmis(self, namespace: str) -> list[Obj]:
+        with translated_errors():
+            result = self.api.list_namespaced_custom_object(
+                KUBEVIRT_GROUP,
+                KUBEVIRT_VERSION,
+                namespace,
+                VMI_PLURAL,
+                _request_timeout=REQUEST_TIMEOUT,
+            )
+        return list(result.get("items") or [])
+
     def delete_vmi(self, namespace: str, name: str) -> None:
         # Default options, like controller-runtime's client.Delete(ctx, vmi).
         with translated_errors():

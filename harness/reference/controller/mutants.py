@@ -16,17 +16,22 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from harness.contract.profiles import Profile, RestartVocabulary
 from harness.contract.timestamps import format_rfc3339, parse_rfc3339
 from harness.reference.component_client import NotFoundError
-from harness.reference.controller.conditions import is_condition_true
+from harness.reference.controller.conditions import (
+    FALSE,
+    find_condition,
+    is_condition_true,
+)
 from harness.reference.controller.outcome import DONE, Outcome
 from harness.reference.controller.reconciler import Reconciler, _Pass
 from harness.reference.controller.restart import (
     REFERENCE,
     RestartAlgorithm,
+    RestartDecision,
     VmiAccess,
     _status,
     _vm_reference,
@@ -267,6 +272,42 @@ class RecordsWithoutDelete(RestartAlgorithm):
         self.complete(ci, profile, str(requested_at(ci)), {}, now)
 
 
+@mutant("ignores-refused-deletion")
+class IgnoresRefusedDeletion(RestartAlgorithm):
+    """Treats a refused VMI delete as done and reports the restart as initiated.
+
+    Breaks: §7.3 row 4, §7.6 row 8 — a failed delete sets RestartFailed/VMIDeletionFailed and is retried
+    Killed by: suites/test_restart_refused.py::test_refused_vmi_deletion_sets_restart_failed_then_recovers
+    """
+
+    def delete_for_restart(self, vmis: VmiAccess, namespace: str, name: str) -> None:
+        with contextlib.suppress(Exception):
+            super().delete_for_restart(vmis, namespace, name)
+
+
+@mutant("acts-once-per-request")
+class ActsOncePerRequest(RestartAlgorithm):
+    """Remembers in memory each request whose VMI it deleted and never acts on it again, so a
+    status write lost after the delete leaves the request unfinished for good.
+
+    Breaks: §7.6 row 10 — with the status write lost the request is new again and is carried out
+    Killed by: suites/test_restart_refused.py::test_lost_status_write_after_the_delete_is_recovered
+    """
+
+    def handle_restart(
+        self, ci: dict[str, Any], profile: Profile, vmis: VmiAccess, now: datetime
+    ) -> RestartDecision:
+        acted: set[tuple[str, str]] = self.__dict__.setdefault("acted", set())
+        key = (str((ci.get("metadata") or {}).get("uid") or ""), str(requested_at(ci)))
+        if key in acted and self.decide(ci, profile) is RestartDecision.PERFORM:
+            return RestartDecision.ALREADY_HANDLED
+        decision = super().handle_restart(ci, profile, vmis, now)
+        in_progress = is_condition_true(_status(ci), profile.conditions.restart_in_progress)
+        if decision is RestartDecision.PERFORM and in_progress:
+            acted.add(key)
+        return decision
+
+
 @mutant("failed-on-success")
 class FailedOnSuccess(RestartAlgorithm):
     """Sets RestartFailed=True/VMIDeletionFailed after a successful VMI deletion.
@@ -347,6 +388,179 @@ class PythonTimeInMessage(RestartAlgorithm):
 
     def rendered(self, request: str) -> str:
         return str(parse_rfc3339(request))
+
+
+# --- §7.7 what a restart leaves alone --------------------------------------------------------
+
+
+@mutant("deletes-the-vm")
+class DeletesTheVm(RestartAlgorithm):
+    """Restarts by deleting the VirtualMachine instead of its VMI (the VMI goes with it through
+    garbage collection; provisioning builds a new VM with a new UID).
+
+    Breaks: §7.7 — a restart deletes the VMI, never the VirtualMachine, which keeps its UID
+    Killed by: suites/test_restart.py::test_restart_now_replaces_the_vmi_and_records_the_request
+    """
+
+    def delete_for_restart(self, vmis: VmiAccess, namespace: str, name: str) -> None:
+        cast(Any, vmis).delete_vm(namespace, name)
+
+
+@mutant("deletes-every-vmi")
+class DeletesEveryVmi(RestartAlgorithm):
+    """Deletes every VMI in the VM's namespace (a delete by a selector that came out empty), not
+    only the referenced one: other instances restart too.
+
+    Breaks: §7.7 — a restart deletes only its own instance's VMI and changes no other instance
+    Killed by: suites/test_restart.py::test_many_instances_restart_concurrently
+    """
+
+    def delete_for_restart(self, vmis: VmiAccess, namespace: str, name: str) -> None:
+        for item in cast(Any, vmis).list_vmis(namespace):
+            with contextlib.suppress(NotFoundError):
+                vmis.delete_vmi(namespace, str((item.get("metadata") or {}).get("name")))
+
+
+@mutant("stamps-the-vm")
+class StampsTheVm(RestartAlgorithm):
+    """Writes a restart stamp into the VirtualMachine's template annotations (as `kubectl
+    rollout restart` does to a Deployment) before deleting the VMI.
+
+    Breaks: §7.7 — a restart leaves the VirtualMachine's spec as it was
+    Killed by: suites/test_restart.py::test_restart_now_replaces_the_vmi_and_records_the_request
+    """
+
+    def delete_for_restart(self, vmis: VmiAccess, namespace: str, name: str) -> None:
+        stamp = {"harness.osac.io/restarted-by": "mutant"}
+        patch = {"spec": {"template": {"metadata": {"annotations": stamp}}}}
+        cast(Any, vmis).patch_vm(namespace, name, patch)
+        vmis.delete_vmi(namespace, name)
+
+
+@mutant("drops-vm-reference")
+class DropsVmReference(RestartAlgorithm):
+    """Removes status.virtualMachineReference when it deletes the VMI (the next pass writes it
+    again from the VM it finds).
+
+    Breaks: §7.7 — a restart does not change the virtualMachineReference
+    Killed by: suites/test_restart.py::test_restart_now_replaces_the_vmi_and_records_the_request
+    """
+
+    def initiated(self, ci: dict[str, Any], profile: Profile, request: str, now: datetime) -> None:
+        super().initiated(ci, profile, request, now)
+        _status(ci).pop("virtualMachineReference", None)
+
+
+# --- §9.3 the phase during a restart ---------------------------------------------------------
+
+
+@mutant("failed-phase-during-restart")
+class FailedPhaseDuringRestart(Reconciler):
+    """Reports the phase Failed for as long as a restart is in progress, with no failure
+    condition to explain it.
+
+    Breaks: §9.3, §15.5 — the phase follows the VM (or the configuration) through a restart; Failed needs a failure to explain it
+    Killed by: suites/test_restart.py::test_restart_now_replaces_the_vmi_and_records_the_request
+    """
+
+    def _handle_update(self, work: _Pass) -> Outcome:
+        outcome = super()._handle_update(work)
+        if is_condition_true(work.status, self.profile.conditions.restart_in_progress):
+            work.status["phase"] = self.profile.phases.failed
+        return outcome
+
+
+# --- §5 observedGeneration -------------------------------------------------------------------
+
+
+@mutant("omits-observed-generation")
+class OmitsObservedGeneration(RestartAlgorithm):
+    """Writes the restart conditions without observedGeneration.
+
+    Breaks: §5 — the restart conditions carry observedGeneration equal to the CR's generation
+    Killed by: suites/test_restart.py::test_restart_now_replaces_the_vmi_and_records_the_request
+    """
+
+    def observed_generation(self, ci: dict[str, Any]) -> int:
+        return 0
+
+
+@mutant("stale-observed-generation")
+class StaleObservedGeneration(RestartAlgorithm):
+    """Writes the restart conditions with the generation before the one it read (the request's
+    spec change not counted).
+
+    Breaks: §5 — the restart conditions carry observedGeneration equal to the CR's generation
+    Killed by: suites/test_restart_refused.py::test_refused_vmi_deletion_sets_restart_failed_then_recovers
+    """
+
+    def observed_generation(self, ci: dict[str, Any]) -> int:
+        return max(1, int((ci.get("metadata") or {}).get("generation") or 0) - 1)
+
+
+# --- §7.2 step 1 a withdrawn request ---------------------------------------------------------
+
+
+@mutant("withdrawal-ignored")
+class WithdrawalIgnored(RestartAlgorithm):
+    """Leaves the restart conditions as they are when the request is removed.
+
+    Breaks: §7.2 step 1 — without a request both restart conditions are removed
+    Killed by: suites/test_restart_withdrawn.py::test_withdrawn_request_while_restart_failed_removes_it_and_deletes_nothing
+    """
+
+    def withdrawn(
+        self, ci: dict[str, Any], profile: Profile, vmis: VmiAccess, now: datetime
+    ) -> None:
+        return None
+
+
+@mutant("withdrawal-sets-false")
+class WithdrawalSetsFalse(RestartAlgorithm):
+    """Sets the restart conditions False when the request is removed, instead of removing them.
+
+    Breaks: §7.2 step 1 — the restart conditions are removed, not set False
+    Killed by: suites/test_restart_withdrawn.py::test_withdrawn_request_waiting_for_a_newer_vmi_is_never_completed
+    """
+
+    def withdrawn(
+        self, ci: dict[str, Any], profile: Profile, vmis: VmiAccess, now: datetime
+    ) -> None:
+        status = _status(ci)
+        for type_name in (
+            profile.conditions.restart_in_progress,
+            profile.conditions.restart_failed,
+        ):
+            found = find_condition(status, type_name)
+            if found is not None and found.get("status") != FALSE:
+                found["status"] = FALSE
+                found["lastTransitionTime"] = format_rfc3339(now)
+
+
+@mutant("restarts-withdrawn-request")
+class RestartsWithdrawnRequest(RestartAlgorithm):
+    """Remembers each instance's last request and goes on with it after the request is removed
+    (a cache keyed by the CR, never invalidated).
+
+    Breaks: §7.2 step 1 — a withdrawn request restarts nothing and leaves no restart condition
+    Killed by: suites/test_restart_withdrawn.py::test_withdrawn_request_waiting_for_a_newer_vmi_is_never_completed
+    """
+
+    def handle_restart(
+        self, ci: dict[str, Any], profile: Profile, vmis: VmiAccess, now: datetime
+    ) -> RestartDecision:
+        remembered: dict[str, str] = self.__dict__.setdefault("remembered", {})
+        key = str((ci.get("metadata") or {}).get("uid") or "")
+        request = requested_at(ci)
+        if request is not None:
+            remembered[key] = request
+            return super().handle_restart(ci, profile, vmis, now)
+        if key not in remembered:
+            return super().handle_restart(ci, profile, vmis, now)
+        shadow = {**ci, "spec": {**(ci.get("spec") or {}), "restartRequestedAt": remembered[key]}}
+        decision = super().handle_restart(shadow, profile, vmis, now)
+        ci["status"] = shadow.get("status")
+        return decision
 
 
 # --- §9.5 deletion ---------------------------------------------------------------------------

@@ -8,12 +8,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.contract.profiles import Phases
+from harness.contract.profiles import (
+    PRINTABLE_KEEPING,
+    PRINTABLE_RUNNING,
+    PRINTABLE_STARTING,
+    Phases,
+)
 
-STARTING_STATUSES = frozenset({"Provisioning", "WaitingForVolumeBinding", "Starting"})
-RUNNING_STATUSES = frozenset({"Migrating", "WaitingForReceiver"})
+STARTING_STATUSES = PRINTABLE_STARTING
+RUNNING_STATUSES = PRINTABLE_RUNNING - {"Running"}
 # Host unreachable or status not yet written: keep the phase we had.
-PRESERVING_STATUSES = frozenset({"Unknown", ""})
+PRESERVING_STATUSES = PRINTABLE_KEEPING
 
 VM_CONDITION_READY = "Ready"
 VM_CONDITION_PAUSED = "Paused"

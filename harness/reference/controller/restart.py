@@ -70,10 +70,6 @@ def _vm_reference(ci: dict[str, Any]) -> tuple[str, str] | None:
     )
 
 
-def _generation(ci: dict[str, Any]) -> int:
-    return int((ci.get("metadata") or {}).get("generation") or 0)
-
-
 class RestartAlgorithm:
     """The reference algorithm; subclasses in `mutants.py` break one rule each."""
 
@@ -82,6 +78,10 @@ class RestartAlgorithm:
     def vocabulary(self, profile: Profile) -> RestartVocabulary:
         """Reasons and message templates the conditions carry."""
         return profile.restart
+
+    def observed_generation(self, ci: dict[str, Any]) -> int:
+        """§5: the restart conditions carry the generation of the CR this pass read."""
+        return int((ci.get("metadata") or {}).get("generation") or 0)
 
     def rendered(self, request: str) -> str:
         """Go's `Time.Format(time.RFC3339)` of the parsed value: whole seconds, UTC `Z`."""
@@ -115,6 +115,13 @@ class RestartAlgorithm:
         status = _status(ci)
         removed = remove_condition(status, profile.conditions.restart_in_progress)
         return self.remove_restart_failed(status, profile) or removed
+
+    def withdrawn(
+        self, ci: dict[str, Any], profile: Profile, vmis: VmiAccess, now: datetime
+    ) -> None:
+        """§7.2 step 1: no request (never made, or withdrawn): both restart conditions are
+        removed, not set False, and nothing else happens."""
+        self.clear_restart_conditions(ci, profile)
 
     # §7.4 completion check
 
@@ -173,7 +180,7 @@ class RestartAlgorithm:
             words.reason_no_vm_reference,
             words.message_no_vm_reference,
             now,
-            _generation(ci),
+            self.observed_generation(ci),
         )
 
     def vmi_missing(
@@ -189,7 +196,7 @@ class RestartAlgorithm:
             words.reason_in_progress,
             words.message_waiting_for_vmi.format(requested=self.rendered(request)),
             now,
-            _generation(ci),
+            self.observed_generation(ci),
         )
 
     def deletion_failed(
@@ -204,7 +211,7 @@ class RestartAlgorithm:
             words.reason_vmi_deletion_failed,
             words.message_deletion_failed.format(error=error),
             now,
-            _generation(ci),
+            self.observed_generation(ci),
         )
 
     def initiated(self, ci: dict[str, Any], profile: Profile, request: str, now: datetime) -> None:
@@ -219,9 +226,13 @@ class RestartAlgorithm:
             words.reason_in_progress,
             words.message_initiated.format(requested=self.rendered(request)),
             now,
-            _generation(ci),
+            self.observed_generation(ci),
         )
         self.remove_restart_failed(status, profile)
+
+    def delete_for_restart(self, vmis: VmiAccess, namespace: str, name: str) -> None:
+        """§7.3: the restart deletes the referenced VMI and nothing else (§7.7)."""
+        vmis.delete_vmi(namespace, name)
 
     def perform_restart(
         self, ci: dict[str, Any], profile: Profile, vmis: VmiAccess, now: datetime
@@ -241,7 +252,7 @@ class RestartAlgorithm:
             "Deleting VirtualMachineInstance to trigger restart: vmi=%s/%s", namespace, name
         )
         try:
-            vmis.delete_vmi(namespace, name)
+            self.delete_for_restart(vmis, namespace, name)
         except NotFoundError:
             pass
         except Exception as error:
@@ -258,7 +269,7 @@ class RestartAlgorithm:
         """Apply §7.2 to `ci` in memory; returns the decision taken (for logs and tests)."""
         decision = self.decide(ci, profile)
         if decision is RestartDecision.CLEAR:
-            self.clear_restart_conditions(ci, profile)
+            self.withdrawn(ci, profile, vmis, now)
         elif decision is RestartDecision.CHECK_COMPLETION:
             self.check_completion(ci, profile, vmis, now)
         elif decision is RestartDecision.PERFORM:
