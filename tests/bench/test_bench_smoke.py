@@ -17,7 +17,7 @@ REPO = Path(__file__).resolve().parents[2]
 RESTART_NOW = "suites/test_restart.py::test_restart_now_replaces_the_vmi_and_records_the_request"
 
 CASES = {
-    "detection_latency": (["--events", "5"], ["summary", "samples"]),
+    "detection_latency": (["--events", "5", "--in-flight", "2"], ["summary", "samples"]),
     "control_plane": (["--repeats", "1"], ["medians", "build"]),
     "apiserver_throughput": (
         [
