@@ -41,6 +41,13 @@ CASES = {
     "fullstack_scale": (["--sizes", "1"], ["results", "goal"]),
     "stack_startup": (["--repeats", "1"], ["medians"]),
     "suite_walltime": (["--skip-suite", "--overhead-runs", "1"], ["overhead_median"]),
+    "suite_concurrency": (
+        [
+            *("--sizes", "2", "--serial-up-to", "1,1", "--mix", RESTART_NOW),
+            *("--boot-delay", "0.3", "--provision-delay", "0.3", "--overhead-tests", "2"),
+        ],
+        ["runs", "overhead"],
+    ),
     "soak": (["--runs", "1", "--busy-runs", "0", "--tests", RESTART_NOW], ["summary", "runs"]),
 }
 
