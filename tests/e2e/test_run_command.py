@@ -199,9 +199,10 @@ def alive(pid):
     return state != "Z"
 
 
-def test_sigterm_mid_suite_cleans_up_and_leaves_a_complete_summary(stack, tmp_path):
+@pytest.mark.parametrize("workers", ["2", "1"], ids=["xdist", "in-flight-at-once"])
+def test_sigterm_mid_suite_cleans_up_and_leaves_a_complete_summary(stack, tmp_path, workers):
     _, kube = stack
-    run_id = "sigterm-run"
+    run_id = f"sigterm-run-{workers}"
     results = tmp_path / "results"
     suites = ["suites/test_restart.py", "suites/test_restart_ignored.py"]
     timeline = Timeline()
@@ -210,7 +211,7 @@ def test_sigterm_mid_suite_cleans_up_and_leaves_a_complete_summary(stack, tmp_pa
     ).start()
     command = [sys.executable, "-m", "harness", "run", "--results-dir", str(results)]
     process = subprocess.Popen(
-        [*command, "--workers", "2", "--target", "cluster", *suites],
+        [*command, "--workers", workers, "--target", "cluster", *suites],
         env=run_env(stack, run_id),
         cwd=REPO,
         stdout=subprocess.PIPE,
