@@ -1,8 +1,6 @@
 #!/usr/bin/env bash
 # Run the restart suites. Default: against the embedded reference stack, started and stopped
-# by the harness, ONE stack with every suite test in flight at once on threads of one pytest
-# (HARNESS_CONCURRENCY, default 32; 1 runs them one after another; HARNESS_WORKERS=N for N
-# pytest-xdist workers, each with its own stack, one test at a time each), results in ./results
+# by the harness, on 2 pytest-xdist workers (HARNESS_WORKERS=1 for one), results in ./results
 # (HARNESS_RESULTS_DIR or --results-dir to change). Extra arguments go to pytest, e.g.
 # `./run-local.sh -k restart`. `./run-local.sh --target cluster [--api-namespace NS]`
 # runs against the current kubeconfig context instead (see harness/commands/cluster_run.py).
@@ -26,5 +24,5 @@ fi
 # The embedded stack: the suites through `python -m harness run`, which leaves the results layout
 # (junit.xml, summary.json, timeline/, diagnostics/ of failing tests, metrics.json) in ./results.
 # HARNESS_WORKERS, not --workers: a bad value is then named as the variable the user set.
-export HARNESS_WORKERS="${HARNESS_WORKERS:-1}"
+export HARNESS_WORKERS="${HARNESS_WORKERS:-2}"
 exec python -m harness run "$@"

@@ -1,7 +1,6 @@
 """Detection latency: from the API server's write to the harness's wait returning.
 
-    python bench/detection_latency.py [--events 300] [--poll-interval 10] [--in-flight 24]
-        [--out FILE]
+    python bench/detection_latency.py [--events 300] [--poll-interval 10] [--out FILE]
 
 A real embedded API server; the harness's real client path (KubeClient, a ResourceWatcher
 feeding a Timeline, `harness.testkit.waits.wait_until` with a predicate on the timeline, as the
@@ -13,11 +12,7 @@ patches `spec.restartRequestedAt` of one ComputeInstance when told to. For each 
   so a latency is overstated by up to 1 ms, never understated);
 - harness time: `time.time()` right after `wait_until` returned the matching observation.
 
-With `--in-flight K` the measurement is repeated as the suites run now, many tests at once: the
-waits follow their objects through one shared watch (`harness.testkit.watch_hub`), and K more
-"tests" each wait on their own ComputeInstance, which a second writer process patches round-robin
-(about 100 writes a second in all) while the measured events are written. Same machine, same
-clock. The baseline, on the same events: a wait that polls every
+Same machine, same clock. The baseline, on the same events: a wait that polls every
 `--poll-interval` seconds (10 s, what the existing OSAC suites do) with a uniformly random
 phase, detecting the write at the first poll after it plus one GET round trip measured in this
 run. The ratio is polling latency over watch latency, at p50 and p99.
@@ -73,61 +68,14 @@ def _writer(url: str) -> None:
     asyncio.run(main())
 
 
-def _noise(url: str, count: int) -> None:
-    """Child process: PATCH detect-1 … detect-COUNT round-robin until killed."""
-    import asyncio
-
-    async def main() -> None:
-        host, port = url.removeprefix("http://").split(":")
-        connection = LeanConnection(host, int(port))
-        base = f"/apis/osac.openshift.io/v1alpha1/namespaces/{NAMESPACE}/computeinstances"
-        index = 0
-        while True:
-            index += 1
-            path = f"{base}/detect-{index % count + 1}"
-            body = json.dumps({"spec": {"restartRequestedAt": stamp(index)}}).encode()
-            await connection.request("PATCH", path, body, "application/merge-patch+json")
-            await asyncio.sleep(0.01)
-
-    asyncio.run(main())
-
-
 def _log_time(text: str) -> float:
     """`2026-11-27T06:43:11.123Z` (the request log's format) as epoch seconds."""
     whole, _, fraction = text.rstrip("Z").partition(".")
     return timegm(time.strptime(whole, "%Y-%m-%dT%H:%M:%S")) + int(fraction or 0) / 1000
 
 
-def _follow(hub: Any, resource: Any, kube: Any, name: str, stop: Any) -> Any:
-    """One in-flight "test": its own timeline, subscribed to the hub, waited on until `stop`."""
-    from harness.testkit.timeline import Timeline
-
-    timeline = Timeline()
-    since = kube.collection_version(resource, NAMESPACE)
-    subscription = hub.watch(
-        resource,
-        NAMESPACE,
-        timeline,
-        label_selector=f"osac.openshift.io/computeinstance-uuid={name}",
-        since=since,
-    )
-
-    def run() -> None:
-        seen = None
-        while not stop.is_set():
-
-            def changed(seen: Any = seen) -> Any:
-                latest = timeline.latest(resource.kind, name)
-                return latest if latest is not None and latest is not seen else None
-
-            seen = timeline.wait(changed, 0.5) or seen
-
-    return subscription, run
-
-
-def measure(events: int, seed: int, in_flight: int = 0) -> dict[str, Any]:
+def measure(events: int, seed: int) -> dict[str, Any]:
     import subprocess
-    import threading
 
     from kubernetes import client as k8s
 
@@ -137,7 +85,6 @@ def measure(events: int, seed: int, in_flight: int = 0) -> dict[str, Any]:
     from harness.reference.apiserver.testing import start_apiserver
     from harness.testkit.timeline import Timeline
     from harness.testkit.waits import wait_until
-    from harness.testkit.watch_hub import WatchHub
     from harness.testkit.watchers import ResourceWatcher
 
     rng = random.Random(seed)
@@ -151,11 +98,7 @@ def measure(events: int, seed: int, in_flight: int = 0) -> dict[str, Any]:
         assert server.token is not None
         os.environ[TOKEN_ENV] = server.token
         writer = None
-        watcher: Any = None
-        noise = None
-        hub = None
-        stop = threading.Event()
-        followers: list[threading.Thread] = []
+        watcher = None
         try:
             kube = KubeClient.from_kubeconfig(server.kubeconfig)
             k8s.CoreV1Api(kube.api_client).create_namespace({"metadata": {"name": NAMESPACE}})
@@ -166,26 +109,13 @@ def measure(events: int, seed: int, in_flight: int = 0) -> dict[str, Any]:
                 kube.get(resource, NAMESPACE, NAME)
                 get_rtts.append(time.perf_counter() - began)
             timeline = Timeline()
-            selector = f"osac.openshift.io/computeinstance-uuid={NAME}"
-            if in_flight:
-                for index in range(1, in_flight + 1):
-                    kube.create(resource, NAMESPACE, instance(f"detect-{index}"))
-                hub = WatchHub(kube, kube.collection_version(resource, NAMESPACE))
-                since = kube.collection_version(resource, NAMESPACE)
-                watcher = hub.watch(
-                    resource, NAMESPACE, timeline, label_selector=selector, since=since
-                )
-                for index in range(1, in_flight + 1):
-                    _, run = _follow(hub, resource, kube, f"detect-{index}", stop)
-                    followers.append(threading.Thread(target=run, daemon=True))
-                    followers[-1].start()
-                noise = subprocess.Popen(
-                    [sys.executable, __file__, "--noise", server.url, str(in_flight)]
-                )
-            else:
-                watcher = ResourceWatcher(
-                    kube, resource, NAMESPACE, timeline, label_selector=selector
-                ).start()
+            watcher = ResourceWatcher(
+                kube,
+                resource,
+                NAMESPACE,
+                timeline,
+                label_selector=f"osac.openshift.io/computeinstance-uuid={NAME}",
+            ).start()
             writer = subprocess.Popen(
                 [sys.executable, __file__, "--writer", server.url],
                 stdin=subprocess.PIPE,
@@ -214,16 +144,8 @@ def measure(events: int, seed: int, in_flight: int = 0) -> dict[str, Any]:
             writer.stdin.flush()
             writer.wait(timeout=10)
         finally:
-            stop.set()
-            if noise is not None:
-                noise.kill()
-                noise.wait()
-            for follower in followers:
-                follower.join(timeout=5)
             if watcher is not None:
                 watcher.stop()
-            if hub is not None:
-                hub.close()
             if writer is not None and writer.poll() is None:
                 writer.kill()
                 writer.wait()
@@ -266,27 +188,14 @@ def main() -> None:
     parser.add_argument("--poll-interval", type=float, default=10.0, help="baseline poll period")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--out", type=Path, help="JSON file (default bench/results/…)")
-    parser.add_argument(
-        "--in-flight",
-        type=int,
-        default=24,
-        help="other waiting tests in the second measurement (0: none)",
-    )
     parser.add_argument("--writer", metavar="URL", help=argparse.SUPPRESS)
-    parser.add_argument("--noise", nargs=2, metavar=("URL", "COUNT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.writer:
         _writer(args.writer)
         return
-    if args.noise:
-        _noise(args.noise[0], int(args.noise[1]))
-        return
     if args.events < 1:
         parser.error("--events must be at least 1")
-    if args.in_flight < 0:
-        parser.error("--in-flight must be at least 0")
     raw = measure(args.events, args.seed)
-    loaded = measure(args.events, args.seed, args.in_flight) if args.in_flight else None
     polling = simulate_polling(
         raw["server_write_times"], args.poll_interval, raw["get_rtt_ms"], args.seed
     )
@@ -297,17 +206,6 @@ def main() -> None:
         ("harness watch wait (server write → wait returned)", "watch", watch),
         ("  same, from the writer's response", "watch_from_response", response),
         (f"{args.poll_interval:g} s polling wait (simulated)", "polling", polling),
-        *(
-            [
-                (
-                    f"shared watch, {args.in_flight} more tests in flight",
-                    "watch_in_flight",
-                    loaded["watch_ms"],
-                )
-            ]
-            if loaded
-            else []
-        ),
     ):
         stats = {
             "p50_ms": percentile(values, 0.5),
@@ -320,12 +218,6 @@ def main() -> None:
     summary["ratio_p99"] = summary["polling"]["p99_ms"] / summary["watch"]["p99_ms"]
     summary["goal_p99_ms"] = 50
     summary["goal_met"] = summary["watch"]["p99_ms"] <= 50
-    if loaded:
-        summary["in_flight"] = args.in_flight
-        summary["in_flight_p99_ratio"] = (
-            summary["watch_in_flight"]["p99_ms"] / summary["watch"]["p99_ms"]
-        )
-        summary["in_flight_goal_met"] = summary["in_flight_p99_ratio"] <= 2
     print_table(
         f"Detection latency over {args.events} writes (ms)",
         ("wait", "p50", "p99", "max"),
@@ -336,22 +228,13 @@ def main() -> None:
         f"{summary['ratio_p99']:,.0f}x at p99; goal p99 <= 50 ms: "
         f"{'met' if summary['goal_met'] else 'NOT met'}"
     )
-    if loaded:
-        print(
-            f"with {args.in_flight} more tests in flight: p99 x{summary['in_flight_p99_ratio']:.2f}"
-            f"; goal <= 2x: {'met' if summary['in_flight_goal_met'] else 'NOT met'}"
-        )
     write_json(
         "detection_latency",
         args.out,
         {
             "parameters": vars(args) | {"out": str(args.out) if args.out else None},
             "summary": summary,
-            "samples": {
-                "watch_ms": watch,
-                "from_writer_response_ms": response,
-                "watch_in_flight_ms": loaded["watch_ms"] if loaded else [],
-            },
+            "samples": {"watch_ms": watch, "from_writer_response_ms": response},
         },
     )
 

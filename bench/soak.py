@@ -1,12 +1,10 @@
 """Soak: the restart suites run K times in a row, then K' times with the other core kept busy.
 
-    python bench/soak.py [--runs 200] [--busy-runs 50] [--workers 1] [--concurrency N]
-        [--budget-minutes M] [--out FILE]
+    python bench/soak.py [--runs 200] [--busy-runs 50] [--workers 1] [--budget-minutes M]
+        [--out FILE]
 
 Each run is a fresh `pytest suites/test_restart*.py` (its own embedded stack, started and
-stopped by the plugin, so stack start-up and shutdown are soaked too), with its tests in flight
-at once (the harness's default `--concurrency`, or the one given; `--workers N`: N xdist
-workers, each one test at a time). During the busy phase a
+stopped by the plugin, so stack start-up and shutdown are soaked too). During the busy phase a
 busy-loop process (one per `--busy-cores`, default 1: "the other core" of a 2-core machine)
 spins for the whole phase; it is stopped by its PID afterwards. Zero failures are expected.
 
@@ -52,7 +50,6 @@ def one_run(index: int, phase: str, args: argparse.Namespace, scratch: Path) -> 
         "--results-dir",
         str(results_dir),
         *(["-n", str(args.workers)] if args.workers > 1 else []),
-        *(["--concurrency", str(args.concurrency)] if args.concurrency else []),
     ]
     began = time.perf_counter()
     completed = subprocess.run(
@@ -159,10 +156,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=200, help="runs on a quiet machine")
     parser.add_argument("--busy-runs", type=int, default=50, help="runs with a busy loop going")
     parser.add_argument("--busy-cores", type=int, default=1, help="busy-loop processes")
-    parser.add_argument("--workers", type=int, default=1, help="pytest -n (1: one process)")
-    parser.add_argument(
-        "--concurrency", type=int, help="tests in flight at once (default: the harness's)"
-    )
+    parser.add_argument("--workers", type=int, default=1, help="pytest -n (1: serial)")
     parser.add_argument(
         "--tests",
         nargs="+",

@@ -40,13 +40,6 @@ class Option:
         return "harness_" + self.flag.lstrip("-").replace("-", "_")
 
 
-# Tests in flight at once by default. Embedded: every test of the suites (their VMs cost the
-# simulation next to nothing). A cluster: each test holds one to five real VMs while it runs, so
-# about twenty at most, which a small test cluster hosts.
-CONCURRENCY_EMBEDDED = 32
-CONCURRENCY_CLUSTER = 16
-MOST_IN_FLIGHT = 1000
-
 OPTIONS: tuple[Option, ...] = (
     Option(
         "--target",
@@ -129,13 +122,6 @@ OPTIONS: tuple[Option, ...] = (
         "HARNESS_QUIET_WINDOW",
         "seconds a negative test watches for a restart that must not happen, after the "
         "operator has provably seen the request (default: 2 embedded, 10 cluster)",
-    ),
-    Option(
-        "--concurrency",
-        "HARNESS_CONCURRENCY",
-        "tests in flight at once, on threads of one pytest process sharing one stack or "
-        f"cluster (default: {CONCURRENCY_EMBEDDED} embedded, {CONCURRENCY_CLUSTER} cluster; "
-        "1 runs them one after another, as each pytest-xdist worker does)",
     ),
     Option(
         "--state-dir",
@@ -233,7 +219,6 @@ class Settings:
     restart_timeout: float
     quiet_window: float
     state_dir: Path | None
-    concurrency: int = 1
     results_dir: Path | None = None
     # Restart latency limits in seconds per phase (`total`: the whole restart); empty: none.
     latency_limits: dict[str, float] = field(default_factory=dict)
@@ -356,19 +341,6 @@ def _seconds(values: Mapping[str, Any], flag: str, default: float) -> float:
     if seconds <= 0:
         raise ConfigError(f"{_named(values, flag)} must be positive, got {value!r}")
     return seconds
-
-
-def _count(values: Mapping[str, Any], flag: str, default: int) -> int:
-    value = values.get(flag)
-    if value is None:
-        return default
-    text = str(value).strip()
-    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MOST_IN_FLIGHT:
-        raise ConfigError(
-            f"{_named(values, flag)} must be a whole number from 1 to {MOST_IN_FLIGHT}, "
-            f"got {value!r}"
-        )
-    return int(text)
 
 
 def _latency_limits(values: Mapping[str, Any]) -> dict[str, float]:
@@ -520,9 +492,6 @@ def load_settings(flags: Mapping[str, Any], environ: Mapping[str, str] | None = 
         restart_timeout=_seconds(values, "--restart-timeout", 60.0 if embedded else 300.0),
         quiet_window=_seconds(values, "--quiet-window", 2.0 if embedded else 10.0),
         state_dir=_directory(values, "--state-dir"),
-        concurrency=_count(
-            values, "--concurrency", CONCURRENCY_EMBEDDED if embedded else CONCURRENCY_CLUSTER
-        ),
         results_dir=_directory(values, "--results-dir"),
         latency_limits=_latency_limits(values),
         sources=sources,

@@ -109,29 +109,7 @@ class RetryLedger:
             return entries
 
 
-class _ThisTestsLedger:
-    """The ledger of the test running on the calling thread: a test on a thread of its own (the
-    concurrent runner) and the watches it started have theirs; everything else shares one."""
-
-    def __init__(self) -> None:
-        self._shared = RetryLedger()
-        self._bound = threading.local()
-
-    def current(self) -> RetryLedger:
-        return getattr(self._bound, "ledger", None) or self._shared
-
-    def bind(self, ledger: RetryLedger | None) -> None:
-        """Make `ledger` the calling thread's (None: the shared one again)."""
-        self._bound.ledger = ledger
-
-    def record(self, entry: str) -> None:
-        self.current().record(entry)
-
-    def drain(self) -> list[str]:
-        return self.current().drain()
-
-
-LEDGER = _ThisTestsLedger()
+LEDGER = RetryLedger()
 
 
 def describe(error: BaseException | None) -> str:

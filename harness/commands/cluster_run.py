@@ -128,6 +128,15 @@ def _child_env(args: argparse.Namespace, address: str, token: str | None) -> dic
     return env
 
 
+def _runner(rest: Sequence[str]) -> list[str]:
+    """`harness run`, on 2 workers unless the user chose (a flag, or HARNESS_WORKERS, which
+    `harness run` reads and names in its message if it is bad)."""
+    chosen = os.environ.get("HARNESS_WORKERS") or any(
+        arg in ("-n", "--workers") or arg.startswith(("-n=", "--workers=")) for arg in rest
+    )
+    return [sys.executable, "-m", "harness", "run", *([] if chosen else ["--workers", "2"])]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from harness.clients.resources import KubeError
 
@@ -173,9 +182,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if code != 0:
                 _log(f"the environment is not ready (doctor exit {code}); not running the suites")
                 return code
-        # One process with the tests in flight at once (`--concurrency`); HARNESS_WORKERS or
-        # `--workers` for xdist workers instead, which `harness run` reads and checks.
-        command = [sys.executable, "-m", "harness", "run", *rest]
+        command = [*_runner(rest), *rest]
         _log("run: " + " ".join(command[1:]))
         return subprocess.call(command, env=env)
     except BadInput as error:

@@ -29,7 +29,6 @@ import pytest
 from harness.config import OPTIONS, ConfigError, Settings, load_settings
 from harness.contract.profiles import UnknownProfileError
 from harness.ownership import PARENT_ENV, die_with, die_with_parent
-from harness.runner.inflight import MARKERS
 
 if TYPE_CHECKING:
     from harness.reference.stack import BackgroundStack
@@ -44,7 +43,6 @@ PRESTARTED_KEY = pytest.StashKey["BackgroundStack | None"]()
 # Whether this pytest was started by `harness run`, which it must not outlive.
 _RUN_CHILD_KEY = pytest.StashKey[bool]()
 _RUN_CHILD = "harness_run_child"
-CONCURRENT_RUN = "harness-concurrent-run"
 
 # Options with which pytest runs no tests (and so must not start a stack).
 _NO_TESTS_OPTIONS = (
@@ -103,14 +101,8 @@ def pytest_configure(config: pytest.Config) -> None:
     except (ConfigError, UnknownProfileError) as error:
         raise pytest.UsageError(str(error)) from None
     config.stash[SETTINGS_KEY] = settings
-    for marker in MARKERS:
-        config.addinivalue_line("markers", marker)
     if _runs_the_suites_here(config, settings):
         begin_stack(config, settings)
-    if _runs_tests_at_once(config, settings):
-        from harness.plugin.concurrent_run import ConcurrentRun
-
-        config.pluginmanager.register(ConcurrentRun(settings.concurrency), CONCURRENT_RUN)
     config.pluginmanager.import_plugin("harness.plugin.terminal_summary")
     if not _is_xdist_controller(config):  # it runs no tests: no fixtures, no client libraries
         config.pluginmanager.import_plugin("harness.plugin.fixtures")
@@ -154,23 +146,9 @@ def _runs_the_suites_here(config: pytest.Config, settings: Settings) -> bool:
         return False  # a real cluster, or the xdist controller (its workers run the tests)
     if any(getattr(config.option, name, False) for name in _NO_TESTS_OPTIONS):
         return False
-    return _runs_the_suites(config)
-
-
-def _runs_the_suites(config: pytest.Config) -> bool:
     return any(
         getattr(plugin, "HARNESS_SUITES", False) for plugin in config.pluginmanager.get_plugins()
     )
-
-
-def _runs_tests_at_once(config: pytest.Config, settings: Settings) -> bool:
-    """Several suite tests in flight in this process: not under xdist (its workers each run
-    one test at a time), and only for the suites (the project's own tests are not written so)."""
-    if settings.concurrency < 2 or _is_xdist_controller(config):
-        return False
-    if hasattr(config, "workerinput") or getattr(config.option, "numprocesses", None):
-        return False
-    return _runs_the_suites(config)
 
 
 def _is_xdist_controller(config: pytest.Config) -> bool:

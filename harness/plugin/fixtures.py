@@ -42,7 +42,6 @@ from harness.testkit.invariants import invariant_violations
 from harness.testkit.steps import report_late_failure, step
 from harness.testkit.timeline import Timeline
 from harness.testkit.verdicts import history_violations
-from harness.testkit.watch_hub import WatchHub
 
 log = logging.getLogger("harness.plugin.configure")
 
@@ -135,16 +134,9 @@ def harness_context(
             watch = ReachabilityWatch(
                 probes, lambda message: environment_failed(config, message)
             ).start()
-        watches = _shared_watches(settings, kube)
         yield HarnessContext(
-            settings=settings,
-            kube=kube,
-            api=api,
-            driver=_driver(settings, kube, api),
-            watches=watches,
+            settings=settings, kube=kube, api=api, driver=_driver(settings, kube, api)
         )
-        if watches is not None:
-            watches.close()
         if watch is not None:
             watch.stop()
             watch = None
@@ -156,19 +148,6 @@ def harness_context(
             watch.stop()
         if stack is not None:
             stack.stop()
-
-
-def _shared_watches(settings: Settings, kube: KubeClient) -> WatchHub | None:
-    """One watch per kind and namespace for every test of the session, from now on (every
-    test's instances are created later); private watches if the version cannot be read."""
-    try:
-        origin = kube.collection_version(instance_resource(settings.profile), settings.namespace)
-    except KubeError as error:
-        log.warning("shared watches unavailable, each instance watches alone: %s", error)
-        return None
-    # A VM is watched once provisioned, replayed from just before its instance's create.
-    history = settings.provision_timeout + settings.restart_timeout
-    return WatchHub(kube, origin, history=history)
 
 
 def _driver(settings: Settings, kube: KubeClient, api: FulfillmentClient | None) -> Driver:

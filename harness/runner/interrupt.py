@@ -10,10 +10,6 @@ would leak. Here the first signal
 Later SIGTERMs are ignored (cleanup is under way); a second SIGINT is a person insisting and
 raises KeyboardInterrupt as pytest would. The deadline's hard stop goes through the same path,
 and so does an environment that died (its test is stopped in set-up too).
-
-Where tests run on lanes (the concurrent runner) the main thread runs none of them: a signal
-stops the session and hands the interruption to the runner (`Lanes`), which interrupts each
-running test in its own thread under the same rules.
 """
 
 from __future__ import annotations
@@ -26,19 +22,16 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
-from typing import Protocol
-
-from harness.testkit.cancel import Lane, RunInterrupted, current
 
 log = logging.getLogger("harness.runner.interrupt")
 
 
-class Lanes(Protocol):
-    """The tests running on threads of their own (the concurrent runner)."""
+class RunInterrupted(BaseException):
+    """Raised inside a running test when the run is asked to stop.
 
-    def interrupt(self, body_message: str, everywhere_message: str | None) -> None:
-        """Interrupt every test body with `body_message`; with `everywhere_message`, every test
-        in set-up or tear-down too."""
+    A BaseException, like KeyboardInterrupt: code that handles any error of its own (`except
+    Exception`, say around an optional lookup) must not swallow it and carry on creating objects
+    after the run was asked to stop."""
 
 
 class Interrupter:
@@ -46,29 +39,12 @@ class Interrupter:
         self.stop_session = stop_session
         self.forwards_to_workers = forwards_to_workers
         self.reason: str | None = None  # SIGTERM, SIGINT, deadline or environment
-        self._main = Lane("main")  # where a test runs when it runs on no lane
-        self.lanes: Lanes | None = None
+        self.in_test_body = False
+        self.in_test = False  # set-up, body or tear-down of a test
         self.environment_failure: str | None = None
         self._pending_reason: str | None = None
         self._previous: dict[int, object] = {}
         self._timer: threading.Timer | None = None
-
-    @property
-    def in_test_body(self) -> bool:
-        return (current() or self._main).in_test_body
-
-    @in_test_body.setter
-    def in_test_body(self, value: bool) -> None:
-        (current() or self._main).in_test_body = value
-
-    @property
-    def in_test(self) -> bool:
-        """In the set-up, body or tear-down of a test (of the calling thread's lane)."""
-        return (current() or self._main).in_test
-
-    @in_test.setter
-    def in_test(self, value: bool) -> None:
-        (current() or self._main).in_test = value
 
     def install(self) -> bool:
         if threading.current_thread() is not threading.main_thread():
@@ -119,18 +95,13 @@ class Interrupter:
                     os.kill(pid, signal.SIGTERM)
             return
         self.stop_session(name)
-        body = (
-            f"interrupted by {name}: the run was asked to stop; this test's objects are "
-            "cleaned up and the results written"
-        )
-        everywhere = f"not judged: {self.environment_failure}" if name == "environment" else None
-        if self.lanes is not None:
-            self.lanes.interrupt(body, everywhere)
-            return
-        if everywhere is not None and self._main.in_test:
-            raise RunInterrupted(everywhere)
-        if self._main.in_test_body:
-            raise RunInterrupted(body)
+        if name == "environment" and self.in_test:
+            raise RunInterrupted(f"not judged: {self.environment_failure}")
+        if self.in_test_body:
+            raise RunInterrupted(
+                f"interrupted by {name}: the run was asked to stop; this test's objects are "
+                "cleaned up and the results written"
+            )
 
 
 def _signal_main_thread() -> None:

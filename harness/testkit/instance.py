@@ -51,7 +51,6 @@ from harness.testkit.verdicts import (
     why_no_completion,
 )
 from harness.testkit.waits import WaitTimeout, judge, wait_for_server_time, wait_until
-from harness.testkit.watch_hub import Subscription, WatchHub
 from harness.testkit.watchers import ResourceWatcher
 
 log = logging.getLogger("harness.testkit.instance")
@@ -69,7 +68,6 @@ class HarnessContext:
     kube: KubeClient
     api: FulfillmentClient | None
     driver: Driver
-    watches: WatchHub | None = None  # shared watches; without, each instance watches alone
 
     @functools.cached_property
     def refusals(self) -> Refusals:
@@ -98,7 +96,7 @@ class ComputeInstanceUnderTest(InstanceHistory):
         self.labels = dict(labels or {})  # the run ledger's run/worker/test labels
         self.spec = spec
         self.driver = context.driver
-        self.watchers: list[ResourceWatcher | Subscription] = []
+        self.watchers: list[ResourceWatcher] = []
         self.undo_actions: list[Callable[[], None]] = []  # what cleanup restores first
         self.create_sent = False  # a create was sent, though its answer (the id) may be lost
         self._watching_vm = False
@@ -324,19 +322,6 @@ class ComputeInstanceUnderTest(InstanceHistory):
         field_selector: str | None = None,
         optional: bool = False,
     ) -> None:
-        if self.context.watches is not None:
-            self.watchers.append(
-                self.context.watches.watch(
-                    resource,
-                    namespace,
-                    self.timeline,
-                    label_selector=label_selector,
-                    field_selector=field_selector,
-                    optional=optional,
-                    since=self._since,
-                )
-            )
-            return
         watcher = ResourceWatcher(
             self.context.kube,
             resource,

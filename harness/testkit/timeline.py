@@ -16,8 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from harness.testkit import cancel
-
 if TYPE_CHECKING:  # loads gRPC; report-only processes import this module
     from harness.clients.fulfillment_api import ApiAnswer, ApiCall
 
@@ -164,28 +162,19 @@ class Timeline:
         """Block until `predicate()` returns something truthy; None on timeout.
 
         Raises RuntimeError when a watcher failed, so a broken watch reads as that, not as
-        a slow system under test; RunInterrupted when the run stops a test on a lane."""
+        a slow system under test."""
         deadline = time.monotonic() + timeout
-        lane = cancel.current()
-        if lane is None:
-            with self._condition:
-                return self._wait(predicate, deadline, None)
-        with lane.waiting_on(self._condition), self._condition:
-            return self._wait(predicate, deadline, lane)
-
-    def _wait(self, predicate: Callable[[], Any], deadline: float, lane: cancel.Lane | None) -> Any:
-        while True:
-            if lane is not None:
-                lane.check()  # the run was stopped: raised in this test's own thread
-            if self._failures:
-                raise WatchFailed(self._failures[0])
-            result = predicate()
-            if result:
-                return result
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return None
-            self._condition.wait(remaining)
+        with self._condition:
+            while True:
+                if self._failures:
+                    raise WatchFailed(self._failures[0])
+                result = predicate()
+                if result:
+                    return result
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return None
+                self._condition.wait(remaining)
 
     def dump_jsonl(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -13,7 +13,6 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TypeVar
 
-from harness.testkit import cancel
 from harness.testkit.progress import waiting
 from harness.testkit.timeline import Timeline
 
@@ -85,4 +84,4 @@ def _wait_for_server_time(
             raise WaitTimeout(
                 f"the API server's clock ({now}) will not pass {moment} within {limit:.0f} s"
             )
-        cancel.sleep(min(max(left, 0.0), 1.0) + 0.05)
+        time.sleep(min(max(left, 0.0), 1.0) + 0.05)

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from harness.clients.resources import Gone, KubeError, Resource, WatchHandle
-from harness.clients.retries import LEDGER, RetryBudgetExhausted, is_transient, note_retry
+from harness.clients.retries import RetryBudgetExhausted, is_transient, note_retry
 from harness.testkit.timeline import Timeline, WatchFailed
 
 if TYPE_CHECKING:  # loads the client library; report-only processes import this package
@@ -61,7 +61,6 @@ class ResourceWatcher:
         self._known: dict[str, str] = {}  # uid -> resourceVersion of objects currently present
         self._latest: dict[str, str] = {}  # uid -> last resourceVersion recorded, deletions too
         self._lock = threading.Lock()  # _known, _latest and recording stay in step
-        self._ledger = LEDGER.current()  # its retries count against the test that started it
         self._thread = threading.Thread(
             target=self._run, name=f"watch-{resource.plural}-{namespace or 'all'}", daemon=True
         )
@@ -163,7 +162,6 @@ class ResourceWatcher:
             yield event.type, event.object
 
     def _run(self) -> None:
-        LEDGER.bind(self._ledger)
         backoff = 0.05
         resource_version = self.since
         while not self._stop.is_set():

@@ -17,7 +17,7 @@ REPO = Path(__file__).resolve().parents[2]
 RESTART_NOW = "suites/test_restart.py::test_restart_now_replaces_the_vmi_and_records_the_request"
 
 CASES = {
-    "detection_latency": (["--events", "5", "--in-flight", "2"], ["summary", "samples"]),
+    "detection_latency": (["--events", "5"], ["summary", "samples"]),
     "control_plane": (["--repeats", "1"], ["medians", "build"]),
     "apiserver_throughput": (
         [
@@ -41,13 +41,6 @@ CASES = {
     "fullstack_scale": (["--sizes", "1"], ["results", "goal"]),
     "stack_startup": (["--repeats", "1"], ["medians"]),
     "suite_walltime": (["--skip-suite", "--overhead-runs", "1"], ["overhead_median"]),
-    "suite_concurrency": (
-        [
-            *("--sizes", "2", "--serial-up-to", "1,1", "--mix", RESTART_NOW),
-            *("--boot-delay", "0.3", "--provision-delay", "0.3", "--overhead-tests", "2"),
-        ],
-        ["runs", "overhead"],
-    ),
     "soak": (["--runs", "1", "--busy-runs", "0", "--tests", RESTART_NOW], ["summary", "runs"]),
 }
 

@@ -24,7 +24,6 @@ from harness.plugin.cleanup import finish_cleanup
 from harness.reference.crds import crd_file, crd_paths
 from harness.testkit.instance import ComputeInstanceUnderTest, HarnessContext
 from harness.testkit.timeline import Timeline
-from harness.testkit.watch_hub import WatchHub
 from harness.testkit.watchers import ResourceWatcher
 
 BLIP = "RestartFailed"
@@ -93,20 +92,11 @@ def start_with_profile_crds(start_apiserver) -> tuple[Settings, KubeClient]:
     return settings, kube
 
 
-@pytest.fixture(params=["private watches", "shared watches"])
-def context(request, start_apiserver):
+@pytest.fixture
+def context(start_apiserver):
     settings, kube = start_with_profile_crds(start_apiserver)
     driver = CrDriver(kube, settings.profile, settings.namespace, "tenant-a")
-    hub = None
-    if request.param == "shared watches":
-        hub = WatchHub(
-            kube, kube.collection_version(instance_resource(settings.profile), settings.namespace)
-        )
-    yield HarnessContext(
-        settings=settings, kube=kube, api=None, driver=FastOperatorDriver(driver), watches=hub
-    )
-    if hub is not None:
-        hub.close()
+    yield HarnessContext(settings=settings, kube=kube, api=None, driver=FastOperatorDriver(driver))
     kube.close()
 
 
