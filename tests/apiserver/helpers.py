@@ -40,6 +40,16 @@ READ_TIMEOUT = 15
 T = TypeVar("T")
 
 
+def configmaps_path(namespace: str) -> str:
+    """The URL path of `namespace`'s ConfigMaps."""
+    return f"/api/v1/namespaces/{namespace}/configmaps"
+
+
+def widgets_path(namespace: str) -> str:
+    """The URL path of `namespace`'s Widgets (the checks' custom resource)."""
+    return f"/apis/{GROUP}/{VERSION}/namespaces/{namespace}/{WIDGETS}"
+
+
 def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
 

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from harness.reference.apiserver.go_json import MAX_DEPTH
 
-from .helpers import GROUP, VERSION, WIDGETS, unique
+from .helpers import GROUP, VERSION, WIDGETS, configmaps_path, unique, widgets_path
 from .raw_http import send
 
 LIMIT = 3 * 1024 * 1024
@@ -29,14 +29,6 @@ PROBE = (
 UNRECOGNIZED_CM = "the object provided is unrecognized (must be of type ConfigMap): "
 UNRECOGNIZED_W = "the object provided is unrecognized (must be of type Widget): "
 PARSE = "couldn't get version/kind; json parse error: "
-
-
-def _widgets(namespace: str) -> str:
-    return f"/apis/{GROUP}/{VERSION}/namespaces/{namespace}/{WIDGETS}"
-
-
-def _configmaps(namespace: str) -> str:
-    return f"/api/v1/namespaces/{namespace}/configmaps"
 
 
 def _widget(name: str, **fields) -> dict:
@@ -94,9 +86,9 @@ def test_a_body_over_3_mib_is_413(
 ):
     """A body one byte over 3 MiB is 413 RequestEntityTooLarge, with a Content-Length or chunked"""
     path = {
-        "widgets": _widgets(namespace),
-        "configmaps": _configmaps(namespace),
-        "widget": f"{_widgets(namespace)}/{stored}",
+        "widgets": widgets_path(namespace),
+        "configmaps": configmaps_path(namespace),
+        "widget": f"{widgets_path(namespace)}/{stored}",
     }[where]
     body = [] if content_type == JSON_PATCH else _widget(stored)
     answer = send(api_client, method, path, _padded(body, LIMIT + 1), content_type, chunked)
@@ -111,14 +103,14 @@ def test_a_body_over_3_mib_is_413(
 def test_tens_of_megabytes_are_413(api_client, namespace, chunked):
     """A body of tens of megabytes is 413, not an internal error"""
     body = _padded({"metadata": {"name": unique("huge")}}, 20 * 1024 * 1024)
-    answer = send(api_client, "POST", _configmaps(namespace), body, chunked=chunked)
+    answer = send(api_client, "POST", configmaps_path(namespace), body, chunked=chunked)
     assert (answer.status, answer.message) == (413, TOO_LARGE)
 
 
 def test_a_body_of_exactly_3_mib_is_read(api_client, namespace):
     """A body of exactly 3 MiB is within the limit"""
     name = unique("exact")
-    answer = send(api_client, "POST", _widgets(namespace), _padded(_widget(name), LIMIT))
+    answer = send(api_client, "POST", widgets_path(namespace), _padded(_widget(name), LIMIT))
     assert answer.status == 201, answer.body
     assert answer.body["metadata"]["name"] == name
 
@@ -172,7 +164,7 @@ def test_a_body_of_exactly_3_mib_is_read(api_client, namespace):
 )
 def test_a_body_that_is_not_a_json_object_is_400(api_client, namespace, body, message):
     """A create body that is not a JSON object is 400 with the Go decoder's error"""
-    answer = send(api_client, "POST", _configmaps(namespace), body)
+    answer = send(api_client, "POST", configmaps_path(namespace), body)
     assert (answer.status, answer.reason, answer.message) == (
         400,
         "BadRequest",
@@ -182,7 +174,7 @@ def test_a_body_that_is_not_a_json_object_is_400(api_client, namespace, body, me
 
 def test_an_update_that_is_not_json_is_400(api_client, namespace, stored):
     """An update body that is not JSON is refused the same way"""
-    answer = send(api_client, "PUT", f"{_widgets(namespace)}/{stored}", "hello")
+    answer = send(api_client, "PUT", f"{widgets_path(namespace)}/{stored}", "hello")
     assert (answer.status, answer.message) == (
         400,
         UNRECOGNIZED_W
@@ -195,7 +187,7 @@ def test_invalid_utf8_is_replaced_not_refused(api_client, namespace):
     """Bytes that are not UTF-8 inside a string are stored as U+FFFD"""
     name = unique("utf")
     body = b'{"metadata":{"name":"' + name.encode() + b'"},"data":{"a":"x\xff\xfey"}}'
-    answer = send(api_client, "POST", _configmaps(namespace), body)
+    answer = send(api_client, "POST", configmaps_path(namespace), body)
     assert answer.status == 201, answer.body
     assert answer.body["data"]["a"] == "x\ufffd\ufffdy"
 
@@ -208,12 +200,12 @@ def test_numbers_decode_as_go_does(api_client, namespace):
         f'{{"apiVersion":"{GROUP}/{VERSION}","kind":"Widget","metadata":{{"name":"{name}"}},'
         f'"spec":{{"size":1.0,"extra":{big}}}}}'
     )
-    answer = send(api_client, "POST", _widgets(namespace), body)
+    answer = send(api_client, "POST", widgets_path(namespace), body)
     assert answer.status == 201, answer.body
     assert answer.body["spec"]["size"] == 1
     assert answer.body["spec"]["extra"] == {"n": 1.2345678901234568e29, "whole": 2}
     overflow = body.replace("123456789012345678901234567890", "1e400").replace(name, unique("o"))
-    answer = send(api_client, "POST", _widgets(namespace), overflow)
+    answer = send(api_client, "POST", widgets_path(namespace), overflow)
     assert (answer.status, answer.message) == (
         400,
         'Widget in version "v1" cannot be handled as a Widget: json: cannot unmarshal number '
@@ -227,7 +219,7 @@ def test_numbers_decode_as_go_does(api_client, namespace):
 def test_json_nested_over_10000_levels_is_400(api_client, namespace):
     """A body nested deeper than 10 000 levels is 400 `exceeded max depth`"""
     body = _nested(unique("deep"), 10_001)
-    answer = send(api_client, "POST", _widgets(namespace), body)
+    answer = send(api_client, "POST", widgets_path(namespace), body)
     assert (answer.status, answer.reason, answer.message) == (
         400,
         "BadRequest",
@@ -238,8 +230,8 @@ def test_json_nested_over_10000_levels_is_400(api_client, namespace):
 def test_nesting_up_to_the_embedded_limit_round_trips(api_client, namespace):
     """A body nested as deep as the embedded server allows is stored, updated and patched"""
     name = unique("nest")
-    path = f"{_widgets(namespace)}/{name}"
-    created = send(api_client, "POST", _widgets(namespace), _nested(name, MAX_DEPTH))
+    path = f"{widgets_path(namespace)}/{name}"
+    created = send(api_client, "POST", widgets_path(namespace), _nested(name, MAX_DEPTH))
     assert created.status == 201, created.body
     stored = created.body
     stored["metadata"]["labels"] = {"a": "b"}
@@ -255,7 +247,7 @@ def test_nesting_up_to_the_embedded_limit_round_trips(api_client, namespace):
 )
 def test_nesting_of_a_thousand_levels_is_accepted(api_client, namespace):
     """A body nested 1000 levels deep is accepted"""
-    answer = send(api_client, "POST", _widgets(namespace), _nested(unique("k"), 1000))
+    answer = send(api_client, "POST", widgets_path(namespace), _nested(unique("k"), 1000))
     assert answer.status == 201, answer.message
 
 
@@ -265,7 +257,7 @@ def test_nesting_of_a_thousand_levels_is_accepted(api_client, namespace):
 def test_a_custom_resource_must_name_its_kind(api_client, namespace):
     """A custom resource without kind is 400 `Object 'Kind' is missing`; kind alone is an
     apiVersion mismatch; another kind is 422 on `kind`"""
-    path = _widgets(namespace)
+    path = widgets_path(namespace)
     null = send(api_client, "POST", path, "null")
     assert (null.status, null.message) == (
         400,
@@ -331,20 +323,23 @@ def test_a_custom_resource_must_name_its_kind(api_client, namespace):
 def test_a_builtin_refuses_another_kind(api_client, namespace, api_version, kind, message):
     """A built-in type refuses a body of another kind or version through its scheme (400)"""
     body = {"apiVersion": api_version, "kind": kind, "metadata": {"name": unique("k")}}
-    answer = send(api_client, "POST", _configmaps(namespace), json.dumps(body))
+    answer = send(api_client, "POST", configmaps_path(namespace), json.dumps(body))
     assert (answer.status, answer.reason, answer.message) == (400, "BadRequest", message)
 
 
 def test_a_builtin_defaults_kind_and_apiversion(api_client, namespace):
     """A built-in body without kind and apiVersion takes them from the URL; `null` is an
     empty object"""
-    null = send(api_client, "POST", _configmaps(namespace), "null")
+    null = send(api_client, "POST", configmaps_path(namespace), "null")
     assert (null.status, null.message) == (
         422,
         'ConfigMap "" is invalid: metadata.name: Required value: name or generateName is required',
     )
     answer = send(
-        api_client, "POST", _configmaps(namespace), json.dumps({"metadata": {"name": unique("d")}})
+        api_client,
+        "POST",
+        configmaps_path(namespace),
+        json.dumps({"metadata": {"name": unique("d")}}),
     )
     assert answer.status == 201, answer.body
 
@@ -421,13 +416,15 @@ def test_metadata_of_the_wrong_type_is_400(
 ):
     """Metadata fields of the wrong JSON type fail decoding (400), before any validation"""
     custom = send(
-        api_client, "POST", _widgets(namespace), json.dumps(_widget("m", metadata=metadata))
+        api_client, "POST", widgets_path(namespace), json.dumps(_widget("m", metadata=metadata))
     )
     assert (custom.status, custom.message) == (
         400,
         f'Widget in version "v1" cannot be handled as a Widget: {custom_detail}',
     )
-    builtin = send(api_client, "POST", _configmaps(namespace), json.dumps({"metadata": metadata}))
+    builtin = send(
+        api_client, "POST", configmaps_path(namespace), json.dumps({"metadata": metadata})
+    )
     assert (builtin.status, builtin.message) == (
         400,
         f'ConfigMap in version "v1" cannot be handled as a ConfigMap: {builtin_detail}',
@@ -476,14 +473,14 @@ def test_patch_bodies_that_do_not_apply(
     api_client, namespace, stored, content_type, body, status, message
 ):
     """A patch that is not JSON, not of its type's shape, or does not apply, is refused"""
-    answer = send(api_client, "PATCH", f"{_widgets(namespace)}/{stored}", body, content_type)
+    answer = send(api_client, "PATCH", f"{widgets_path(namespace)}/{stored}", body, content_type)
     assert (answer.status, answer.message) == (status, message)
 
 
 def test_a_patch_cannot_change_the_kind_or_break_metadata(api_client, namespace, stored):
     """A patched custom resource must keep its kind (422 on `kind`), and metadata that no
     longer decodes is 422 on `patch`"""
-    path = f"{_widgets(namespace)}/{stored}"
+    path = f"{widgets_path(namespace)}/{stored}"
     kind = send(api_client, "PATCH", path, '{"kind":"Gadget"}', MERGE)
     assert (kind.status, kind.message) == (
         422,
@@ -506,7 +503,7 @@ def test_a_patch_cannot_change_the_kind_or_break_metadata(api_client, namespace,
 )
 def test_delete_options_that_are_not_an_object(api_client, namespace, stored, body, message):
     """A DELETE body that is not a DeleteOptions object is 400"""
-    answer = send(api_client, "DELETE", f"{_widgets(namespace)}/{stored}", body)
+    answer = send(api_client, "DELETE", f"{widgets_path(namespace)}/{stored}", body)
     assert (answer.status, answer.message) == (400, message)
 
 
@@ -541,7 +538,7 @@ _metadata = st.dictionaries(
 @given(raw=st.binary(max_size=200) | st.text(max_size=200).map(str.encode))
 def test_arbitrary_bytes_are_never_a_server_error(api_client, namespace, raw):
     """Whatever bytes a client sends as a body, the answer is a client error or a create"""
-    answer = send(api_client, "POST", _configmaps(namespace), raw)
+    answer = send(api_client, "POST", configmaps_path(namespace), raw)
     assert answer.status in (201, 400, 409, 422), (raw, answer.body)
     if answer.status == 400:
         assert answer.message.startswith((UNRECOGNIZED_CM, 'ConfigMap in version "')), (
@@ -555,7 +552,7 @@ def test_arbitrary_objects_are_never_a_server_error(api_client, namespace, metad
     """Whatever metadata and fields a body carries, the answer is a client error or a create"""
     body = {"apiVersion": f"{GROUP}/{VERSION}", "kind": "Widget", "metadata": metadata}
     body["spec"] = {"size": 1, "extra": {"x": extra}}
-    answer = send(api_client, "POST", _widgets(namespace), json.dumps(body))
+    answer = send(api_client, "POST", widgets_path(namespace), json.dumps(body))
     assert answer.status in (201, 400, 409, 422), (body, answer.body)
     assert answer.reason in (None, "BadRequest", "AlreadyExists", "Invalid"), answer.body
 
@@ -747,8 +744,8 @@ def test_invalid_metadata_is_422(api_client, namespace, metadata, causes):
     """Names, generateNames, labels, annotations (keys, 256 KiB in all), finalizers and owner
     references are validated with kube-apiserver's messages and field paths"""
     for path, body in (
-        (_widgets(namespace), _widget("x", metadata=metadata)),
-        (_configmaps(namespace), {"metadata": metadata}),
+        (widgets_path(namespace), _widget("x", metadata=metadata)),
+        (configmaps_path(namespace), {"metadata": metadata}),
     ):
         answer = send(api_client, "POST", path, json.dumps(body))
         assert (answer.status, answer.reason) == (422, "Invalid"), answer.body
@@ -758,7 +755,7 @@ def test_invalid_metadata_is_422(api_client, namespace, metadata, causes):
 def test_a_generated_name_is_validated_with_its_prefix(api_client, namespace):
     """An invalid generateName is reported, and so is the name generated from it"""
     body = {"metadata": {"generateName": "ABC."}}
-    answer = send(api_client, "POST", _configmaps(namespace), json.dumps(body))
+    answer = send(api_client, "POST", configmaps_path(namespace), json.dumps(body))
     assert answer.status == 422
     causes = _causes(answer)
     assert causes[0] == (
@@ -773,7 +770,7 @@ def test_a_core_finalizer_must_be_qualified(api_client, namespace):
     """A finalizer of a core type is a standard one or qualified by a domain; a custom
     resource's may be a bare name"""
     body = {"metadata": {"name": unique("f"), "finalizers": ["bare"]}}
-    answer = send(api_client, "POST", _configmaps(namespace), json.dumps(body))
+    answer = send(api_client, "POST", configmaps_path(namespace), json.dumps(body))
     assert answer.status == 422
     assert _causes(answer) == [
         (
@@ -785,16 +782,16 @@ def test_a_core_finalizer_must_be_qualified(api_client, namespace):
     ]
     custom = _widget(unique("f"), metadata={"finalizers": ["bare"]})
     custom["metadata"]["name"] = unique("f")
-    created = send(api_client, "POST", _widgets(namespace), json.dumps(custom))
+    created = send(api_client, "POST", widgets_path(namespace), json.dumps(custom))
     assert created.status == 201, created.body
-    path = f"{_widgets(namespace)}/{created.body['metadata']['name']}"
+    path = f"{widgets_path(namespace)}/{created.body['metadata']['name']}"
     send(api_client, "PATCH", path, '{"metadata":{"finalizers":null}}', MERGE)
 
 
 def test_annotations_of_exactly_256_kib_are_accepted(api_client, namespace):
     """Annotations of exactly 256 KiB (keys and values) are within the limit"""
     body = {"metadata": {"name": unique("a"), "annotations": {"a": "x" * (262_144 - 1)}}}
-    assert send(api_client, "POST", _configmaps(namespace), json.dumps(body)).status == 201
+    assert send(api_client, "POST", configmaps_path(namespace), json.dumps(body)).status == 201
 
 
 @pytest.mark.parametrize(
@@ -818,6 +815,6 @@ def test_a_namespace_name_is_a_dns_label(api_client, name, message):
     [("PUT", "application/json"), ("PATCH", "application/merge-patch+json")],
 )
 def test_an_update_or_patch_of_a_collection_is_405(api_client, namespace, method, content_type):
-    answer = send(api_client, method, _configmaps(namespace), "{}", content_type)
+    answer = send(api_client, method, configmaps_path(namespace), "{}", content_type)
     assert (answer.status, answer.reason) == (405, "MethodNotAllowed"), answer
     assert answer.message == "the server does not allow this method on the requested resource"

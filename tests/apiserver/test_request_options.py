@@ -13,21 +13,13 @@ import json
 
 import pytest
 
-from .helpers import GROUP, VERSION, WIDGETS, unique
+from .helpers import GROUP, VERSION, WIDGETS, configmaps_path, unique, widgets_path
 from .raw_http import send
 
 MERGE = "application/merge-patch+json"
 FIELD_VALIDATIONS = 'supported values: "", "Ignore", "Strict", "Warn"'
 POLICIES = 'supported values: "Foreground", "Background", "Orphan", "nil"'
 BOTH_SET = "orphanDependents and deletionPropagation cannot be both set"
-
-
-def _configmaps(namespace: str) -> str:
-    return f"/api/v1/namespaces/{namespace}/configmaps"
-
-
-def _widgets(namespace: str) -> str:
-    return f"/apis/{GROUP}/{VERSION}/namespaces/{namespace}/{WIDGETS}"
 
 
 def _configmap(name: str, value: str = "1", **metadata) -> dict:
@@ -52,13 +44,13 @@ def _widget(name: str) -> dict:
 def stored(api_client, namespace):
     """A ConfigMap to update, patch and delete."""
     name = unique("options")
-    answer = send(api_client, "POST", _configmaps(namespace), json.dumps(_configmap(name)))
+    answer = send(api_client, "POST", configmaps_path(namespace), json.dumps(_configmap(name)))
     assert answer.status == 201, answer.body
     return name
 
 
 def _read(api_client, namespace: str, name: str):
-    return send(api_client, "GET", f"{_configmaps(namespace)}/{name}")
+    return send(api_client, "GET", f"{configmaps_path(namespace)}/{name}")
 
 
 def _refusal(answer) -> tuple[int, str | None, str | None]:
@@ -95,9 +87,15 @@ def test_refused_write_options_are_422_on_the_options_kind(
     """A write option outside its values is 422 Invalid on CreateOptions, UpdateOptions or
     PatchOptions of meta.k8s.io, and nothing is written"""
     kind, method, path, body, content_type = {
-        "create": ("CreateOptions", "POST", _configmaps(namespace), _configmap(unique("c")), None),
-        "update": ("UpdateOptions", "PUT", f"{_configmaps(namespace)}/{stored}", None, None),
-        "patch": ("PatchOptions", "PATCH", f"{_configmaps(namespace)}/{stored}", None, MERGE),
+        "create": (
+            "CreateOptions",
+            "POST",
+            configmaps_path(namespace),
+            _configmap(unique("c")),
+            None,
+        ),
+        "update": ("UpdateOptions", "PUT", f"{configmaps_path(namespace)}/{stored}", None, None),
+        "patch": ("PatchOptions", "PATCH", f"{configmaps_path(namespace)}/{stored}", None, MERGE),
     }[verb]
     if body is None:
         body = _configmap(stored, "2") if verb == "update" else {"data": {"a": "2"}}
@@ -112,7 +110,7 @@ def test_refused_write_options_are_422_on_the_options_kind(
 
 def test_several_refused_options_are_listed_together(api_client, namespace):
     """Every refused option is a cause of the one 422"""
-    path = f"{_configmaps(namespace)}?dryRun=Bogus&fieldValidation=No"
+    path = f"{configmaps_path(namespace)}?dryRun=Bogus&fieldValidation=No"
     answer = send(api_client, "POST", path, json.dumps(_configmap(unique("c"))))
     assert answer.status == 422
     assert [cause["field"] for cause in answer.body["details"]["causes"]] == [
@@ -130,7 +128,7 @@ def test_a_dry_run_create_answers_the_object_and_stores_nothing(api_client, name
     resourceVersion); a read finds nothing"""
     name = unique("dry")
     answer = send(
-        api_client, "POST", f"{_configmaps(namespace)}?dryRun=All", json.dumps(_configmap(name))
+        api_client, "POST", f"{configmaps_path(namespace)}?dryRun=All", json.dumps(_configmap(name))
     )
     assert answer.status == 201, answer.body
     metadata = answer.body["metadata"]
@@ -141,7 +139,7 @@ def test_a_dry_run_create_answers_the_object_and_stores_nothing(api_client, name
 
 def test_a_dry_run_create_still_refuses_what_a_create_would(api_client, namespace, stored):
     """A dry run validates as the write would: an existing name is 409"""
-    path = f"{_configmaps(namespace)}?dryRun=All"
+    path = f"{configmaps_path(namespace)}?dryRun=All"
     answer = send(api_client, "POST", path, json.dumps(_configmap(stored)))
     assert (answer.status, answer.reason) == (409, "AlreadyExists")
 
@@ -153,7 +151,7 @@ def test_a_dry_run_update_answers_the_change_and_keeps_the_object(
     """dryRun=All on PUT and PATCH: 200 with the changed object at the stored
     resourceVersion; the stored object is unchanged"""
     before = _read(api_client, namespace, stored).body
-    path = f"{_configmaps(namespace)}/{stored}?dryRun=All"
+    path = f"{configmaps_path(namespace)}/{stored}?dryRun=All"
     if verb == "update":
         answer = send(api_client, "PUT", path, json.dumps(_configmap(stored, "2")))
     else:
@@ -166,7 +164,7 @@ def test_a_dry_run_update_answers_the_change_and_keeps_the_object(
 
 def test_a_dry_run_delete_answers_and_keeps_the_object(api_client, namespace, stored):
     """dryRun=All on DELETE: the Status of a deletion, and the object is still there"""
-    answer = send(api_client, "DELETE", f"{_configmaps(namespace)}/{stored}?dryRun=All")
+    answer = send(api_client, "DELETE", f"{configmaps_path(namespace)}/{stored}?dryRun=All")
     assert (answer.status, answer.body["kind"], answer.body["details"]["name"]) == (
         200,
         "Status",
@@ -180,21 +178,21 @@ def test_a_dry_run_delete_of_a_finalized_object_marks_nothing(api_client, namesp
     the stored object has none"""
     name = unique("final")
     body = _configmap(name, finalizers=["contract.osac.test/hold"])
-    assert send(api_client, "POST", _configmaps(namespace), json.dumps(body)).status == 201
+    assert send(api_client, "POST", configmaps_path(namespace), json.dumps(body)).status == 201
     try:
-        answer = send(api_client, "DELETE", f"{_configmaps(namespace)}/{name}?dryRun=All")
+        answer = send(api_client, "DELETE", f"{configmaps_path(namespace)}/{name}?dryRun=All")
         assert answer.status == 200, answer.body
         assert answer.body["metadata"]["deletionTimestamp"]
         assert "deletionTimestamp" not in _read(api_client, namespace, name).body["metadata"]
     finally:
         release = json.dumps({"metadata": {"finalizers": None}})
-        send(api_client, "PATCH", f"{_configmaps(namespace)}/{name}", release, MERGE)
+        send(api_client, "PATCH", f"{configmaps_path(namespace)}/{name}", release, MERGE)
 
 
 def test_a_dry_run_delete_collection_deletes_nothing(api_client, namespace, stored):
     """dryRun=All on a collection: the list of what would go, and all of it stays"""
     selector = f"fieldSelector=metadata.name%3D{stored}"
-    path = f"{_configmaps(namespace)}?dryRun=All&{selector}"
+    path = f"{configmaps_path(namespace)}?dryRun=All&{selector}"
     answer = send(api_client, "DELETE", path)
     assert answer.status == 200, answer.body
     assert [item["metadata"]["name"] for item in answer.body["items"]] == [stored]
@@ -240,7 +238,7 @@ def test_refused_delete_options_are_422(
 ):
     """Delete options outside their values are 422 Invalid on DeleteOptions, for an object and
     a collection, and nothing is deleted"""
-    path = _configmaps(namespace) if collection else f"{_configmaps(namespace)}/{stored}"
+    path = configmaps_path(namespace) if collection else f"{configmaps_path(namespace)}/{stored}"
     if query:
         path += f"?{query}"
     answer = send(api_client, "DELETE", path, json.dumps(body) if body is not None else None)
@@ -255,7 +253,7 @@ def test_refused_delete_options_are_422(
 def test_a_delete_body_makes_the_query_ignored(api_client, namespace, stored):
     """With DeleteOptions in the body the query's options are not read: a refused query
     option does not stop the delete the body asks for (a dry run here)"""
-    path = f"{_configmaps(namespace)}/{stored}?propagationPolicy=Bogus"
+    path = f"{configmaps_path(namespace)}/{stored}?propagationPolicy=Bogus"
     answer = send(api_client, "DELETE", path, json.dumps({"dryRun": ["All"]}))
     assert answer.status == 200, answer.body
     assert _read(api_client, namespace, stored).status == 200
@@ -279,7 +277,7 @@ def test_a_delete_body_makes_the_query_ignored(api_client, namespace, stored):
 def test_query_integers_are_parsed_as_go_parses_them(api_client, namespace, method, query, value):
     """An integer of ListOptions that Go's strconv.ParseInt refuses is 400 with its words, on a
     list, a watch and a deletecollection alike"""
-    answer = send(api_client, method, f"{_configmaps(namespace)}?{query}")
+    answer = send(api_client, method, f"{configmaps_path(namespace)}?{query}")
     assert _refusal(answer) == (
         400,
         "BadRequest",
@@ -289,7 +287,7 @@ def test_query_integers_are_parsed_as_go_parses_them(api_client, namespace, meth
 
 def test_a_bad_grace_period_on_a_delete_is_400(api_client, namespace, stored):
     """gracePeriodSeconds=abc on a delete is 400, and nothing is deleted"""
-    path = f"{_configmaps(namespace)}/{stored}?gracePeriodSeconds=abc"
+    path = f"{configmaps_path(namespace)}/{stored}?gracePeriodSeconds=abc"
     answer = send(api_client, "DELETE", path)
     assert _refusal(answer) == (
         400,
@@ -303,7 +301,7 @@ def test_a_bad_grace_period_on_a_delete_is_400(api_client, namespace, stored):
 def test_any_watch_value_but_false_or_0_is_a_watch(api_client, namespace, stored, value):
     """watch=<anything but 0 or false> is a watch: the answer is a stream of events (here
     the synthetic ADDED of what exists), not a list"""
-    path = f"{_configmaps(namespace)}?watch={value}&timeoutSeconds=1"
+    path = f"{configmaps_path(namespace)}?watch={value}&timeoutSeconds=1"
     answer = send(api_client, "GET", path)
     assert answer.status == 200
     if isinstance(answer.body, dict):  # a single event decodes as one JSON document
@@ -317,14 +315,14 @@ def test_any_watch_value_but_false_or_0_is_a_watch(api_client, namespace, stored
 @pytest.mark.parametrize("value", ["false", "FALSE", "0"])
 def test_watch_false_or_0_is_a_list(api_client, namespace, value):
     """watch=false, FALSE or 0 is a list"""
-    answer = send(api_client, "GET", f"{_configmaps(namespace)}?watch={value}")
+    answer = send(api_client, "GET", f"{configmaps_path(namespace)}?watch={value}")
     assert (answer.status, answer.body["kind"]) == (200, "ConfigMapList")
 
 
 def test_a_negative_watch_timeout_ends_the_watch_at_once(api_client, namespace, stored):
     """timeoutSeconds below zero on a watch: 200 and a stream that ends at once without an
     object's event (kube-apiserver sometimes sends the ERROR of its expired deadline first)"""
-    answer = send(api_client, "GET", f"{_configmaps(namespace)}?watch=true&timeoutSeconds=-5")
+    answer = send(api_client, "GET", f"{configmaps_path(namespace)}?watch=true&timeoutSeconds=-5")
     assert answer.status == 200
     if answer.body != "":
         assert answer.body["type"] == "ERROR", answer.body
@@ -352,7 +350,7 @@ def test_a_name_no_storage_key_can_hold_is_400(api_client, namespace, method, na
         body = json.dumps(_configmap(decoded))
     elif method == "PATCH":
         body, content_type = json.dumps({"data": {"a": "2"}}), MERGE
-    answer = send(api_client, method, f"{_configmaps(namespace)}/{name}", body, content_type)
+    answer = send(api_client, method, f"{configmaps_path(namespace)}/{name}", body, content_type)
     assert _refusal(answer) == (
         400,
         "BadRequest",
@@ -383,7 +381,7 @@ def test_paths_with_empty_segments_or_outside_the_api_are_404(api_client, path, 
 
 def test_trailing_slashes_are_allowed(api_client, namespace, stored):
     """A trailing slash reads the same object"""
-    answer = send(api_client, "GET", f"{_configmaps(namespace)}/{stored}/")
+    answer = send(api_client, "GET", f"{configmaps_path(namespace)}/{stored}/")
     assert (answer.status, answer.body["metadata"]["name"]) == (200, stored)
 
 
@@ -395,7 +393,7 @@ def test_a_blank_content_type_reads_as_json(api_client, namespace, content_type)
     """A blank Content-Type on a create is read as JSON, as if none were sent"""
     name = unique("blank")
     answer = send(
-        api_client, "POST", _configmaps(namespace), json.dumps(_configmap(name)), content_type
+        api_client, "POST", configmaps_path(namespace), json.dumps(_configmap(name)), content_type
     )
     assert answer.status == 201, answer.body
 
@@ -404,7 +402,7 @@ def test_a_configmap_update_without_resource_version_is_unconditional(
     api_client, namespace, stored
 ):
     """ConfigMaps allow a PUT without metadata.resourceVersion: the last write wins"""
-    path = f"{_configmaps(namespace)}/{stored}"
+    path = f"{configmaps_path(namespace)}/{stored}"
     answer = send(api_client, "PUT", path, json.dumps(_configmap(stored, "2")))
     assert (answer.status, answer.body["data"]) == (200, {"a": "2"})
 
@@ -413,7 +411,7 @@ def test_a_custom_resource_update_needs_a_resource_version(api_client, custom, n
     """A custom resource's PUT without metadata.resourceVersion is 422"""
     name = unique("w")
     custom.create_namespaced_custom_object(GROUP, VERSION, namespace, WIDGETS, _widget(name))
-    answer = send(api_client, "PUT", f"{_widgets(namespace)}/{name}", json.dumps(_widget(name)))
+    answer = send(api_client, "PUT", f"{widgets_path(namespace)}/{name}", json.dumps(_widget(name)))
     assert _refusal(answer) == (
         422,
         "Invalid",
@@ -427,7 +425,7 @@ def test_configmaps_have_no_generation_and_custom_resources_do(
 ):
     """metadata.generation: none on a ConfigMap, even after a change; 1 on a new custom
     resource"""
-    path = f"{_configmaps(namespace)}/{stored}"
+    path = f"{configmaps_path(namespace)}/{stored}"
     changed = send(api_client, "PATCH", path, json.dumps({"data": {"a": "3"}}), MERGE)
     assert "generation" not in changed.body["metadata"]
     name = unique("w")

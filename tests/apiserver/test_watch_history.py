@@ -16,14 +16,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from kubernetes import client
 
-from .helpers import ensure_crd, eventually, unique, widget_crd
+from .helpers import configmaps_path, ensure_crd, eventually, unique, widget_crd
 from .raw_http import send
 
 TOO_OLD = re.compile(r"too old resource version: 1 \((\d+)\)")
-
-
-def _configmaps(namespace: str) -> str:
-    return f"/api/v1/namespaces/{namespace}/configmaps"
 
 
 def _events(answer) -> list[dict]:
@@ -105,7 +101,7 @@ def test_a_watch_from_the_future_waits_in_silence(api_client, namespace, fresh_k
     until it times out"""
     group, _ = fresh_kind
     path = (
-        _configmaps(namespace)
+        configmaps_path(namespace)
         if where == "configmaps"
         else f"/apis/{group}/v1/namespaces/{namespace}/samples"
     )
@@ -116,7 +112,7 @@ def test_a_watch_from_the_future_waits_in_silence(api_client, namespace, fresh_k
 
 def test_a_list_from_the_future_is_504(api_client, namespace):
     """A list at a resourceVersion the server has not reached is 504 Timeout, retry after 1 s"""
-    path = _configmaps(namespace)
+    path = configmaps_path(namespace)
     future = _current(api_client, path) + 1_000_000
     answer = send(api_client, "GET", f"{path}?resourceVersion={future}")
     assert (answer.status, answer.reason) == (504, "Timeout")
@@ -133,7 +129,7 @@ def test_a_list_from_the_future_is_504(api_client, namespace):
 def test_an_unparsable_resource_version(server, api_client, namespace, value):
     """An unparsable resourceVersion is refused with the parser's words: 400 on a list; on a
     watch kube-apiserver answers 500, the embedded server 400 (it answers no 500 to input)"""
-    path = _configmaps(namespace)
+    path = configmaps_path(namespace)
     detail = (
         f'resourceVersion: Invalid value: "{value}": strconv.ParseUint: parsing "{value}": '
         "invalid syntax"
@@ -183,7 +179,7 @@ def test_an_unparsable_resource_version(server, api_client, namespace, value):
 def test_resource_version_match_is_checked(api_client, namespace, query, cause):
     """resourceVersionMatch needs a resourceVersion, Exact needs one other than 0, and only
     Exact and NotOlderThan exist (422 on ListOptions)"""
-    answer = send(api_client, "GET", f"{_configmaps(namespace)}?{query}")
+    answer = send(api_client, "GET", f"{configmaps_path(namespace)}?{query}")
     assert (answer.status, answer.reason) == (422, "Invalid")
     assert (
         answer.message
@@ -208,12 +204,14 @@ def test_an_exact_list_reads_the_past(core, api_client, namespace):
         namespace, {"metadata": {"name": unique("b"), "labels": {"exact": label}}}
     )
     query = f"labelSelector=exact%3D{label}&resourceVersion={between}"
-    exact = send(api_client, "GET", f"{_configmaps(namespace)}?{query}&resourceVersionMatch=Exact")
+    exact = send(
+        api_client, "GET", f"{configmaps_path(namespace)}?{query}&resourceVersionMatch=Exact"
+    )
     assert exact.status == 200, exact.body
     assert exact.body["metadata"]["resourceVersion"] == between
     assert [item["metadata"]["name"] for item in exact.body["items"]] == [first.metadata.name]
     newest = send(
-        api_client, "GET", f"{_configmaps(namespace)}?{query}&resourceVersionMatch=NotOlderThan"
+        api_client, "GET", f"{configmaps_path(namespace)}?{query}&resourceVersionMatch=NotOlderThan"
     )
     assert len(newest.body["items"]) == 2
 
@@ -221,7 +219,7 @@ def test_an_exact_list_reads_the_past(core, api_client, namespace):
 @pytest.mark.parametrize("query", ["limit=abc", "watch=true&timeoutSeconds=abc", "limit=1.5"])
 def test_query_integers_are_go_integers(api_client, namespace, query):
     """limit and timeoutSeconds are parsed as Go integers: anything else is 400"""
-    answer = send(api_client, "GET", f"{_configmaps(namespace)}?{query}")
+    answer = send(api_client, "GET", f"{configmaps_path(namespace)}?{query}")
     value = query.rpartition("=")[2]
     assert (answer.status, answer.reason, answer.message) == (
         400,
@@ -238,7 +236,7 @@ def test_a_negative_limit_lists_everything(core, api_client, namespace):
             namespace, {"metadata": {"generateName": "neg-", "labels": {"neg": label}}}
         )
     answer = send(
-        api_client, "GET", f"{_configmaps(namespace)}?limit=-1&labelSelector=neg%3D{label}"
+        api_client, "GET", f"{configmaps_path(namespace)}?limit=-1&labelSelector=neg%3D{label}"
     )
     assert answer.status == 200
     assert len(answer.body["items"]) == 2
@@ -247,7 +245,7 @@ def test_a_negative_limit_lists_everything(core, api_client, namespace):
 
 def test_a_continue_token_that_is_not_one(api_client, namespace):
     """A continue token that does not decode is 400 with the decoder's words"""
-    answer = send(api_client, "GET", f"{_configmaps(namespace)}?limit=1&continue=garbage")
+    answer = send(api_client, "GET", f"{configmaps_path(namespace)}?limit=1&continue=garbage")
     assert (answer.status, answer.message) == (
         400,
         "invalid continue token: continue key is not valid: invalid character '\\u0081' looking "
@@ -272,5 +270,5 @@ def test_arbitrary_list_queries_are_never_a_server_error(api_client, namespace, 
     """Whatever a client puts in a list's query, the answer is the list or a client error"""
     from urllib.parse import urlencode
 
-    answer = send(api_client, "GET", f"{_configmaps(namespace)}?{urlencode(params)}")
+    answer = send(api_client, "GET", f"{configmaps_path(namespace)}?{urlencode(params)}")
     assert answer.status in (200, 400, 410, 422), (params, answer.body)
